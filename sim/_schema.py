@@ -1,0 +1,112 @@
+"""Shared pieces for pydantic-validated YAML: strict models, loading, error conversion."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from .errors import ConfigError
+
+__all__ = ["StrictModel", "load_yaml", "validate", "field_path"]
+
+M = TypeVar("M", bound=BaseModel)
+
+
+class StrictModel(BaseModel):
+    """Base of every config model: unknown keys are errors, values are validated on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
+                              protected_namespaces=())
+
+
+def load_yaml(path: str | Path) -> Any:
+    """Read a YAML file; a missing file or bad syntax raises ConfigError naming the file."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path)) from None
+    except IsADirectoryError:
+        raise ConfigError("is a directory, expected a YAML file", file=str(path)) from None
+    except UnicodeDecodeError as e:
+        raise ConfigError(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
+    except OSError as e:
+        raise ConfigError(f"cannot read: {e.strerror}", file=str(path)) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}invalid YAML: {problem}", file=str(path)) from None
+    return data
+
+
+def field_path(loc: tuple) -> str:
+    """pydantic error location -> ``tiers[1].read_bw``."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif str(part).startswith("function-") or part in ("tagged-union",):
+            continue
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def validate(cls: type[M], data: Any, *, file: str | Path | None = None, prefix: str | None = None) -> M:
+    """Build ``cls`` from ``data``; the first problem becomes one ConfigError line."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        loc = field_path(err["loc"])
+        if prefix:
+            loc = f"{prefix}.{loc}" if loc else prefix
+        ctx_err = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err, ConfigError):
+            msg = ctx_err.problem
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown key"
+            known = list(_fields_at(cls, err["loc"][:-1]))
+            if known:
+                import difflib
+                close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
+                msg += (f" (did you mean {close[0]!r}?)" if close else "") + f"; known: {', '.join(known)}"
+        elif err["type"] == "missing":
+            msg = "required field is missing"
+        else:
+            msg = err["msg"]
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                msg += f" (got {err['input']!r})"
+        raise ConfigError(msg, file=None if file is None else str(file), field=loc or None) from None
+    except ConfigError as e:
+        raise e.located(file=None if file is None else str(file), field_prefix=prefix) from None
+
+
+def _fields_at(cls, loc):
+    """Best-effort: the field names of the model at ``loc`` (for 'known:' hints)."""
+    import typing
+    cur = cls
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        f = getattr(cur, "model_fields", {}).get(part)
+        if f is None:
+            return []
+        ann = f.annotation
+        nxt = None
+        for cand in (ann, *typing.get_args(ann)):
+            for c in (cand, *typing.get_args(cand)):
+                if isinstance(c, type) and issubclass(c, BaseModel):
+                    nxt = c
+                    break
+            if nxt:
+                break
+        if nxt is None:
+            return []
+        cur = nxt
+    return list(getattr(cur, "model_fields", {}))

@@ -1,0 +1,1 @@
+"""One module per ``memsim`` subcommand; each defines ``register(subparsers)``."""

@@ -1,0 +1,95 @@
+"""Exceptions memsim raises: one base class, and a config error that names where.
+
+    MemsimError
+    ├── ConfigError (also a ValueError)   bad scenario/hardware/model YAML or CLI value
+    │   └── TraceError                    a malformed trace row (file, line, problem)
+    └── SimulationError                   the scenario cannot run as configured
+
+Library code raises these; only ``sim/cli.py`` catches them, prints the one-line
+message and exits with status 2.  A broken invariant is a bug, not one of these:
+it raises ``AssertionError`` with a traceback.
+"""
+from __future__ import annotations
+
+__all__ = ["MemsimError", "ConfigError", "TraceError", "SimulationError",
+           "check_positive", "check_nonnegative", "check_fraction"]
+
+
+class MemsimError(Exception):
+    """Base class of every error memsim reports to a user."""
+
+
+class ConfigError(MemsimError, ValueError):
+    """A value a user wrote is wrong.
+
+    ``str(err)`` reads ``FILE: FIELD: problem`` with the parts that are known, e.g.
+    ``hwmodels/h100_sxm.yaml: tiers[1].read_bw: "3.35 TB" is a size; expected a
+    bandwidth like "3.35 TB/s"``.
+    """
+
+    def __init__(self, problem: str, *, file: str | None = None, field: str | None = None):
+        self.problem = problem
+        self.file = None if file is None else str(file)
+        self.field = field
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        parts = [p for p in (self.file, self.field) if p]
+        return ": ".join(parts + [self.problem])
+
+    def located(self, *, file: str | None = None, field_prefix: str | None = None) -> "ConfigError":
+        """The same error with a file and/or an enclosing field path added."""
+        field = self.field
+        if field_prefix:
+            field = f"{field_prefix}.{field}" if field else field_prefix
+        return type(self)(self.problem, file=self.file or (None if file is None else str(file)),
+                          field=field)
+
+
+class TraceError(ConfigError):
+    """A trace file row is malformed; ``field`` is ``line N`` (1-based)."""
+
+    def __init__(self, problem: str, *, file: str | None = None, line: int | None = None,
+                 field: str | None = None):
+        self.line = line
+        if field is None and line is not None:
+            field = f"line {line}"
+        super().__init__(problem, file=file, field=field)
+
+    def located(self, *, file=None, field_prefix=None):  # noqa: D401 - same contract
+        return TraceError(self.problem, file=self.file or file, line=self.line,
+                          field=self.field if not field_prefix else f"{field_prefix}.{self.field}")
+
+
+class SimulationError(MemsimError):
+    """The scenario is valid YAML but cannot be simulated (e.g. weights exceed HBM)."""
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False):
+    """Return ``value`` if it is a finite number > 0 (or >= 0); else raise ConfigError."""
+    import math
+    try:
+        ok = math.isfinite(value) and (value >= 0 if allow_zero else value > 0)
+    except TypeError:
+        ok = False
+    if not ok:
+        rule = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name}={value!r} must be a finite number {rule}", field=name)
+    return value
+
+
+def check_nonnegative(name: str, value):
+    return check_positive(name, value, allow_zero=True)
+
+
+def check_fraction(name: str, value, *, open_low: bool = False):
+    """Return ``value`` if it lies in [0, 1] (or (0, 1]); else raise ConfigError."""
+    import math
+    try:
+        ok = math.isfinite(value) and (0 < value <= 1 if open_low else 0 <= value <= 1)
+    except TypeError:
+        ok = False
+    if not ok:
+        rng = "(0, 1]" if open_low else "[0, 1]"
+        raise ConfigError(f"{name}={value!r} must be in {rng}", field=name)
+    return value

@@ -1,0 +1,1 @@
+"""placeholder package docstring, replaced by its owner."""

@@ -1,0 +1,296 @@
+"""The hardware file's schema: a platform is compute, tiers (nearest compute first) and links.
+
+Each model mirrors one YAML mapping, key for key; quantities carry units and are
+parsed by ``sim.units`` (bytes, seconds, bytes/s, FLOP/s inside).  Derived values
+(``Compute.sram_total``, ``Tier.capacity_total``) are properties, never YAML keys.
+"""
+from __future__ import annotations
+
+from collections import deque
+from typing import Literal, Optional
+
+from pydantic import Field, PrivateAttr, field_validator, model_validator
+
+from sim._schema import StrictModel
+from sim.errors import ConfigError, check_fraction, check_positive
+from sim.units import Bandwidth, Duration, EnergyPerByte, FlopRate, Frequency, Size
+
+from ._curve import Curve
+
+__all__ = ["Platform", "Compute", "Efficiency", "Tier", "Link", "CurvePoint",
+           "DTYPES", "TIER_KINDS", "KIND_RANK"]
+
+DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4")
+DType = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4"]
+TierKind = Literal["sram", "hbm", "dram", "cxl", "flash", "ssd", "remote"]
+TIER_KINDS = ("sram", "hbm", "dram", "cxl", "flash", "ssd", "remote")
+KIND_RANK = {"sram": 0, "hbm": 1, "dram": 2, "cxl": 3, "flash": 4, "ssd": 4, "remote": 5}
+"""Distance from compute; tiers must be listed with non-decreasing rank."""
+
+Count = Field(default=1, ge=1)
+Source = Field(min_length=1, description="datasheet, whitepaper or measurement the numbers come from")
+
+
+def _positive(info_name: str, value):
+    return check_positive(info_name, value)
+
+
+class Efficiency(StrictModel):
+    """Achieved / peak fractions the roofline applies: GEMMs, attention, memory streams."""
+
+    gemm: float
+    attention: float
+    memory: float
+    source: str = ""
+
+    @field_validator("gemm", "attention", "memory")
+    @classmethod
+    def _fraction(cls, v, info):
+        return check_fraction(info.field_name, v, open_low=True)
+
+
+class Compute(StrictModel):
+    """``count`` identical accelerators; ``peak_flops`` is dense, per accelerator, per dtype."""
+
+    name: str = Field(min_length=1)
+    count: int = Count
+    peak_flops: dict[DType, FlopRate] = Field(min_length=1)
+    sm_count: int = Field(ge=1)
+    sram_per_sm: Size
+    l2: Size
+    clock: Frequency
+    efficiency: Efficiency
+    iteration_overhead: Duration = 0.0
+    source: str = Source
+
+    @field_validator("sram_per_sm", "l2", "clock")
+    @classmethod
+    def _pos(cls, v, info):
+        return _positive(info.field_name, v)
+
+    @field_validator("peak_flops")
+    @classmethod
+    def _pos_flops(cls, v):
+        for k, x in v.items():
+            _positive(k, x)
+        return v
+
+    # ---- derived --------------------------------------------------------------
+    @property
+    def sram_total(self) -> int:
+        """On-chip shared memory of one accelerator, bytes (``sram_per_sm * sm_count``)."""
+        return self.sram_per_sm * self.sm_count
+
+    def peak(self, dtype: str) -> float:
+        """Dense peak FLOP/s of one accelerator for ``dtype``; ConfigError if not given."""
+        try:
+            return self.peak_flops[dtype]
+        except KeyError:
+            raise ConfigError(f"no peak for dtype {dtype!r}; known: {', '.join(self.peak_flops)}",
+                              field="compute.peak_flops") from None
+
+
+class CurvePoint(StrictModel):
+    """One measured/derived point: bandwidth at a request size and queue depth."""
+
+    request_size: Size
+    queue_depth: int = Field(ge=1)
+    read_bw: Bandwidth
+    write_bw: Optional[Bandwidth] = None
+
+    @field_validator("request_size", "read_bw", "write_bw")
+    @classmethod
+    def _pos(cls, v, info):
+        return v if v is None else _positive(info.field_name, v)
+
+
+class Tier(StrictModel):
+    """A memory level: ``count`` instances of ``capacity`` bytes, each with its own bandwidth."""
+
+    name: str = Field(min_length=1)
+    kind: TierKind
+    capacity: Size
+    count: int = Count
+    read_bw: Bandwidth
+    write_bw: Bandwidth
+    latency: Duration
+    granularity: Size
+    parallelism: int = Field(ge=1)
+    energy_per_byte: Optional[EnergyPerByte] = None
+    bw_curve: Optional[list[CurvePoint]] = Field(default=None, min_length=1)
+    source: str = Source
+
+    _curve: dict = PrivateAttr(default_factory=dict)
+
+    @field_validator("capacity", "read_bw", "write_bw", "latency", "granularity")
+    @classmethod
+    def _pos(cls, v, info):
+        return _positive(info.field_name, v)
+
+    @model_validator(mode="after")
+    def _check_curve(self):
+        seen = set()
+        for i, p in enumerate(self.bw_curve or ()):
+            key = (p.request_size, p.queue_depth)
+            if key in seen:
+                raise ConfigError("duplicate point (same request_size and queue_depth)",
+                                  field=f"bw_curve[{i}]")
+            seen.add(key)
+            if p.read_bw > self.read_bw * (1 + 1e-9):
+                raise ConfigError(f"{p.read_bw:.6g} B/s exceeds the tier's read_bw "
+                                  f"({self.read_bw:.6g} B/s)", field=f"bw_curve[{i}].read_bw")
+            if p.write_bw is not None and p.write_bw > self.write_bw * (1 + 1e-9):
+                raise ConfigError(f"{p.write_bw:.6g} B/s exceeds the tier's write_bw "
+                                  f"({self.write_bw:.6g} B/s)", field=f"bw_curve[{i}].write_bw")
+        self._curve = {}
+        return self
+
+    # ---- derived --------------------------------------------------------------
+    @property
+    def capacity_total(self) -> int:
+        """Bytes over all instances (``capacity * count``)."""
+        return self.capacity * self.count
+
+    @property
+    def read_bw_total(self) -> float:
+        return self.read_bw * self.count
+
+    @property
+    def write_bw_total(self) -> float:
+        return self.write_bw * self.count
+
+    def bandwidth_at(self, request_size: float, queue_depth: float = 1, *,
+                     write: bool = False) -> float:
+        """Bytes/s of one instance for requests of ``request_size`` bytes at ``queue_depth``.
+
+        Interpolates ``bw_curve`` (log-log in request size, linear in queue depth,
+        clamped outside the table); without a curve (or without write points) it is
+        ``read_bw`` / ``write_bw``.  Never above those.
+        """
+        check_positive("request_size", request_size)
+        check_positive("queue_depth", queue_depth)
+        cap = self.write_bw if write else self.read_bw
+        curve = self._curve.get(write)
+        if curve is None:
+            pts = [(p.request_size, p.queue_depth, p.write_bw if write else p.read_bw)
+                   for p in self.bw_curve or ()]
+            curve = Curve([p for p in pts if p[2] is not None])
+            self._curve[write] = curve
+        if not curve:
+            return cap
+        return min(curve(request_size, queue_depth), cap)
+
+
+class Link(StrictModel):
+    """A pipe between two tiers; ``bandwidth`` is per direction, per instance."""
+
+    name: str = Field(min_length=1)
+    between: tuple[str, str]
+    bandwidth: Bandwidth
+    latency: Duration
+    duplex: Literal["full", "half"] = "full"
+    count: int = Count
+    source: str = Source
+
+    @field_validator("bandwidth")
+    @classmethod
+    def _pos(cls, v, info):
+        return _positive(info.field_name, v)
+
+    def connects(self, a: str, b: str) -> bool:
+        return {a, b} == set(self.between) and (a != b or self.between[0] == self.between[1])
+
+
+class Platform(StrictModel):
+    """A machine: its accelerators, memory tiers nearest compute first, and links."""
+
+    version: Literal[1]
+    name: str = Field(min_length=1)
+    description: str
+    source: str = Source
+    compute: Compute
+    tiers: list[Tier] = Field(min_length=1)
+    links: list[Link] = []
+
+    @model_validator(mode="after")
+    def _check(self):
+        names: dict[str, int] = {}
+        for i, t in enumerate(self.tiers):
+            if t.name in names:
+                raise ConfigError(f"duplicate tier name {t.name!r} (also tiers[{names[t.name]}])",
+                                  field=f"tiers[{i}].name")
+            names[t.name] = i
+            if i and KIND_RANK[t.kind] < KIND_RANK[self.tiers[i - 1].kind]:
+                raise ConfigError(
+                    f"tier kind {t.kind!r} listed after {self.tiers[i - 1].kind!r}; list tiers "
+                    "nearest compute first (sram, hbm, dram, cxl, flash/ssd, remote)",
+                    field=f"tiers[{i}].kind")
+        seen: dict[str, int] = {}
+        for i, link in enumerate(self.links):
+            if link.name in seen:
+                raise ConfigError(f"duplicate link name {link.name!r} (also links[{seen[link.name]}])",
+                                  field=f"links[{i}].name")
+            seen[link.name] = i
+            for j, end in enumerate(link.between):
+                if end not in names:
+                    raise ConfigError(f"unknown tier {end!r}; tiers: {', '.join(names)}",
+                                      field=f"links[{i}].between[{j}]")
+        return self
+
+    # ---- lookups ----------------------------------------------------------------
+    def tier(self, name: str) -> Tier:
+        for t in self.tiers:
+            if t.name == name:
+                return t
+        raise ConfigError(f"unknown tier {name!r}; tiers: {', '.join(t.name for t in self.tiers)}",
+                          field="tiers")
+
+    def tier_of_kind(self, kind: str) -> Tier | None:
+        return next((t for t in self.tiers if t.kind == kind), None)
+
+    def link(self, name: str) -> Link:
+        for link in self.links:
+            if link.name == name:
+                return link
+        known = ", ".join(link.name for link in self.links) or "(none)"
+        raise ConfigError(f"unknown link {name!r}; links: {known}", field="links")
+
+    def link_between(self, a: str, b: str) -> Link | None:
+        """The first link joining tiers ``a`` and ``b`` (either order), or None."""
+        return next((link for link in self.links if link.connects(a, b)), None)
+
+    def path(self, a: str, b: str) -> list[Link]:
+        """Links along the shortest tier chain from ``a`` to ``b`` (BFS, file order breaks ties).
+
+        ``path("hbm", "ssd")`` is ``[pcie, nvme]`` on a GPU server; ``path(x, x)`` is ``[]``.
+        """
+        self.tier(a), self.tier(b)
+        if a == b:
+            return []
+        prev: dict[str, tuple[str, Link] | None] = {a: None}
+        todo = deque([a])
+        while todo:
+            cur = todo.popleft()
+            for link in self.links:
+                x, y = link.between
+                nxt = y if x == cur else x if y == cur else None
+                if nxt is None or nxt in prev:
+                    continue
+                prev[nxt] = (cur, link)
+                if nxt == b:
+                    out = []
+                    node = b
+                    while prev[node] is not None:
+                        node, via = prev[node]
+                        out.append(via)
+                    return out[::-1]
+                todo.append(nxt)
+        raise ConfigError(f"no links connect tier {a!r} to tier {b!r}", field="links")
+
+    def derived(self) -> dict:
+        """Values computed from the given ones (kept apart from them), for display."""
+        return {
+            "compute.sram_total": self.compute.sram_total,
+            **{f"tiers.{t.name}.capacity_total": t.capacity_total for t in self.tiers},
+            **{f"tiers.{t.name}.read_bw_total": t.read_bw_total for t in self.tiers},
+        }

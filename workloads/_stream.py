@@ -1,0 +1,54 @@
+"""The trace options every reader shares: order check, start/end window, time scale, limit.
+
+Readers yield raw rows ``(time_s, input_tokens, output_tokens, hash_ids, where)`` on
+their own clock; ``windowed`` turns them into numbered ``Request`` objects on a
+timeline that starts at the trace's first row.
+"""
+from __future__ import annotations
+
+import math
+from typing import Iterable, Iterator
+
+from ._lines import trace_error
+from .request import Request
+
+__all__ = ["windowed", "Row"]
+
+Row = tuple  # (time_s: float, input_tokens: int, output_tokens: int, hash_ids | None, where: int)
+
+
+def windowed(rows: Iterable[Row], *, path, start_s: float = 0.0, end_s: float | None = None,
+             time_scale: float = 1.0, limit: int | None = None, hash_block_tokens: int = 0,
+             unit: str = "line") -> Iterator[Request]:
+    """Apply the window and speed-up; raise TraceError when nothing is left.
+
+    Offsets are measured from the first row's time ``t0``: a row at ``t`` is kept when
+    ``start_s <= t - t0 < end_s`` and arrives at ``(t - t0 - start_s) / time_scale``.
+    Rows must be sorted by time; the first row out of order is an error.
+    """
+    t0 = None
+    prev = -math.inf
+    n = 0
+    lo, hi = start_s, (math.inf if end_s is None else end_s)
+    inv = 1.0 / time_scale
+    for t, inp, out, hashes, where in rows:
+        if t < prev:
+            raise trace_error(f"timestamp out of order: {t - t0:.6g} s after the first row is "
+                              f"before the previous row's {prev - t0:.6g} s (rows must be "
+                              "sorted by arrival time)", path, where, unit=unit)
+        prev = t
+        if t0 is None:
+            t0 = t
+        off = t - t0
+        if off < lo:
+            continue
+        if off >= hi or (limit is not None and n >= limit):
+            break
+        yield Request(n, (off - lo) * inv, inp, out, hashes,
+                      hash_block_tokens if hashes is not None else 0)
+        n += 1
+    if n == 0:
+        if t0 is None:
+            raise trace_error("empty trace: no requests", path)
+        end = "end of trace" if end_s is None else f"{end_s:g} s"
+        raise trace_error(f"no requests between start {start_s:g} s and {end}", path)

@@ -1,0 +1,288 @@
+"""What a workload section of a scenario may say: pydantic models, unknown keys rejected.
+
+``WorkloadSpec`` is a union discriminated on ``kind``: ``mooncake``, ``azure``,
+``csv``, ``parquet`` (trace files) or ``synthetic`` (a seeded generator).  Token
+counts are plain integers; times and rates carry units ("30 s", "5 req/s").
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import Field, model_validator
+
+from sim._schema import StrictModel, validate
+from sim.errors import ConfigError
+from sim.units import Duration, Rate
+
+__all__ = [
+    "WorkloadSpec", "parse_workload_spec",
+    "MooncakeSpec", "AzureSpec", "CsvSpec", "ParquetSpec", "SyntheticSpec",
+    "ArrivalSpec", "TokenDist", "CountDist", "TimeDist", "SharedPrefixSpec", "SessionSpec",
+]
+
+Tokens = Annotated[int, Field(strict=True, ge=1)]
+PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
+NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+PositiveRate = Annotated[Rate, Field(gt=0, allow_inf_nan=False)]
+PositiveDuration = Annotated[Duration, Field(gt=0, allow_inf_nan=False)]
+FiniteDuration = Annotated[Duration, Field(ge=0, allow_inf_nan=False)]
+
+
+# ---- trace files -------------------------------------------------------------------
+
+class _TraceOptions(StrictModel):
+    """Options every trace kind shares (see docs/workloads.md, "Trace options")."""
+
+    path: str
+    """Trace file; relative paths resolve against the scenario file's folder."""
+    limit: Optional[Tokens] = None
+    """Keep at most this many requests (after the start/end window)."""
+    time_scale: PositiveFloat = 1.0
+    """Arrival speed-up: 2.0 replays the trace twice as fast (gaps halved)."""
+    start: FiniteDuration = 0.0
+    """Keep requests arriving at or after this offset from the trace's first row."""
+    end: Optional[PositiveDuration] = None
+    """Keep requests arriving before this offset from the trace's first row."""
+
+    @model_validator(mode="after")
+    def _window(self):
+        if self.end is not None and self.end <= self.start:
+            raise ConfigError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
+        return self
+
+
+class MooncakeSpec(_TraceOptions):
+    """Mooncake JSON Lines: timestamp (ms), input_length, output_length, hash_ids."""
+
+    kind: Literal["mooncake"]
+    hash_block_tokens: Tokens = 512
+
+
+class AzureSpec(_TraceOptions):
+    """Azure LLM inference CSV: TIMESTAMP, ContextTokens, GeneratedTokens."""
+
+    kind: Literal["azure"]
+
+
+class _TableColumns(_TraceOptions):
+    arrival_column: str = "timestamp"
+    time_unit: Literal["s", "ms", "us", "datetime"] = "s"
+    input_column: str = "input_tokens"
+    output_column: str = "output_tokens"
+    hash_ids_column: Optional[str] = None
+    hash_block_tokens: Tokens = 512
+
+
+class CsvSpec(_TableColumns):
+    """A CSV file with a header row; columns named by the options."""
+
+    kind: Literal["csv"]
+    delimiter: Annotated[str, Field(min_length=1, max_length=1)] = ","
+
+
+class ParquetSpec(_TableColumns):
+    """A Parquet file, read one row-group batch at a time."""
+
+    kind: Literal["parquet"]
+
+
+# ---- distributions -----------------------------------------------------------------
+
+class _Clamp(StrictModel):
+    min: Tokens = 1
+    max: Optional[Tokens] = None
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.max is not None and self.max < self.min:
+            raise ConfigError(f"max ({self.max}) must be >= min ({self.min})")
+        return self
+
+
+class FixedTokens(StrictModel):
+    dist: Literal["fixed"]
+    value: Tokens
+
+
+class UniformTokens(StrictModel):
+    """Integers drawn uniformly from ``low..high`` inclusive."""
+
+    dist: Literal["uniform"]
+    low: Tokens
+    high: Tokens
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high < self.low:
+            raise ConfigError(f"high ({self.high}) must be >= low ({self.low})")
+        return self
+
+
+class LognormalTokens(_Clamp):
+    """Lognormal with arithmetic ``mean`` and log-space ``sigma``; rounded, clamped."""
+
+    dist: Literal["lognormal"]
+    mean: PositiveFloat
+    sigma: NonNegFloat = 1.0
+
+
+class NormalTokens(_Clamp):
+    dist: Literal["normal"]
+    mean: PositiveFloat
+    std: NonNegFloat
+
+
+class EmpiricalTokens(_Clamp):
+    """Lengths resampled (with replacement) from a trace file's rows."""
+
+    dist: Literal["empirical"]
+    path: str
+    format: Optional[Literal["mooncake", "azure"]] = None
+    """Trace format; default from the suffix (.jsonl -> mooncake, .csv -> azure)."""
+    field: Optional[Literal["input", "output"]] = None
+    """Which length to sample; default: the one this distribution describes."""
+
+
+TokenDist = Annotated[Union[FixedTokens, UniformTokens, LognormalTokens, NormalTokens,
+                            EmpiricalTokens], Field(discriminator="dist")]
+CountDist = Annotated[Union[FixedTokens, UniformTokens, LognormalTokens, NormalTokens],
+                      Field(discriminator="dist")]
+
+
+class FixedTime(StrictModel):
+    dist: Literal["fixed"]
+    value: FiniteDuration
+
+
+class UniformTime(StrictModel):
+    dist: Literal["uniform"]
+    low: FiniteDuration
+    high: FiniteDuration
+
+    @model_validator(mode="after")
+    def _order(self):
+        if self.high < self.low:
+            raise ConfigError(f"high ({self.high:g} s) must be >= low ({self.low:g} s)")
+        return self
+
+
+class LognormalTime(StrictModel):
+    dist: Literal["lognormal"]
+    mean: PositiveDuration
+    sigma: NonNegFloat = 1.0
+
+
+class NormalTime(StrictModel):
+    """Normal, clipped at 0 s."""
+
+    dist: Literal["normal"]
+    mean: FiniteDuration
+    std: FiniteDuration
+
+
+class ExponentialTime(StrictModel):
+    dist: Literal["exponential"]
+    mean: PositiveDuration
+
+
+TimeDist = Annotated[Union[FixedTime, UniformTime, LognormalTime, NormalTime, ExponentialTime],
+                     Field(discriminator="dist")]
+
+
+# ---- synthetic ---------------------------------------------------------------------
+
+class PoissonArrivals(StrictModel):
+    process: Literal["poisson"]
+    rate: PositiveRate
+
+
+class GammaArrivals(StrictModel):
+    """Gamma inter-arrival gaps with coefficient of variation ``cv`` (1.0 = Poisson)."""
+
+    process: Literal["gamma"]
+    rate: PositiveRate
+    cv: PositiveFloat = 1.0
+
+
+class UniformArrivals(StrictModel):
+    """Evenly spaced arrivals, one every 1/rate seconds."""
+
+    process: Literal["uniform"]
+    rate: PositiveRate
+
+
+class BurstArrivals(StrictModel):
+    """Groups of ``burst_size`` simultaneous arrivals; groups are Poisson at rate/burst_size."""
+
+    process: Literal["burst"]
+    rate: PositiveRate
+    burst_size: Annotated[int, Field(strict=True, ge=2)]
+
+
+ArrivalSpec = Annotated[Union[PoissonArrivals, GammaArrivals, UniformArrivals, BurstArrivals],
+                        Field(discriminator="process")]
+
+
+class SharedPrefixSpec(StrictModel):
+    """``prompts`` distinct system prompts of ``tokens`` tokens, chosen by Zipf popularity."""
+
+    prompts: Tokens
+    tokens: Tokens
+    popularity: NonNegFloat = 1.0
+    """Zipf exponent: prompt i (0-based) is chosen with weight 1/(i+1)**popularity."""
+    fraction: Fraction = 1.0
+    """Share of requests (or sessions) that start with a system prompt."""
+
+
+class SessionSpec(StrictModel):
+    """Multi-turn conversations: each turn's prompt extends the previous turn's."""
+
+    turns: CountDist
+    think_time: TimeDist
+    tool_call_fraction: Fraction = 0.0
+    tool_gap: Optional[TimeDist] = None
+    max_input_tokens: Optional[Tokens] = None
+    """A session ends before a turn whose prompt would exceed this (turn 0 always runs)."""
+
+    @model_validator(mode="after")
+    def _tools(self):
+        if self.tool_call_fraction > 0 and self.tool_gap is None:
+            raise ConfigError("tool_gap is required when tool_call_fraction > 0")
+        return self
+
+
+class SyntheticSpec(StrictModel):
+    """A seeded generator of requests (see docs/workloads.md, "Synthetic")."""
+
+    kind: Literal["synthetic"]
+    num_requests: Optional[Tokens] = None
+    duration: Optional[PositiveDuration] = None
+    arrivals: ArrivalSpec
+    input_tokens: TokenDist
+    output_tokens: TokenDist
+    shared_prefix: Optional[SharedPrefixSpec] = None
+    sessions: Optional[SessionSpec] = None
+    hash_block_tokens: Tokens = 512
+
+    @model_validator(mode="after")
+    def _one_stop(self):
+        if (self.num_requests is None) == (self.duration is None):
+            raise ConfigError("give exactly one of num_requests or duration")
+        return self
+
+
+WorkloadSpec = Annotated[Union[MooncakeSpec, AzureSpec, CsvSpec, ParquetSpec, SyntheticSpec],
+                         Field(discriminator="kind")]
+
+
+class _Holder(StrictModel):
+    workload: WorkloadSpec
+
+
+def parse_workload_spec(data: Any, *, file: str | Path | None = None,
+                        field: str = "workload") -> WorkloadSpec:
+    """Validate a workload mapping (e.g. from YAML); errors read ``FILE: workload.x: ...``."""
+    holder = validate(_Holder, {"workload": data}, file=file)
+    return holder.workload

@@ -1,0 +1,103 @@
+"""The decoding sequences of a batch as NumPy arrays, so a run of k decode steps is O(1) array ops.
+
+Each decoding sequence has ``kv`` tokens of KV, ``priv`` of them in private blocks
+(the rest in pinned prefix-cache entries), ``held`` private blocks, and ``rem``
+tokens still to generate.  Removing swaps the last member into the hole.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DecodeSet"]
+
+
+class DecodeSet:
+    def __init__(self, capacity: int, block_tokens: int):
+        cap = max(1, capacity)
+        self.block_tokens = block_tokens
+        self.kv = np.zeros(cap, np.int64)
+        self.priv = np.zeros(cap, np.int64)
+        self.held = np.zeros(cap, np.int64)
+        self.rem = np.zeros(cap, np.int64)
+        self.seqs: list = []
+
+    def __len__(self) -> int:
+        return len(self.seqs)
+
+    def add(self, seq) -> None:
+        i = len(self.seqs)
+        if i == self.kv.size:
+            for name in ("kv", "priv", "held", "rem"):
+                arr = getattr(self, name)
+                setattr(self, name, np.concatenate([arr, np.zeros_like(arr)]))
+        self.kv[i] = seq.computed
+        self.priv[i] = seq.computed - seq.shared_tokens
+        self.held[i] = seq.held
+        self.rem[i] = seq.output_tokens - seq.generated
+        seq.slot = i
+        self.seqs.append(seq)
+
+    def sync(self, seq) -> None:
+        """Copy a member's array state back onto its Seq object."""
+        i = seq.slot
+        seq.computed = int(self.kv[i])
+        seq.held = int(self.held[i])
+        seq.generated = seq.output_tokens - int(self.rem[i])
+
+    def remove(self, seq) -> None:
+        self.sync(seq)
+        i, last = seq.slot, len(self.seqs) - 1
+        if i != last:
+            moved = self.seqs[last]
+            self.seqs[i] = moved
+            moved.slot = i
+            for arr in (self.kv, self.priv, self.held, self.rem):
+                arr[i] = arr[last]
+        self.seqs.pop()
+        seq.slot = -1
+
+    # ---- closed-form queries over the first n members ---------------------------
+    def blocks_needed(self, k: int) -> int:
+        """Extra private blocks all members need to take k more tokens each."""
+        n = len(self.seqs)
+        if n == 0 or k <= 0:
+            return 0
+        B = self.block_tokens
+        return int(((self.priv[:n] + k + B - 1) // B).sum() - self.held[:n].sum())
+
+    def max_steps_for_blocks(self, available: int, upper: int) -> int:
+        """Largest k <= upper whose blocks_needed(k) <= available (blocks_needed is monotone)."""
+        if self.blocks_needed(upper) <= available:
+            return upper
+        lo, hi = 0, upper  # blocks_needed(lo) fits, blocks_needed(hi) does not
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if self.blocks_needed(mid) <= available:
+                lo = mid
+            else:
+                hi = mid
+        return lo
+
+    def advance(self, k: int) -> int:
+        """Apply k decode steps to every member; returns the private blocks they took."""
+        n = len(self.seqs)
+        B = self.block_tokens
+        self.kv[:n] += k
+        self.priv[:n] += k
+        self.rem[:n] -= k
+        new_held = (self.priv[:n] + B - 1) // B
+        taken = int(new_held.sum() - self.held[:n].sum())
+        self.held[:n] = new_held
+        return taken
+
+    def kv_total(self) -> int:
+        return int(self.kv[:len(self.seqs)].sum())
+
+    def min_remaining(self) -> int:
+        n = len(self.seqs)
+        return int(self.rem[:n].min()) if n else 0
+
+    def finished(self) -> list:
+        n = len(self.seqs)
+        idx = np.flatnonzero(self.rem[:n] <= 0)
+        return [self.seqs[i] for i in idx]

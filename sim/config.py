@@ -1,0 +1,149 @@
+"""The scenario file: platform + model + workload + scheduler + KV cache, validated.
+
+``load_scenario(path, overrides)`` reads YAML, applies ``--set dotted.path=VALUE``
+overrides (each VALUE parsed as YAML, validated like the file) and returns a
+``Scenario``.  Unknown keys are errors; quantities carry units.
+"""
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import yaml
+from pydantic import Field, field_validator
+
+from ._schema import StrictModel, load_yaml, validate
+from .errors import ConfigError
+from .units import Duration, Size
+
+__all__ = ["Scenario", "SchedulerConfig", "KVConfig", "PrefixCacheConfig", "ParallelismConfig",
+           "EngineConfig", "load_scenario", "apply_overrides", "parse_set"]
+
+
+class ParallelismConfig(StrictModel):
+    """How many identical accelerators serve one model replica."""
+    tp: int = Field(1, ge=1, le=64, description="tensor-parallel degree (GPUs per replica)")
+
+
+class SchedulerConfig(StrictModel):
+    """Continuous batching (vLLM-style): decodes first, then prefill chunks up to a token budget."""
+    max_batch_size: int = Field(256, ge=1, description="max sequences in one iteration")
+    max_batch_tokens: int = Field(8192, ge=1, description="token budget of one iteration")
+    chunked_prefill: bool = Field(True, description="split long prompts across iterations")
+    preemption: Literal["recompute"] = "recompute"
+
+
+class PrefixCacheConfig(StrictModel):
+    """Automatic prefix caching in HBM, keyed by the workload's prefix-block hashes."""
+    enabled: bool = True
+    eviction: Union[str, dict[str, Any]] = Field("lru", description="eviction policy name or {name:, params}")
+
+
+class KVConfig(StrictModel):
+    """Paged KV cache in HBM."""
+    block_tokens: int = Field(16, ge=1, le=4096, description="tokens per KV block")
+    memory_fraction: float = Field(0.9, gt=0, le=1,
+                                   description="fraction of HBM usable for weights + KV (vLLM gpu_memory_utilization)")
+    activation_reserve: Size = Field(0, description="HBM per GPU kept for activations and workspace")
+    prefix_cache: PrefixCacheConfig = Field(default_factory=PrefixCacheConfig)
+
+
+class EngineConfig(StrictModel):
+    """How the simulation advances (not what it models)."""
+    closed_form: bool = Field(True, description="advance runs of decode iterations in closed form")
+    sample_interval: Duration = Field(1.0, description="spacing of occupancy/traffic samples")
+    max_sim_time: Duration = Field(0.0, description="stop after this simulated time (0: run to the end)")
+
+    @field_validator("sample_interval")
+    @classmethod
+    def _pos(cls, v):
+        if v <= 0:
+            raise ValueError("must be > 0")
+        return v
+
+
+def _workload_type():
+    from workloads.spec import WorkloadSpec
+    return WorkloadSpec
+
+
+class Scenario(StrictModel):
+    """A whole simulation: what hardware, which model, what requests, which policies."""
+    version: Literal[1] = 1
+    name: str = "scenario"
+    description: str = ""
+    seed: int = Field(0, ge=0)
+    platform: str = Field(..., description="hwmodels name (e.g. h100_sxm) or path to a hardware YAML")
+    model: str = Field(..., description="model catalogue name (e.g. llama-3.1-8b) or path")
+    dtype: str | None = Field(None, description="compute dtype; default the model's")
+    parallelism: ParallelismConfig = Field(default_factory=ParallelismConfig)
+    workload: _workload_type()  # type: ignore[valid-type]
+    scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
+    kv: KVConfig = Field(default_factory=KVConfig)
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+
+    #: Folder relative paths in the scenario resolve against (set by load_scenario).
+    base_dir: Path = Field(default_factory=Path.cwd, exclude=True, repr=False)
+    source_file: str | None = Field(None, exclude=True, repr=False)
+
+
+def parse_set(item: str) -> tuple[str, Any]:
+    """``"kv.block_tokens=32"`` -> ("kv.block_tokens", 32); the value is parsed as YAML."""
+    if "=" not in item:
+        raise ConfigError(f"--set {item!r}: expected dotted.path=VALUE")
+    path, _, raw = item.partition("=")
+    path = path.strip()
+    if not path or any(not p for p in path.split(".")):
+        raise ConfigError(f"--set {item!r}: empty field name")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        value = raw
+    return path, value
+
+
+def apply_overrides(data: dict, overrides: dict[str, Any] | None) -> dict:
+    """A copy of ``data`` with each dotted path set (creating mappings as needed)."""
+    out = copy.deepcopy(data)
+    for path, value in (overrides or {}).items():
+        cur = out
+        parts = path.split(".")
+        for i, p in enumerate(parts[:-1]):
+            nxt = cur.get(p) if isinstance(cur, dict) else None
+            if nxt is None:
+                nxt = {}
+                cur[p] = nxt
+            elif not isinstance(nxt, dict):
+                raise ConfigError(f"cannot set {path!r}: {'.'.join(parts[:i + 1])} is not a mapping",
+                                  field=path)
+            cur = nxt
+        if not isinstance(cur, dict):
+            raise ConfigError(f"cannot set {path!r}", field=path)
+        cur[parts[-1]] = value
+    return out
+
+
+def load_scenario(source: str | Path | dict | Scenario, overrides: dict[str, Any] | None = None,
+                  *, seed: int | None = None) -> Scenario:
+    """Build a Scenario from a path, a dict or a Scenario, with overrides and an optional seed."""
+    if isinstance(source, Scenario):
+        if not overrides and seed is None:
+            return source
+        data = source.model_dump(mode="json", exclude_none=False)
+        base, file = source.base_dir, source.source_file
+    elif isinstance(source, dict):
+        data, base, file = source, Path.cwd(), None
+    else:
+        path = Path(source)
+        data = load_yaml(path)
+        base, file = path.resolve().parent, str(source)
+        if not isinstance(data, dict):
+            raise ConfigError("a scenario must be a YAML mapping", file=file)
+    data = apply_overrides(data, overrides)
+    if seed is not None:
+        data["seed"] = seed
+    scen = validate(Scenario, data, file=file)
+    scen.base_dir = Path(base)
+    scen.source_file = file
+    return scen

@@ -1,0 +1,294 @@
+"""``sim.run``: build the platform, model, workload and policies, then serve the requests in SimPy.
+
+The serving loop is one SimPy process.  Between changes of the batch's
+composition it advances decode iterations in closed form: a decode-only
+iteration over n sequences holding S KV tokens takes ``a + b*S`` seconds, and S
+grows by n per step, so k steps take ``k*a + b*(k*S0 + n*k*(k+1)/2)``.  A run
+stops at the first completion, at the step where blocks would run out, or at
+the first iteration boundary after the next arrival (when that arrival could be
+admitted) — exactly where stepping every iteration would change the batch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import simpy
+
+from .config import Scenario, load_scenario
+from .costmodel import CostModel
+from .errors import SimulationError
+from .kvcache import KVManager
+from .result import Result, summarize_requests
+from .scheduler import Scheduler, Seq
+
+__all__ = ["run", "Engine"]
+
+
+def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out=None,
+        progress: bool = False) -> Result:
+    """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
+    scen = load_scenario(scenario, overrides, seed=seed)
+    res = Engine(scen, progress=progress).run()
+    if out is not None:
+        res.save(out)
+    return res
+
+
+def steps_to_reach(a: float, b: float, s0: float, n: int, delta: float, upper: int) -> int:
+    """Smallest j in [1, upper] with C(j) = j*a + b*(j*s0 + n*j*(j+1)/2) >= delta (upper if none)."""
+    if delta <= 0:
+        return 1
+    qa = b * n / 2.0
+    qb = a + b * s0 + b * n / 2.0
+    if qa > 0:
+        j = (-qb + math.sqrt(qb * qb + 4 * qa * delta)) / (2 * qa)
+    else:
+        j = delta / qb
+    j = max(1, min(upper, int(math.ceil(j))))
+    # the float root can be off by one either way
+    while j > 1 and run_time(a, b, s0, n, j - 1) >= delta:
+        j -= 1
+    while j < upper and run_time(a, b, s0, n, j) < delta:
+        j += 1
+    return j
+
+
+def run_time(a: float, b: float, s0: float, n: int, k: int) -> float:
+    """Seconds for k decode steps of n sequences starting with s0 KV tokens (each step reads S+n)."""
+    return k * a + b * (k * s0 + n * k * (k + 1) / 2.0)
+
+
+class Engine:
+    """One simulation: owns the SimPy environment, the scheduler and the recorders."""
+
+    def __init__(self, scenario: Scenario, *, progress: bool = False):
+        from hwmodels import load_platform
+        from workloads import load_model, open_workload
+        self.scenario = scenario
+        self.progress = progress
+        self.platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
+        self.model = load_model(_resolve(scenario.model, scenario.base_dir))
+        tp = scenario.parallelism.tp
+        self.cost = CostModel(self.platform, self.model, tp=tp, dtype=scenario.dtype)
+        hbm = self.cost.hbm
+        kvc = scenario.kv
+        usable = hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
+        kv_bytes = usable - self.model.weight_bytes
+        self.cost.check_fits(kv_bytes)
+        self.block_bytes = kvc.block_tokens * self.model.kv_bytes_per_token
+        total_blocks = int(kv_bytes // self.block_bytes)
+        if total_blocks < 1:
+            raise SimulationError(f"HBM left for KV ({kv_bytes / 2**20:.1f} MiB) holds no "
+                                  f"{kvc.block_tokens}-token block")
+        self.kv = KVManager(total_blocks=total_blocks, block_tokens=kvc.block_tokens,
+                            block_bytes=self.block_bytes, prefix_cache=kvc.prefix_cache.enabled,
+                            eviction=kvc.prefix_cache.eviction)
+        self.kv_capacity_bytes = total_blocks * self.block_bytes
+        sch = scenario.scheduler
+        self.sched = Scheduler(kv=self.kv, cost=self.cost, max_batch_size=sch.max_batch_size,
+                               max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill)
+        self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+        self.env = simpy.Environment()
+        self.closed_form = scenario.engine.closed_form
+        self.sample_interval = scenario.engine.sample_interval
+        self.max_time = scenario.engine.max_sim_time or math.inf
+        self._next_req = None
+        self._arrived = 0
+        self._iter_rows: list[tuple] = []
+        self._tier_rows: list[tuple] = []
+        self._link_rows: list[tuple] = []
+        self._next_sample = 0.0
+        self._link_bytes_acc = 0.0
+        self._check_every_event = False
+
+    # ---- arrivals -------------------------------------------------------------------
+    def _peek(self):
+        if self._next_req is None:
+            self._next_req = next(self.requests, None)
+        return self._next_req
+
+    def _admit_arrivals(self, now: float) -> None:
+        sched = self.sched
+        while True:
+            r = self._peek()
+            if r is None or r.arrival_s > now:
+                return
+            self._next_req = None
+            self._arrived += 1
+            seq = Seq(r)
+            if not sched.reject_if_impossible(seq):
+                sched.waiting.append(seq)
+
+    # ---- recording ------------------------------------------------------------------
+    def _sample(self, now: float) -> None:
+        while self._next_sample <= now:
+            t = self._next_sample
+            kv = self.kv
+            self._tier_rows.append((t, self.cost.hbm.name, kv.used_blocks * self.block_bytes,
+                                    self.kv_capacity_bytes, kv.cached_blocks * self.block_bytes,
+                                    len(self.sched.decoding) + len(self.sched.prefilling),
+                                    len(self.sched.waiting)))
+            if self.cost.tp_link is not None:
+                self._link_rows.append((t, self.cost.tp_link.name, "both", self._link_bytes_acc))
+                self._link_bytes_acc = 0.0
+            self._next_sample += self.sample_interval
+
+    def _record(self, start, dur, steps, batch, ptok, dtok, kvtok) -> None:
+        self._iter_rows.append((start, dur, steps, batch, ptok, dtok, kvtok))
+        if self.cost.tp > 1:
+            self._link_bytes_acc += self.cost.allreduce_bytes_per_token * (ptok + dtok)
+
+    # ---- the serving process ----------------------------------------------------------
+    def serve(self):
+        env, sched, cost = self.env, self.sched, self.cost
+        while True:
+            now = env.now
+            self._admit_arrivals(now)
+            self._sample(now)
+            if self._check_every_event:
+                self.kv.check()
+            if now >= self.max_time:
+                return
+            if sched.idle():
+                r = self._peek()
+                if r is None:
+                    return
+                yield env.timeout(r.arrival_s - now)
+                continue
+            if self.closed_form and sched.decode_run_possible():
+                ds = sched.decoding
+                n = len(ds)
+                upper = ds.min_remaining()
+                avail = self.kv.available_blocks()
+                if sched.head_evictable_hits():
+                    avail = self.kv.free_blocks
+                upper = ds.max_steps_for_blocks(avail, upper)
+                if upper >= 1:
+                    a, b = cost.decode_affine(n)
+                    s0 = ds.kv_total()
+                    nxt = self._peek()
+                    if nxt is not None and not sched.waiting:
+                        upper = steps_to_reach(a, b, s0, n, nxt.arrival_s - now, upper)
+                    if self.max_time < math.inf:
+                        upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
+                    dur = run_time(a, b, s0, n, upper)
+                    yield env.timeout(dur)
+                    self._record(now, dur, upper, n, 0, n * upper, s0)
+                    sched.advance_decode(upper, env.now)
+                    continue
+            planned = sched.plan(now)
+            if planned is None:
+                # Nothing can run although work waits: the head needs blocks that only
+                # finishing work could free, and nothing is running.  Cannot happen
+                # after reject_if_impossible; treat as a bug.
+                raise AssertionError("scheduler stalled with waiting requests and an empty batch")
+            shape, chunks = planned
+            dur = cost.time(shape)
+            yield env.timeout(dur)
+            self._record(now, dur, 1, shape.decode_seqs + len(chunks), shape.prefill_tokens,
+                         shape.decode_seqs, shape.decode_kv_tokens)
+            sched.apply(chunks, env.now)
+
+    # ---- driver -----------------------------------------------------------------------
+    def run(self) -> Result:
+        wall0 = time.perf_counter()
+        from .progress import Progress
+        bar = Progress(enabled=self.progress)
+        self.sched.on_finish = lambda seq: bar.tick(self.env.now, len(self.sched.done))
+        self.env.process(self.serve())
+        self.env.run()
+        bar.close()
+        wall = time.perf_counter() - wall0
+        return self._result(wall)
+
+    def _result(self, wall: float) -> Result:
+        sched = self.sched
+        seqs = list(sched.done)
+        # whatever is still queued or running when the run stopped
+        unfinished = list(sched.waiting) + list(sched.prefilling) + list(sched.decoding.seqs)
+        for s in sched.decoding.seqs:
+            sched.decoding.sync(s)
+        for s in unfinished:
+            s.status = "unfinished"
+        seqs += unfinished
+        seqs.sort(key=lambda s: s.rid)
+        req = _requests_frame(seqs)
+        iters = pd.DataFrame(self._iter_rows, columns=["start_s", "duration_s", "steps", "batch_size",
+                                                       "prefill_tokens", "decode_tokens", "kv_tokens"])
+        self._sample(self.env.now)
+        tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
+                                                       "cached_bytes", "running", "waiting"])
+        links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes"])
+        summary = summarize_requests(req)
+        sim_time = float(self.env.now)
+        out_tokens = int(req["generated_tokens"].sum())
+        summary.update({
+            "sim_time_s": sim_time,
+            "wall_time_s": wall,
+            "sim_speed": sim_time / wall if wall > 0 else float("inf"),
+            "throughput_tok_s": out_tokens / sim_time if sim_time > 0 else 0.0,
+            "throughput_req_s": summary["completed"] / sim_time if sim_time > 0 else 0.0,
+            "iterations": int(iters["steps"].sum()) if len(iters) else 0,
+            "batch_runs": int(len(iters)),
+            "mean_batch_size": float((iters["batch_size"] * iters["steps"]).sum() / iters["steps"].sum())
+            if len(iters) else 0.0,
+            "kv_capacity_bytes": int(self.kv_capacity_bytes),
+            "kv_blocks": int(self.kv.total_blocks),
+            "hbm_peak_used_bytes": int(self.kv.peak_used_blocks * self.block_bytes),
+            "prefix_evictions": int(self.kv.evictions),
+            "weight_bytes": int(self.model.weight_bytes),
+            "platform": self.platform.name,
+            "model": self.model.name,
+            "tp": self.cost.tp,
+            "seed": self.scenario.seed,
+        })
+        if len(links):
+            summary["link_bytes"] = float(links["bytes"].sum())
+        scen = self.scenario.model_dump(mode="json")
+        return Result(summary=summary, requests=req, iterations=iters, tiers=tiers, links=links,
+                      scenario=scen)
+
+
+def _requests_frame(seqs: list[Seq]) -> pd.DataFrame:
+    f = lambda attr, dt=float: np.fromiter((getattr(s, attr) for s in seqs), dtype=dt, count=len(seqs))
+    df = pd.DataFrame({
+        "request_id": f("rid", np.int64),
+        "arrival_s": f("arrival_s"),
+        "input_tokens": f("input_tokens", np.int64),
+        "output_tokens": f("output_tokens", np.int64),
+        "generated_tokens": f("generated", np.int64),
+        "prefix_hit_tokens": f("hit_tokens", np.int64),
+        "prefix_hit_blocks": f("hit_blocks", np.int64),
+        "prefix_blocks": np.fromiter((len(s.hash_ids) for s in seqs), dtype=np.int64, count=len(seqs)),
+        "scheduled_s": f("scheduled_s"),
+        "first_token_s": f("first_token_s"),
+        "finish_s": f("finish_s"),
+        "preemptions": f("preemptions", np.int64),
+        "status": [s.status for s in seqs],
+        "reason": [s.reason for s in seqs],
+    })
+    df["queue_s"] = df["scheduled_s"] - df["arrival_s"]
+    df["ttft_s"] = df["first_token_s"] - df["arrival_s"]
+    df["e2e_s"] = df["finish_s"] - df["arrival_s"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gen = df["generated_tokens"].to_numpy()
+        tpot = (df["finish_s"] - df["first_token_s"]).to_numpy() / np.where(gen > 1, gen - 1, np.nan)
+    df["tpot_s"] = tpot
+    cols = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
+            "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
+            "finish_s", "queue_s", "ttft_s", "tpot_s", "e2e_s", "preemptions", "status", "reason"]
+    return df[cols]
+
+
+def _resolve(name: str, base_dir: Path) -> str:
+    """A platform/model given as a relative file path resolves against the scenario's folder."""
+    if name.endswith((".yaml", ".yml")):
+        p = Path(name)
+        if not p.is_absolute():
+            p = Path(base_dir) / p
+        return str(p)
+    return name

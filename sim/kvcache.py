@@ -1,0 +1,167 @@
+"""The KV manager: HBM as a pool of fixed-size blocks, shared prefix blocks in a prefix index.
+
+Every block is owned either privately by one running request or by the prefix
+index (an entry per prefix-hash block, pinned by the requests using it).  Free
+blocks = total - private - cached.  Cached entries nobody pins are evictable; the
+eviction policy (from ``policies``) chooses which one goes, the manager removes
+it.  ``check()`` asserts that the counts add up; the engine calls it in tests.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from policies import create
+
+__all__ = ["KVManager", "Entry"]
+
+
+@dataclass(slots=True)
+class Entry:
+    tokens: int
+    blocks: int
+    refs: int = 0
+
+
+class KVManager:
+    """HBM KV blocks for one model replica.
+
+    total_blocks: how many blocks of ``block_tokens`` tokens fit in the KV budget.
+    eviction: eviction policy spec (name or dict), built with ``capacity=total_blocks``
+        and fed sizes in blocks.
+    """
+
+    def __init__(self, *, total_blocks: int, block_tokens: int, block_bytes: int,
+                 prefix_cache: bool = True, eviction="lru"):
+        self.total_blocks = int(total_blocks)
+        self.block_tokens = int(block_tokens)
+        self.block_bytes = int(block_bytes)
+        self.prefix_cache = prefix_cache
+        self.private_blocks = 0
+        self.cached_blocks = 0
+        self.evictable_blocks = 0
+        self.entries: dict[int, Entry] = {}
+        self.policy = create("eviction", eviction, capacity=self.total_blocks) if prefix_cache else None
+        # counters
+        self.hit_blocks = 0
+        self.miss_blocks = 0
+        self.evicted_blocks = 0
+        self.evictions = 0
+        self.inserted_entries = 0
+        self.peak_used_blocks = 0
+        self._can_evict = lambda key: self.entries[key].refs == 0
+
+    # ---- accounting -----------------------------------------------------------
+    @property
+    def used_blocks(self) -> int:
+        return self.private_blocks + self.cached_blocks
+
+    @property
+    def free_blocks(self) -> int:
+        return self.total_blocks - self.private_blocks - self.cached_blocks
+
+    def available_blocks(self) -> int:
+        """Blocks obtainable now: free plus evictable cached ones."""
+        return self.free_blocks + self.evictable_blocks
+
+    def blocks_for(self, tokens: int) -> int:
+        return -(-tokens // self.block_tokens)
+
+    def reserve(self, n: int, now_s: float) -> bool:
+        """Make ``n`` blocks free (evicting unpinned cached entries); False if impossible."""
+        if n <= self.free_blocks:
+            return True
+        if n > self.available_blocks():
+            return False
+        while self.free_blocks < n:
+            key = self.policy.victim(now_s, self._can_evict)
+            if key is None:  # the policy knows no evictable entry: counts disagree
+                raise AssertionError("eviction policy returned no victim while evictable blocks remain")
+            e = self.entries.pop(key)
+            assert e.refs == 0, f"policy chose pinned entry {key}"
+            self.policy.on_remove(key)
+            self.cached_blocks -= e.blocks
+            self.evictable_blocks -= e.blocks
+            self.evicted_blocks += e.blocks
+            self.evictions += 1
+        return True
+
+    def take(self, n: int, now_s: float) -> bool:
+        """Allocate ``n`` private blocks (reserving first); False if they cannot be had."""
+        if n <= 0:
+            if n < 0:
+                self.private_blocks += n
+            return True
+        if not self.reserve(n, now_s):
+            return False
+        self.private_blocks += n
+        if self.used_blocks > self.peak_used_blocks:
+            self.peak_used_blocks = self.used_blocks
+        return True
+
+    def give_back(self, n: int) -> None:
+        self.private_blocks -= n
+        assert self.private_blocks >= 0
+
+    # ---- prefix index -----------------------------------------------------------
+    def lookup(self, hash_ids, block_tokens_of, now_s: float, max_tokens: int) -> tuple[list[int], int]:
+        """Longest cached prefix of ``hash_ids``: pins and returns (ids, tokens).
+
+        Stops before the prefix would cover ``max_tokens`` (at least one token must
+        be computed to produce the next one).  Records hits on the policy.
+        """
+        if not self.prefix_cache or not hash_ids:
+            return [], 0
+        pinned, tokens = [], 0
+        entries, policy = self.entries, self.policy
+        for i, h in enumerate(hash_ids):
+            e = entries.get(h)
+            if e is None:
+                break
+            t = block_tokens_of(i)
+            if tokens + t >= max_tokens:
+                break
+            if e.refs == 0:
+                self.evictable_blocks -= e.blocks
+            e.refs += 1
+            policy.on_hit(h, now_s)
+            pinned.append(h)
+            tokens += t
+        return pinned, tokens
+
+    def insert(self, h: int, tokens: int, now_s: float) -> bool:
+        """Make ``h`` a cached entry pinned by the caller; False if already cached or no room."""
+        if not self.prefix_cache or h in self.entries:
+            return False
+        blocks = self.blocks_for(tokens)
+        if blocks > self.free_blocks and not self.reserve(blocks, now_s):
+            return False
+        self.entries[h] = Entry(tokens=tokens, blocks=blocks, refs=1)
+        self.cached_blocks += blocks
+        self.inserted_entries += 1
+        self.policy.on_insert(h, blocks, now_s)
+        if self.used_blocks > self.peak_used_blocks:
+            self.peak_used_blocks = self.used_blocks
+        return True
+
+    def unpin(self, ids) -> None:
+        entries = self.entries
+        for h in ids:
+            e = entries[h]
+            e.refs -= 1
+            if e.refs == 0:
+                self.evictable_blocks += e.blocks
+
+    def count_lookup(self, hits: int, total: int) -> None:
+        self.hit_blocks += hits
+        self.miss_blocks += total - hits
+
+    def check(self) -> None:
+        """Assert block counts: nothing negative, nothing over capacity, cache sums match."""
+        assert 0 <= self.private_blocks, self.private_blocks
+        assert self.used_blocks <= self.total_blocks, (self.used_blocks, self.total_blocks)
+        assert sum(e.blocks for e in self.entries.values()) == self.cached_blocks
+        assert sum(e.blocks for e in self.entries.values() if e.refs == 0) == self.evictable_blocks
+        assert all(e.refs >= 0 for e in self.entries.values())
+        if self.policy is not None:
+            assert len(self.policy) == len(self.entries), (len(self.policy), len(self.entries))
+            self.policy.check()

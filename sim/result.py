@@ -1,0 +1,199 @@
+"""A simulation's outcome: per-request, per-iteration, per-tier and per-link tables plus a summary.
+
+``Result.save(dir)`` writes Parquet tables, ``summary.json`` and ``scenario.yaml``
+atomically (temp file + rename), so a killed run leaves complete files or none;
+``load_result(dir)`` reads them back into an equal Result.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+__all__ = ["Result", "load_result", "atomic_write_bytes", "atomic_write_text", "TABLES",
+           "REQUEST_COLUMNS", "summarize_requests"]
+
+#: The tables every Result carries, in save order.
+TABLES = ("requests", "iterations", "tiers", "links")
+
+#: Columns of ``Result.requests`` (one row per request, in request_id order).
+REQUEST_COLUMNS = {
+    "request_id": "int: position in the workload",
+    "arrival_s": "arrival time",
+    "input_tokens": "prompt length",
+    "output_tokens": "tokens to generate",
+    "generated_tokens": "tokens actually generated (== output_tokens when completed)",
+    "prefix_hit_tokens": "prompt tokens found in the prefix cache at (last) admission",
+    "prefix_hit_blocks": "prefix-hash blocks found cached",
+    "prefix_blocks": "prefix-hash blocks the request looked up",
+    "scheduled_s": "first time the request entered a batch (NaN if never)",
+    "first_token_s": "time its first output token was produced",
+    "finish_s": "time its last token was produced",
+    "queue_s": "scheduled_s - arrival_s",
+    "ttft_s": "first_token_s - arrival_s",
+    "tpot_s": "(finish_s - first_token_s) / (generated_tokens - 1); NaN for 1 token",
+    "e2e_s": "finish_s - arrival_s",
+    "preemptions": "times the request was preempted (recompute)",
+    "status": "completed | rejected | unfinished",
+    "reason": "why a request was rejected, else empty",
+}
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        df.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def _pct(x: np.ndarray, q: float) -> float:
+    x = x[np.isfinite(x)]
+    return float(np.percentile(x, q)) if x.size else float("nan")
+
+
+def summarize_requests(req: pd.DataFrame) -> dict[str, Any]:
+    """Latency and token metrics over completed requests (NaN where there are none)."""
+    done = req[req["status"] == "completed"]
+    out: dict[str, Any] = {
+        "requests": int(len(req)),
+        "completed": int(len(done)),
+        "rejected": int((req["status"] == "rejected").sum()),
+        "unfinished": int((req["status"] == "unfinished").sum()),
+    }
+    for col, name in (("ttft_s", "ttft"), ("tpot_s", "tpot"), ("e2e_s", "e2e"), ("queue_s", "queue")):
+        v = done[col].to_numpy(dtype=float)
+        out[f"{name}_mean_s"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
+        for q in (50, 90, 99):
+            out[f"{name}_p{q}_s"] = _pct(v, q)
+    out["input_tokens"] = int(done["input_tokens"].sum())
+    out["output_tokens"] = int(done["generated_tokens"].sum())
+    blocks = float(req["prefix_blocks"].sum())
+    out["prefix_hit_ratio"] = float(req["prefix_hit_blocks"].sum() / blocks) if blocks else 0.0
+    tok = float(req["input_tokens"].sum())
+    out["prefix_hit_token_ratio"] = float(req["prefix_hit_tokens"].sum() / tok) if tok else 0.0
+    out["preemptions"] = int(req["preemptions"].sum())
+    return out
+
+
+@dataclass
+class Result:
+    """What ``sim.run`` returns.
+
+    Attributes:
+        summary: flat dict of headline metrics (``completed``, ``throughput_tok_s``,
+            ``ttft_p50_s``, ``ttft_p99_s``, ``tpot_p50_s``, ``e2e_p50_s``,
+            ``sim_time_s``, ``wall_time_s``, ``prefix_hit_ratio``, ...).
+        requests: one row per request (columns in ``REQUEST_COLUMNS``).
+        iterations: one row per batch run: ``start_s, duration_s, steps, batch_size,
+            prefill_tokens, decode_tokens, kv_tokens`` (a closed-form decode run
+            of ``steps`` identical-composition iterations is one row).
+        tiers: occupancy samples: ``time_s, tier, used_bytes, capacity_bytes`` (+ extra
+            per-tier counters where the scenario has them).
+        links: traffic per sample interval: ``time_s, link, direction, bytes``.
+        scenario: the validated scenario as plain data (what was simulated).
+    """
+
+    summary: dict[str, Any]
+    requests: pd.DataFrame
+    iterations: pd.DataFrame
+    tiers: pd.DataFrame
+    links: pd.DataFrame
+    scenario: dict[str, Any] = field(default_factory=dict)
+    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        out = {name: getattr(self, name) for name in TABLES}
+        out.update(self.extras)
+        return out
+
+    def save(self, out_dir: str | Path) -> Path:
+        """Write every table as Parquet plus ``summary.json`` and ``scenario.yaml``.
+
+        Each file is written atomically; ``summary.json`` is written last, so its
+        presence marks a complete result directory.
+        """
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, df in self.tables().items():
+            _atomic_parquet(df, out / f"{name}.parquet")
+        atomic_write_text(out / "scenario.yaml", yaml.safe_dump(self.scenario, sort_keys=False))
+        atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2) + "\n")
+        return out
+
+    def equals(self, other: "Result", *, ignore=("wall_time_s", "sim_speed")) -> bool:
+        """Same summary (minus wall-clock fields) and identical tables."""
+        a = {k: v for k, v in self.summary.items() if k not in ignore}
+        b = {k: v for k, v in other.summary.items() if k not in ignore}
+        if json.dumps(_jsonable(a), sort_keys=True) != json.dumps(_jsonable(b), sort_keys=True):
+            return False
+        ta, tb = self.tables(), other.tables()
+        if ta.keys() != tb.keys():
+            return False
+        return all(ta[k].equals(tb[k]) for k in ta)
+
+
+def _jsonable(obj):
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def load_result(result_dir: str | Path) -> Result:
+    """Read a directory written by ``Result.save``; ConfigError if it is not one."""
+    from .errors import ConfigError
+    d = Path(result_dir)
+    if not (d / "summary.json").is_file():
+        raise ConfigError("not a memsim result directory (no summary.json)", file=str(d))
+    try:
+        summary = json.loads((d / "summary.json").read_text())
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"summary.json is not valid JSON: {e.msg}", file=str(d)) from None
+    summary = {k: (float("nan") if v is None else v) for k, v in summary.items()}
+    tables = {}
+    for name in TABLES:
+        p = d / f"{name}.parquet"
+        tables[name] = pd.read_parquet(p) if p.is_file() else pd.DataFrame()
+    extras = {p.stem: pd.read_parquet(p) for p in sorted(d.glob("*.parquet")) if p.stem not in TABLES}
+    scen = yaml.safe_load((d / "scenario.yaml").read_text()) if (d / "scenario.yaml").is_file() else {}
+    return Result(summary=summary, scenario=scen or {}, extras=extras, **tables)

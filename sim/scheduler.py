@@ -1,0 +1,310 @@
+"""Continuous batching with a token budget (vLLM-style), over the HBM KV manager.
+
+Each iteration: every decoding sequence gets one token; the remaining budget goes
+to prefill chunks, first of sequences already prefilling, then of waiting ones
+admitted in FCFS order while the batch has room and their blocks can be had.
+When a decode step cannot get a block, the most recently admitted sequence is
+preempted (its KV dropped, to be recomputed) and requeued at the front.
+"""
+from __future__ import annotations
+
+from collections import deque
+
+from .batch import DecodeSet
+from .costmodel import IterationShape
+
+__all__ = ["Seq", "Scheduler"]
+
+
+class Seq:
+    """One request as the scheduler sees it."""
+
+    __slots__ = ("req", "rid", "arrival_s", "input_tokens", "output_tokens", "hash_ids", "hb",
+                 "target", "computed", "shared_tokens", "pinned", "held", "generated",
+                 "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
+                 "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up")
+
+    def __init__(self, req):
+        self.req = req
+        self.rid = req.request_id
+        self.arrival_s = req.arrival_s
+        self.input_tokens = req.input_tokens
+        self.output_tokens = req.output_tokens
+        self.hash_ids = req.hash_ids or ()
+        self.hb = req.hash_block_tokens
+        self.target = req.input_tokens          # tokens whose KV must exist before decoding
+        self.computed = 0
+        self.shared_tokens = 0
+        self.pinned: list[int] = []
+        self.held = 0
+        self.generated = 0
+        self.scheduled_s = float("nan")
+        self.first_token_s = float("nan")
+        self.finish_s = float("nan")
+        self.preemptions = 0
+        self.hit_tokens = 0
+        self.hit_blocks = 0
+        self.admit_order = -1
+        self.slot = -1
+        self.status = "waiting"
+        self.reason = ""
+        self.looked_up = False
+
+    def hash_block_tokens(self, i: int) -> int:
+        return min(self.hb, self.input_tokens - i * self.hb)
+
+
+class Scheduler:
+    """Holds the waiting queue, the prefilling list and the decode set; plans and applies iterations."""
+
+    def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool):
+        self.kv = kv
+        self.cost = cost
+        self.max_batch_size = max_batch_size
+        self.max_batch_tokens = max_batch_tokens
+        self.chunked = chunked_prefill
+        self.B = kv.block_tokens
+        self.waiting: deque[Seq] = deque()
+        self.prefilling: list[Seq] = []
+        self.decoding = DecodeSet(max_batch_size, self.B)
+        self.done: list[Seq] = []
+        self._admit_counter = 0
+        self.on_finish = None  # callback(seq) set by the engine
+
+    # ---- state queries ------------------------------------------------------------
+    def running(self) -> int:
+        return len(self.prefilling) + len(self.decoding)
+
+    def idle(self) -> bool:
+        return not self.waiting and not self.prefilling and not len(self.decoding)
+
+    def reject_if_impossible(self, seq: Seq) -> bool:
+        """Reject a request that could never run here; True if rejected."""
+        need = self.kv.blocks_for(seq.input_tokens + seq.output_tokens)
+        if need > self.kv.total_blocks:
+            seq.reason = (f"needs {need} KV blocks; HBM holds {self.kv.total_blocks}")
+        elif not self.chunked and seq.input_tokens > self.max_batch_tokens:
+            seq.reason = (f"prompt of {seq.input_tokens} tokens exceeds max_batch_tokens="
+                          f"{self.max_batch_tokens} without chunked prefill")
+        else:
+            return False
+        seq.status = "rejected"
+        self.done.append(seq)
+        return True
+
+    def _peek_prefix(self, seq: Seq) -> tuple[int, int, int]:
+        """(hit blocks, hit tokens, evictable blocks among them) without touching anything."""
+        kv = self.kv
+        if seq.looked_up or not kv.prefix_cache or not seq.hash_ids:
+            return len(seq.pinned), seq.shared_tokens, 0
+        hits = tokens = evictable = 0
+        for i, h in enumerate(seq.hash_ids):
+            e = kv.entries.get(h)
+            if e is None:
+                break
+            t = seq.hash_block_tokens(i)
+            if tokens + t >= seq.target:
+                break
+            hits += 1
+            tokens += t
+            if e.refs == 0:
+                evictable += e.blocks
+        return hits, tokens, evictable
+
+    def _head_need(self, budget: int):
+        """For the waiting head: (chunk, blocks needed, evictable-among-hits), or None if it cannot go."""
+        seq = self.waiting[0]
+        hits, tokens, pinned_evictable = self._peek_prefix(seq)
+        start = max(seq.computed, tokens)
+        c = min(seq.target - start, budget)
+        if c <= 0 or (not self.chunked and c < seq.target - start):
+            return None
+        need = self.kv.blocks_for(start + c - tokens) - seq.held
+        return c, need, pinned_evictable
+
+    def head_admittable(self) -> bool:
+        if not self.waiting or self.running() >= self.max_batch_size:
+            return False
+        budget = self.max_batch_tokens - len(self.decoding)
+        if budget <= 0:
+            return False
+        got = self._head_need(budget)
+        if got is None:
+            return False
+        _, need, pinned_evictable = got
+        return need <= self.kv.available_blocks() - pinned_evictable
+
+    # ---- one general iteration ----------------------------------------------------
+    def plan(self, now: float):
+        """Choose one iteration's work, allocating its blocks. Returns (shape, chunks) or None."""
+        kv, ds = self.kv, self.decoding
+        # decodes first: one more token each, preempting the newest sequences if blocks run out
+        while len(ds):
+            need = ds.blocks_needed(1)
+            if kv.take(need, now):
+                break
+            self._preempt_newest(now)
+        n_dec = len(ds)
+        decode_kv = ds.kv_total() + n_dec
+        budget = self.max_batch_tokens - n_dec
+        chunks: list[tuple[Seq, int]] = []
+        for seq in self.prefilling:
+            if budget <= 0:
+                break
+            c = min(seq.target - seq.computed, budget)
+            if not self.chunked and c < seq.target - seq.computed:
+                break
+            need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
+            if not kv.take(need, now):
+                break
+            seq.held += need
+            chunks.append((seq, c))
+            budget -= c
+        while self.waiting and budget > 0 and self.running() < self.max_batch_size:
+            got = self._head_need(budget)
+            if got is None:
+                break
+            _, need, pinned_evictable = got
+            if need > kv.available_blocks() - pinned_evictable:
+                break
+            seq = self.waiting.popleft()
+            self._lookup(seq, now)
+            c = min(seq.target - seq.computed, budget)
+            need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
+            ok = kv.take(need, now)
+            assert ok, "admission check and allocation disagree"
+            seq.held += need
+            if seq.scheduled_s != seq.scheduled_s:  # NaN: first time in a batch
+                seq.scheduled_s = now
+            seq.status = "prefill"
+            seq.admit_order = self._admit_counter
+            self._admit_counter += 1
+            self.prefilling.append(seq)
+            chunks.append((seq, c))
+            budget -= c
+        if not n_dec and not chunks:
+            return None
+        pt = pairs = pkv = last = 0
+        for seq, c in chunks:
+            pt += c
+            pairs += self.cost.causal_pairs(seq.computed, c)
+            pkv += seq.computed + c
+            if seq.computed + c == seq.target:
+                last += 1
+        shape = IterationShape(prefill_tokens=pt, prefill_pairs=pairs, prefill_kv_tokens=pkv,
+                               decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last)
+        return shape, chunks
+
+    def apply(self, chunks, end: float) -> None:
+        """Account for a finished iteration planned by ``plan``."""
+        ds = self.decoding
+        if len(ds):
+            ds.advance(1)  # blocks were taken in plan()
+            for seq in ds.finished():
+                self._finish(seq, end)
+        for seq, c in chunks:
+            seq.computed += c
+            if seq.computed == seq.target:
+                self.prefilling.remove(seq)
+                self._prefill_done(seq, end)
+
+    # ---- closed-form decode runs ----------------------------------------------------
+    def decode_run_possible(self) -> bool:
+        """True when the next iterations are decode-only and stay so until a completion."""
+        return len(self.decoding) > 0 and not self.prefilling and not self.head_admittable()
+
+    def head_evictable_hits(self) -> int:
+        """Blocks of unpinned cached entries the blocked waiting head would hit.
+
+        While this is > 0, an eviction during a decode run can turn the head's hit
+        into a miss and (with a budget-bound chunk) make it admissible, so runs
+        must stop before the first eviction.
+        """
+        if not self.waiting:
+            return 0
+        return self._peek_prefix(self.waiting[0])[2]
+
+    def advance_decode(self, k: int, end: float) -> None:
+        """Apply k decode steps (their blocks not yet taken) ending at ``end``."""
+        ds = self.decoding
+        need = ds.blocks_needed(k)
+        ok = self.kv.take(need, end)
+        assert ok, "closed-form run planned more blocks than available"
+        ds.advance(k)
+        for seq in ds.finished():
+            self._finish(seq, end)
+
+    # ---- transitions ----------------------------------------------------------------
+    def _lookup(self, seq: Seq, now: float) -> None:
+        if seq.looked_up:
+            return
+        seq.looked_up = True
+        if not seq.hash_ids or not self.kv.prefix_cache:
+            return
+        pinned, tokens = self.kv.lookup(seq.hash_ids, seq.hash_block_tokens, now, seq.target)
+        seq.pinned = pinned
+        seq.shared_tokens = tokens
+        seq.computed = tokens
+        seq.hit_tokens = tokens
+        seq.hit_blocks = len(pinned)
+        self.kv.count_lookup(len(pinned), len(seq.hash_ids))
+
+    def _prefill_done(self, seq: Seq, end: float) -> None:
+        kv = self.kv
+        # donate the prompt's prefix blocks to the cache (they now hold valid KV)
+        if kv.prefix_cache and seq.hash_ids:
+            for i in range(len(seq.pinned), len(seq.hash_ids)):
+                t = seq.hash_block_tokens(i)
+                before = seq.held
+                after = kv.blocks_for(seq.computed - seq.shared_tokens - t)
+                entry_blocks = kv.blocks_for(t)
+                # the entry's blocks come out of this sequence's private ones (plus at most one)
+                kv.give_back(before - after)
+                if not kv.insert(seq.hash_ids[i], t, end):
+                    kv.take(before - after, end)
+                    break
+                # insert() took entry_blocks from the free pool; we returned before-after
+                seq.held = after
+                seq.shared_tokens += t
+                seq.pinned.append(seq.hash_ids[i])
+                del entry_blocks
+        seq.generated += 1
+        if seq.first_token_s != seq.first_token_s:
+            seq.first_token_s = end
+        if seq.generated >= seq.output_tokens:
+            self._finish(seq, end)
+        else:
+            seq.status = "decode"
+            self.decoding.add(seq)
+
+    def _finish(self, seq: Seq, end: float) -> None:
+        if seq.slot >= 0:
+            self.decoding.remove(seq)
+        self.kv.give_back(seq.held)
+        self.kv.unpin(seq.pinned)
+        seq.held = 0
+        seq.pinned = []
+        seq.finish_s = end
+        seq.status = "completed"
+        self.done.append(seq)
+        if self.on_finish is not None:
+            self.on_finish(seq)
+
+    def _preempt_newest(self, now: float) -> None:
+        cands = self.prefilling + self.decoding.seqs
+        seq = max(cands, key=lambda s: s.admit_order)
+        if seq.slot >= 0:
+            self.decoding.remove(seq)
+        else:
+            self.prefilling.remove(seq)
+        self.kv.give_back(seq.held)
+        self.kv.unpin(seq.pinned)
+        seq.held = 0
+        seq.pinned = []
+        seq.shared_tokens = 0
+        seq.computed = 0
+        seq.target = seq.input_tokens + seq.generated
+        seq.looked_up = False
+        seq.preemptions += 1
+        seq.status = "waiting"
+        self.waiting.appendleft(seq)

@@ -1,0 +1,164 @@
+"""The self-contained HTML report: one file, plotly.js embedded once, no network.
+
+``render(results, out_path)`` lays out the scenario summary, headline metrics
+(a comparison with deltas when there are several results) and every figure the
+results have data for, and writes the page atomically.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import html
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from . import figures as F
+from . import tables as T
+from ._data import labelled, tier_hit_ratios
+
+__all__ = ["render", "build_html", "sections"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
+header{background:#1f2937;color:#fff;padding:14px 28px}header h1{margin:0;font-size:22px}
+header p{margin:4px 0 0;color:#cbd5e1;font-size:13px}
+nav{padding:8px 28px;background:#eef2f7;font-size:13px}nav a{margin-right:14px;color:#1d4ed8}
+main{padding:8px 28px 40px;max-width:1400px}section{background:#fff;border:1px solid #e5e7eb;
+border-radius:6px;padding:10px 18px;margin:14px 0}h2{font-size:17px;margin:6px 0 10px}
+table.tbl{border-collapse:collapse;font-size:13px;margin:6px 0}table.tbl th,table.tbl td{border:1px
+solid #e5e7eb;padding:3px 9px;text-align:left}table.tbl th{background:#f3f4f6}td.num{text-align:right;
+font-variant-numeric:tabular-nums}details{margin:6px 0}summary{cursor:pointer;color:#374151}
+.note{color:#6b7280;font-size:13px}
+"""
+
+
+def _has_requests(res) -> bool:
+    return not res.requests.empty and (res.requests["status"] == "completed").any()
+
+
+def _has_scheduled(res) -> bool:
+    return not res.requests.empty and np.isfinite(res.requests["scheduled_s"].to_numpy(dtype=float)).any()
+
+
+def _extra(name: str) -> Callable[[Any], bool]:
+    return lambda res: name in (res.extras or {}) and not res.extras[name].empty
+
+
+#: (anchor, title, "has data" test on one result, figure builder over all results)
+sections: list[tuple[str, str, Callable[[Any], bool], Callable[[dict], Any]]] = [
+    ("latency", "Latency CDFs", _has_requests, F.latency_cdfs),
+    ("throughput", "Throughput over time", _has_requests, F.throughput_over_time),
+    ("batch", "Batch size over time", lambda r: not r.iterations.empty, F.batch_size_over_time),
+    ("tiers", "Tier occupancy", lambda r: not r.tiers.empty, F.tier_occupancy),
+    ("links", "Link bandwidth", lambda r: not r.links.empty, F.link_bandwidth),
+    ("hits", "Hit ratio per tier", lambda r: bool(tier_hit_ratios(r)), F.hit_ratio_per_tier),
+    ("timeline", "Request timeline", _has_scheduled, F.request_timeline),
+    ("mrc", "Miss-ratio curves", _extra("mrc"), F.miss_ratio_curve),
+]
+
+
+def _figure_html(fig, n: int) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, div_id=f"fig-{n}",
+                       config={"displaylogo": False, "responsive": True})
+
+
+def _scenario_block(res_by: dict) -> str:
+    parts = []
+    if len(res_by) > 1:
+        diff = T.scenario_diff(res_by)
+        parts.append("<h3>What differs</h3>" + (T.to_html(diff) if not diff.empty else
+                                                 '<p class="note">The scenarios are identical.</p>'))
+    for label, res in res_by.items():
+        table = T.scenario_table(res.scenario)
+        if table.empty:
+            parts.append(f'<p class="note">{html.escape(label)}: no scenario recorded.</p>')
+            continue
+        blocks = []
+        for section, rows in table.groupby("section", sort=False):
+            blocks.append(f"<details{' open' if len(res_by) == 1 else ''}><summary>"
+                          f"{html.escape(str(section))}</summary>"
+                          f"{T.to_html(rows[['field', 'value']])}</details>")
+        head = f"<h3>{html.escape(label)}</h3>" if len(res_by) > 1 else ""
+        parts.append(head + "".join(blocks))
+    return "".join(parts)
+
+
+def _metrics_block(res_by: dict) -> str:
+    if len(res_by) == 1:
+        res = next(iter(res_by.values()))
+        return (T.to_html(T.headline_table(res)) + "<details><summary>all metrics</summary>"
+                + T.to_html(T.headline_table(res, all_metrics=True)) + "</details>")
+    return (T.to_html(T.comparison_table(res_by)) + "<details><summary>all metrics</summary>"
+            + T.to_html(T.comparison_table(res_by, all_metrics=True)) + "</details>")
+
+
+def build_html(results: Any, *, title: str | None = None) -> str:
+    """The report page as a string (``render`` writes it)."""
+    import plotly.offline
+
+    res_by = labelled(results)
+    labels = list(res_by)
+    if title is None:
+        title = f"memsim report: {labels[0]}" if len(labels) == 1 else \
+            "memsim comparison: " + " vs ".join(labels)
+    body: list[tuple[str, str, str]] = [
+        ("scenario", "Scenario", _scenario_block(res_by)),
+        ("metrics", "Headline metrics" if len(labels) == 1 else "Comparison (Δ against the first)",
+         _metrics_block(res_by)),
+    ]
+    missing: list[str] = []
+    n = 0
+    for anchor, name, has, build in sections:
+        present = {k: r for k, r in res_by.items() if has(r)}
+        if not present:
+            missing.append(name)
+            continue
+        n += 1
+        body.append((anchor, name, _figure_html(build(present), n)))
+    for label, res in res_by.items():
+        if not _extra("attention_io")(res):
+            continue
+        try:
+            fig = F.attention_io(res)
+        except ModuleNotFoundError as e:
+            if e.name != "reports.figures_attention":
+                raise
+            body.append((f"attn-{n}", f"Attention I/O: {label}",
+                         '<p class="note">reports.figures_attention is not installed.</p>'))
+            continue
+        n += 1
+        body.append((f"attn-{n}", f"Attention I/O: {label}" if len(labels) > 1 else "Attention I/O",
+                     _figure_html(fig, n)))
+    if not any(a.startswith("attn") for a, _, _ in body):
+        missing.append("Attention I/O")
+    nav = "".join(f'<a href="#{a}">{html.escape(t)}</a>' for a, t, _ in body)
+    sections_html = "".join(f'<section id="{a}"><h2>{html.escape(t)}</h2>{content}</section>'
+                            for a, t, content in body)
+    if missing:
+        sections_html += ('<p class="note">Not in these results (no data): '
+                          + html.escape(", ".join(missing)) + ".</p>")
+    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    from sim import __version__
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
+        f"<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>memsim {html.escape(__version__)} · "
+        f"{len(labels)} result{'s' if len(labels) > 1 else ''} · {stamp}</p></header>"
+        f"<nav>{nav}</nav><main>{sections_html}</main></body></html>\n"
+    )
+
+
+def render(results: Any, out_path: str | Path, *, title: str | None = None) -> Path:
+    """Write the report for one Result, a list or a ``{label: Result}`` dict; return its path.
+
+    The file is self-contained (plotly.js inline, no external URLs) and written
+    atomically, so a reader never sees half a report.
+    """
+    from sim.result import atomic_write_text
+
+    out = Path(out_path)
+    atomic_write_text(out, build_html(results, title=title))
+    return out

@@ -1,0 +1,171 @@
+"""Tables of a report: headline metrics, comparisons with deltas, scenario summaries.
+
+``comparison_table`` and ``scenario_table`` return DataFrames (handy in a
+notebook); ``to_html`` renders any of them as an escaped HTML table, and
+``format_metric`` writes a value in the unit its name carries (``_s``, ``_bytes``...).
+"""
+from __future__ import annotations
+
+import html
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._data import flatten, labelled
+
+__all__ = ["HEADLINE", "format_metric", "headline_table", "comparison_table", "scenario_table",
+           "scenario_diff", "to_html"]
+
+#: Metrics shown first, in this order, when a result has them.
+HEADLINE = ("requests", "completed", "rejected", "throughput_tok_s", "ttft_p50_s", "ttft_p99_s",
+            "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s", "queue_p50_s", "prefix_hit_ratio",
+            "preemptions", "sim_time_s", "wall_time_s")
+
+#: Scenario sections in the order a reader looks for them.
+SECTIONS = ("name", "platform", "hardware", "model", "workload", "scheduler", "kv", "policies")
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+
+
+def _seconds(v: float) -> str:
+    a = abs(v)
+    if a == 0:
+        return "0 s"
+    if a < 1e-3:
+        return f"{v * 1e6:.3g} us"
+    if a < 1:
+        return f"{v * 1e3:.4g} ms"
+    return f"{v:.4g} s"
+
+
+def _bytes(v: float) -> str:
+    for unit, scale in (("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)):
+        if abs(v) >= scale:
+            return f"{v / scale:.4g} {unit}"
+    return f"{v:.0f} B"
+
+
+def format_metric(name: str, value: Any) -> str:
+    """``ttft_p50_s``, 0.0123 -> ``12.3 ms``; ratios as percentages; NaN as an em dash."""
+    if value is None:
+        return "—"
+    if not _is_number(value):
+        return str(value)
+    v = float(value)
+    if math.isnan(v):
+        return "—"
+    if name.endswith("_bytes_per_s"):
+        return f"{v / 1e9:.4g} GB/s"
+    if name.endswith("_tok_s") or name.endswith("_per_s"):
+        return f"{v:,.1f}/s"
+    if name.endswith("_bytes"):
+        return _bytes(v)
+    if name.endswith("_s"):
+        return _seconds(v)
+    if "ratio" in name or name.endswith("_fraction") or name.endswith("_util"):
+        return f"{v:.2%}"
+    if float(v).is_integer() and abs(v) < 1e15:
+        return f"{int(v):,}"
+    return f"{v:.4g}"
+
+
+def _ordered_metrics(summaries: list[dict]) -> list[str]:
+    keys = [k for k in HEADLINE if any(k in s for s in summaries)]
+    for s in summaries:
+        keys += [k for k, v in s.items() if k not in keys and (_is_number(v) or v is None)]
+    return keys
+
+
+def headline_table(result: Any, *, all_metrics: bool = False) -> pd.DataFrame:
+    """``metric, value`` rows of one result's summary (headline ones, or all numeric ones)."""
+    s = result.summary
+    keys = _ordered_metrics([s]) if all_metrics else [k for k in HEADLINE if k in s]
+    return pd.DataFrame({"metric": keys, "value": [format_metric(k, s[k]) for k in keys]})
+
+
+def comparison_table(results: Any, *, all_metrics: bool = False, formatted: bool = True) -> pd.DataFrame:
+    """Metrics (rows) of several results (columns), with each later one's change vs the first.
+
+    ``Δ label`` is the relative change ``(x - first) / |first|`` as a percentage,
+    or the absolute difference when the first value is 0.
+    """
+    res_by = labelled(results)
+    labels = list(res_by)
+    sums = [res_by[k].summary for k in labels]
+    keys = _ordered_metrics(sums) if all_metrics else [k for k in HEADLINE if any(k in s for s in sums)]
+    rows = []
+    for k in keys:
+        vals = [s.get(k) for s in sums]
+        row: dict[str, Any] = {"metric": k}
+        for lab, v in zip(labels, vals):
+            row[lab] = format_metric(k, v) if formatted else v
+        base = vals[0]
+        for lab, v in zip(labels[1:], vals[1:]):
+            row[f"Δ {lab}"] = _delta(k, base, v, formatted)
+        rows.append(row)
+    return pd.DataFrame(rows, columns=["metric", *labels, *[f"Δ {lab}" for lab in labels[1:]]])
+
+
+def _delta(name: str, base: Any, v: Any, formatted: bool) -> Any:
+    if not (_is_number(base) and _is_number(v)) or math.isnan(float(base)) or math.isnan(float(v)):
+        return "—" if formatted else float("nan")
+    b, x = float(base), float(v)
+    if b == 0:
+        d = x - b
+        if not formatted:
+            return d
+        return "0" if d == 0 else ("+" if d > 0 else "−") + format_metric(name, abs(d))
+    rel = (x - b) / abs(b)
+    return f"{rel:+.1%}" if formatted else rel
+
+
+def scenario_table(scenario: dict) -> pd.DataFrame:
+    """``section, field, value`` rows of a scenario (dotted field paths, reader's order)."""
+    flat = flatten(scenario or {})
+    order = {s: i for i, s in enumerate(SECTIONS)}
+    rows = [(p.split(".")[0].split("[")[0], p, v) for p, v in flat.items()]
+    rows.sort(key=lambda r: order.get(r[0], len(order)))
+    return pd.DataFrame([{"section": s, "field": p, "value": _plain(v)} for s, p, v in rows],
+                        columns=["section", "field", "value"])
+
+
+def scenario_diff(results: Any) -> pd.DataFrame:
+    """The scenario fields whose values differ between results (one column per result)."""
+    res_by = labelled(results)
+    flats = {k: flatten(r.scenario or {}) for k, r in res_by.items()}
+    paths: list[str] = []
+    for f in flats.values():
+        paths += [p for p in f if p not in paths]
+    rows = []
+    for p in paths:
+        vals = [_plain(f.get(p, "—")) for f in flats.values()]
+        if len(set(vals)) > 1:
+            rows.append({"field": p, **dict(zip(flats, vals))})
+    return pd.DataFrame(rows, columns=["field", *flats])
+
+
+def _plain(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        return str(int(v))
+    if isinstance(v, (list, dict)):
+        return ", ".join(map(str, v)) if isinstance(v, list) else str(v)
+    return "" if v is None else str(v)
+
+
+def to_html(df: pd.DataFrame, *, css_class: str = "tbl") -> str:
+    """An escaped HTML table; cells that look numeric are right-aligned."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    body = []
+    for row in df.itertuples(index=False):
+        cells = []
+        for v in row:
+            text = str(v)
+            num = text[:1].isdigit() or text[:1] in "+−-" and text[1:2].isdigit()
+            cells.append(f'<td class="{"num" if num else ""}">{html.escape(text)}</td>')
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<table class="{css_class}"><thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")

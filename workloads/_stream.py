@@ -33,9 +33,8 @@ def windowed(rows: Iterable[Row], *, path, start_s: float = 0.0, end_s: float | 
     inv = 1.0 / time_scale
     for t, inp, out, hashes, where in rows:
         if t < prev:
-            raise trace_error(f"timestamp out of order: {t - t0:.6g} s after the first row is "
-                              f"before the previous row's {prev - t0:.6g} s (rows must be "
-                              "sorted by arrival time)", path, where, unit=unit)
+            raise trace_error(f"timestamp out of order: {prev - t:.6g} s before the previous "
+                              "row's (rows must be sorted by arrival time)", path, where, unit=unit)
         prev = t
         if t0 is None:
             t0 = t

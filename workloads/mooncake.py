@@ -58,7 +58,7 @@ def _row_problem(e: Exception, text: str, complete: bool, path, n: int):
         if not text.strip():
             problem = "blank line"
         else:
-            problem = f"invalid JSON ({e.msg} at column {e.colno})"
+            problem = f"invalid JSON at column {e.colno}: {e.msg}"
     elif isinstance(e, KeyError):
         problem = f"missing field {e.args[0]!r}"
     elif isinstance(e, TypeError):

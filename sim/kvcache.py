@@ -4,7 +4,10 @@ Every block is owned either privately by one running request or by the prefix
 index (an entry per prefix-hash block, pinned by the requests using it).  Free
 blocks = total - private - cached.  Cached entries nobody pins are evictable; the
 eviction policy (from ``policies``) chooses which one goes, the manager removes
-it.  ``check()`` asserts that the counts add up; the engine calls it in tests.
+it.  When the policy names a pinned entry, the entry is "parked": taken out of
+the policy (``on_remove``) and given back as a fresh insert when its last user
+releases it — so a block in use is never scanned twice, whatever the policy.
+``check()`` asserts that the counts add up; the engine calls it in tests.
 """
 from __future__ import annotations
 
@@ -48,7 +51,7 @@ class KVManager:
         self.evictions = 0
         self.inserted_entries = 0
         self.peak_used_blocks = 0
-        self._can_evict = lambda key: self.entries[key].refs == 0
+        self.parked: set[int] = set()
 
     # ---- accounting -----------------------------------------------------------
     @property
@@ -72,13 +75,17 @@ class KVManager:
             return True
         if n > self.available_blocks():
             return False
+        policy, entries = self.policy, self.entries
         while self.free_blocks < n:
-            key = self.policy.victim(now_s, self._can_evict)
+            key = policy.victim(now_s)
             if key is None:  # the policy knows no evictable entry: counts disagree
                 raise AssertionError("eviction policy returned no victim while evictable blocks remain")
-            e = self.entries.pop(key)
-            assert e.refs == 0, f"policy chose pinned entry {key}"
-            self.policy.on_remove(key)
+            e = entries[key]
+            policy.on_remove(key)
+            if e.refs > 0:  # in use: park it until released
+                self.parked.add(key)
+                continue
+            del entries[key]
             self.cached_blocks -= e.blocks
             self.evictable_blocks -= e.blocks
             self.evicted_blocks += e.blocks
@@ -123,7 +130,8 @@ class KVManager:
             if e.refs == 0:
                 self.evictable_blocks -= e.blocks
             e.refs += 1
-            policy.on_hit(h, now_s)
+            if h not in self.parked:
+                policy.on_hit(h, now_s)
             pinned.append(h)
             tokens += t
         return pinned, tokens
@@ -143,13 +151,16 @@ class KVManager:
             self.peak_used_blocks = self.used_blocks
         return True
 
-    def unpin(self, ids) -> None:
-        entries = self.entries
+    def unpin(self, ids, now_s: float) -> None:
+        entries, parked = self.entries, self.parked
         for h in ids:
             e = entries[h]
             e.refs -= 1
             if e.refs == 0:
                 self.evictable_blocks += e.blocks
+                if h in parked:
+                    parked.remove(h)
+                    self.policy.on_insert(h, e.blocks, now_s)
 
     def count_lookup(self, hits: int, total: int) -> None:
         self.hit_blocks += hits
@@ -163,5 +174,7 @@ class KVManager:
         assert sum(e.blocks for e in self.entries.values() if e.refs == 0) == self.evictable_blocks
         assert all(e.refs >= 0 for e in self.entries.values())
         if self.policy is not None:
-            assert len(self.policy) == len(self.entries), (len(self.policy), len(self.entries))
+            assert len(self.policy) + len(self.parked) == len(self.entries), \
+                (len(self.policy), len(self.parked), len(self.entries))
+            assert all(self.entries[h].refs > 0 for h in self.parked)
             self.policy.check()

@@ -281,7 +281,7 @@ class Scheduler:
         if seq.slot >= 0:
             self.decoding.remove(seq)
         self.kv.give_back(seq.held)
-        self.kv.unpin(seq.pinned)
+        self.kv.unpin(seq.pinned, end)
         seq.held = 0
         seq.pinned = []
         seq.finish_s = end
@@ -298,7 +298,7 @@ class Scheduler:
         else:
             self.prefilling.remove(seq)
         self.kv.give_back(seq.held)
-        self.kv.unpin(seq.pinned)
+        self.kv.unpin(seq.pinned, now)
         seq.held = 0
         seq.pinned = []
         seq.shared_tokens = 0

@@ -1,1 +1,10 @@
-"""(owned by the issue that fills it)"""
+"""Admission filters: whether a missed object is stored at all.
+
+Importing this package registers the built-ins; ``base.Admission`` is the interface.
+"""
+from .base import Admission
+from .always import Always
+from .second_hit import SecondHit
+from .size_threshold import SizeThreshold
+
+__all__ = ["Admission", "Always", "SecondHit", "SizeThreshold"]

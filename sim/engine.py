@@ -65,7 +65,7 @@ def run_time(a: float, b: float, s0: float, n: int, k: int) -> float:
 class Engine:
     """One simulation: owns the SimPy environment, the scheduler and the recorders."""
 
-    def __init__(self, scenario: Scenario, *, progress: bool = False):
+    def __init__(self, scenario: Scenario, *, progress: bool = False, check: bool = False):
         from hwmodels import load_platform
         from workloads import load_model, open_workload
         self.scenario = scenario
@@ -103,7 +103,7 @@ class Engine:
         self._link_rows: list[tuple] = []
         self._next_sample = 0.0
         self._link_bytes_acc = 0.0
-        self._check_every_event = False
+        self._check_every_event = check
 
     # ---- arrivals -------------------------------------------------------------------
     def _peek(self):
@@ -124,7 +124,12 @@ class Engine:
                 sched.waiting.append(seq)
 
     # ---- recording ------------------------------------------------------------------
-    def _sample(self, now: float) -> None:
+    def _sample(self, now: float, *, final: bool = False) -> None:
+        if final:  # record up to now, then one last sample that closes the partial interval
+            self._sample(now)
+            if self._tier_rows and self._tier_rows[-1][0] == now:
+                return
+            self._next_sample = now
         while self._next_sample <= now:
             t = self._next_sample
             kv = self.kv
@@ -219,7 +224,7 @@ class Engine:
         req = _requests_frame(seqs)
         iters = pd.DataFrame(self._iter_rows, columns=["start_s", "duration_s", "steps", "batch_size",
                                                        "prefill_tokens", "decode_tokens", "kv_tokens"])
-        self._sample(self.env.now)
+        self._sample(self.env.now, final=True)
         tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
                                                        "cached_bytes", "running", "waiting"])
         links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes"])

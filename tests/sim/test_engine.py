@@ -1,0 +1,122 @@
+"""The serving engine: physics, conservation, determinism, closed-form stepping."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import sim
+from sim.config import load_scenario
+from sim.costmodel import CostModel, IterationShape
+from sim.engine import Engine, run_time, steps_to_reach
+from hwmodels import load_platform
+from workloads import load_model
+
+
+
+def one_request(scenario, inp: int, out: int, **over) -> dict:
+    return scenario(workload={"kind": "synthetic", "num_requests": 1,
+                              "arrivals": {"process": "poisson", "rate": "1 req/s"},
+                              "input_tokens": {"dist": "fixed", "value": inp},
+                              "output_tokens": {"dist": "fixed", "value": out}}, **over)
+
+
+def test_single_request_decode_is_weight_bandwidth_bound(scenario):
+    res = sim.run(one_request(scenario, 128, 256))
+    m, hbm = load_model("llama-3.1-8b"), load_platform("h100_sxm").tier_of_kind("hbm")
+    floor = m.weight_bytes / hbm.read_bw
+    tpot = res.requests["tpot_s"].iloc[0]
+    assert floor <= tpot <= 1.3 * floor, (tpot, floor)
+    assert res.summary["completed"] == 1
+
+
+def test_long_prefill_is_compute_bound_and_linear_then_quadratic():
+    cost = CostModel(load_platform("h100_sxm"), load_model("llama-3.1-8b"))
+
+    def prefill(n):
+        return cost.time(IterationShape(prefill_tokens=n, prefill_pairs=cost.causal_pairs(0, n),
+                                        prefill_kv_tokens=n, prefill_last_tokens=1))
+    m = load_model("llama-3.1-8b")
+    # compute-bound: GEMM FLOP time exceeds the weight-read time at 4k tokens
+    assert m.linear_flops_per_token * 4096 / cost.gemm_flop_per_s > m.weight_bytes / cost.mem_bytes_per_s
+    # near-linear for short prompts: doubling 2k -> 4k roughly doubles the time
+    assert 1.9 < prefill(4096) / prefill(2048) < 2.2
+    # the quadratic attention term shows at 32k+: doubling costs clearly more than 2x
+    assert prefill(65536) / prefill(32768) > 2.3
+
+
+def test_tp_needs_gpus_and_link(scenario):
+    with pytest.raises(sim.ConfigError, match="tp=16 exceeds"):
+        CostModel(load_platform("h100_sxm"), load_model("llama-3.1-8b"), tp=16)
+    res1 = sim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 4}))
+    res2 = sim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 8}))
+    assert res2.requests["tpot_s"].iloc[0] < res1.requests["tpot_s"].iloc[0]
+    assert res1.summary["link_bytes"] > 0
+
+
+def test_weights_that_do_not_fit_are_a_clear_error(scenario):
+    with pytest.raises(sim.SimulationError, match="leaves no HBM"):
+        sim.run(one_request(scenario, 128, 8, model="llama-3.1-70b"))
+
+
+def test_conservation_and_output_tokens(scenario):
+    scen = load_scenario(scenario(kv={"block_tokens": 16, "memory_fraction": 0.25}))
+    eng = Engine(scen, check=True)  # asserts block accounting at every event
+    res = eng.run()
+    done = res.requests[res.requests.status == "completed"]
+    assert len(done) == 120
+    assert (done.generated_tokens == done.output_tokens).all()
+    assert (res.tiers.used_bytes <= res.tiers.capacity_bytes).all()
+    assert res.summary["hbm_peak_used_bytes"] <= res.summary["kv_capacity_bytes"]
+    assert (done.first_token_s >= done.arrival_s).all() and (done.finish_s >= done.first_token_s).all()
+    # iterations never overlap and time never goes backwards
+    it = res.iterations
+    assert (np.diff(it.start_s) >= 0).all()
+    assert (it.start_s.to_numpy()[1:] + 1e-12 >= (it.start_s + it.duration_s).to_numpy()[:-1]).all()
+
+
+def test_memory_pressure_preempts_and_still_completes(scenario):
+    res = Engine(load_scenario(scenario(kv={"block_tokens": 16, "memory_fraction": 0.215})), check=True).run()
+    assert res.summary["preemptions"] > 0
+    assert res.summary["completed"] == 120
+
+
+@pytest.mark.parametrize("frac", [0.9, 0.22])
+def test_closed_form_equals_stepping_every_iteration(scenario, frac):
+    over = dict(kv={"block_tokens": 16, "memory_fraction": frac})
+    a = sim.run(scenario(**over))
+    b = sim.run(scenario(engine={"closed_form": False}, **over))
+    assert a.summary["iterations"] == b.summary["iterations"]
+    assert a.summary["batch_runs"] < b.summary["batch_runs"]  # closed form really skipped steps
+    for col in ("ttft_s", "tpot_s", "e2e_s", "prefix_hit_tokens", "preemptions"):
+        np.testing.assert_allclose(a.requests[col], b.requests[col], rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+def test_deterministic_for_a_seed_and_seed_matters(scenario):
+    a, b = sim.run(scenario()), sim.run(scenario())
+    assert a.equals(b)
+    c = sim.run(scenario(), seed=99)
+    assert not a.equals(c)
+
+
+def test_prefix_cache_hits_shared_prompts(scenario):
+    on = sim.run(scenario())
+    off = sim.run(scenario(kv={"prefix_cache": {"enabled": False}}))
+    assert on.summary["prefix_hit_ratio"] > 0.2
+    assert off.summary["prefix_hit_ratio"] == 0
+    assert on.summary["ttft_mean_s"] < off.summary["ttft_mean_s"]
+
+
+def test_steps_to_reach_is_the_first_boundary_past_delta():
+    a, b, s0, n = 0.006, 1e-9, 50_000, 20
+    for delta in (1e-4, 0.006, 0.05, 1.0, 3.3):
+        j = steps_to_reach(a, b, s0, n, delta, 10**6)
+        assert run_time(a, b, s0, n, j) >= delta
+        assert j == 1 or run_time(a, b, s0, n, j - 1) < delta
+
+
+def test_overrides_and_result_roundtrip(scenario, tmp_path):
+    res = sim.run(scenario(), overrides={"scheduler.max_batch_size": 8}, out=tmp_path / "r")
+    assert res.iterations.batch_size.max() <= 8
+    back = sim.load_result(tmp_path / "r")
+    assert back.summary["completed"] == res.summary["completed"]
+    assert back.requests.equals(res.requests)

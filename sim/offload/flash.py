@@ -27,6 +27,9 @@ DEFAULT_MAX_READ_BYTES = 4 * 2**20
 
 def ffn_geometry(model) -> dict:
     """Byte sizes the flash simulator needs from a catalogue model."""
+    if getattr(model, "moe", None):
+        raise ConfigError(f"model {model.name}: mixture-of-experts FFNs are not modelled by the "
+                          "neuron-level flash simulator; pick a dense model", field="model")
     matrices = 3 if getattr(model, "gated_ffn", False) else 2
     neuron_bytes = matrices * model.hidden * model.dtype_bytes
     ffn_bytes = model.layers * model.ffn * neuron_bytes

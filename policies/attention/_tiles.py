@@ -47,5 +47,5 @@ def check_block(name: str, value) -> int | None:
 
 
 def too_small(algo: str, sram_elems: int, need: int, what: str) -> ConfigError:
-    return ConfigError(f"sram_elems={sram_elems} is too small for {algo}: {what} needs "
-                       f"{need} elements of fast memory", field="sram_elems")
+    return ConfigError(f"too small for {algo}: {what} needs {need} elements of fast memory, "
+                       f"got {sram_elems}", field="sram_elems")

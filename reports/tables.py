@@ -90,12 +90,14 @@ def headline_table(result: Any, *, all_metrics: bool = False) -> pd.DataFrame:
 def comparison_table(results: Any, *, all_metrics: bool = False, formatted: bool = True) -> pd.DataFrame:
     """Metrics (rows) of several results (columns), with each later one's change vs the first.
 
+    ``results``: Results as for ``labelled``, or a ``{label: summary dict}``.
+
     ``Δ label`` is the relative change ``(x - first) / |first|`` as a percentage,
     or the absolute difference when the first value is 0.
     """
     res_by = labelled(results)
     labels = list(res_by)
-    sums = [res_by[k].summary for k in labels]
+    sums = [r if isinstance(r, dict) else r.summary for r in res_by.values()]
     keys = _ordered_metrics(sums) if all_metrics else [k for k in HEADLINE if any(k in s for s in sums)]
     rows = []
     for k in keys:

@@ -1,0 +1,61 @@
+"""``memsim compare``: run scenarios side by side and print their metrics with deltas."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import add_command, print_json
+from ._table import table
+
+
+def add_executor_args(p) -> None:
+    """--executor/--workers/--scheduler/--progress, shared with ``memsim sweep``."""
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local processes (default) or Dask")
+    p.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: one per core)")
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="address of an existing Dask scheduler (implies --executor dask)")
+    p.add_argument("--progress", action="store_true",
+                   help="show the progress bar even when stderr is not a terminal")
+
+
+def _compare(args) -> int:
+    from reports.tables import comparison_table
+    from sim.compare import run_scenarios
+    from sim.config import parse_set
+    overrides = dict(parse_set(item) for item in args.set or [])
+    executor = "dask" if args.scheduler else args.executor
+    df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
+                                scheduler=args.scheduler, seed=args.seed, overrides=overrides,
+                                keep_results=bool(args.out), progress=True if args.progress else None)
+    if args.out:
+        import reports
+        out = Path(args.out)
+        for label, res in results.items():
+            res.save(out / label.replace("/", "_").replace(" ", "_"))
+        reports.render(results, out / "report.html")
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            print_json(row)
+        return 0
+    for _, row in df[df["error"] != ""].iterrows():
+        print(f"{row['scenario']}: {row['error']}")
+    ok = df[df["error"] == ""]
+    if len(ok):
+        tab = comparison_table({r["scenario"]: r.to_dict() for _, r in ok.iterrows()})
+        print(table(list(tab.columns), tab.astype(str).values.tolist()))
+    if args.out:
+        print(f"  results and report.html written to {args.out}/")
+    return 0 if (df["error"] == "").all() else 1
+
+
+def register(sub) -> None:
+    p = add_command(sub, "compare", help="run scenarios side by side and print their metrics, "
+                    "with the change of each against the first",
+                    example="memsim compare scenarios/quickstart.yaml my.yaml --out runs/cmp", func=_compare)
+    p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
+    p.add_argument("--set", action="append", metavar="PATH=VALUE",
+                   help="override a field in every scenario (repeatable)")
+    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--out", metavar="DIR", help="save each result and report.html here")
+    p.add_argument("--json", action="store_true", help="print one JSON object per scenario")
+    add_executor_args(p)

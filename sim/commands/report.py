@@ -1,0 +1,33 @@
+"""``memsim report``: render the HTML report of one or more saved result folders."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._common import add_command
+
+
+def _report(args) -> int:
+    import reports
+    from reports._data import labels_from_dirs
+    from sim.result import load_result
+
+    results = {label: load_result(d) for label, d in zip(labels_from_dirs(args.results), args.results)}
+    if args.out:
+        out = Path(args.out)
+    elif len(args.results) == 1:
+        out = Path(args.results[0]) / "report.html"
+    else:
+        out = Path("report.html")
+    path = reports.render(results, out, title=args.title)
+    print(f"report written to {path}")
+    return 0
+
+
+def register(sub) -> None:
+    p = add_command(sub, "report", help="render a self-contained HTML report of saved results "
+                    "(several folders: overlaid figures and a comparison with deltas)",
+                    example="memsim report runs/lru runs/s3fifo --out compare.html", func=_report)
+    p.add_argument("results", nargs="+", metavar="RESULT_DIR", help="folders written by memsim run --out")
+    p.add_argument("--out", metavar="FILE", help="report file (default: RESULT_DIR/report.html for "
+                   "one folder, ./report.html for several)")
+    p.add_argument("--title", help="page title")

@@ -1,0 +1,44 @@
+"""``memsim sweep``: run every point of a sweep file into a Parquet dataset, skipping finished ones."""
+from __future__ import annotations
+
+from ._common import add_command, print_json
+from ._table import table
+from .compare import add_executor_args
+
+_SHOW = ("throughput_tok_s", "ttft_p50_s", "tpot_p50_s", "prefix_hit_ratio")
+
+
+def _sweep(args) -> int:
+    from reports.tables import format_metric
+    from sim.sweep import RESULTS_FILE, load_sweep, run_sweep
+    sw = load_sweep(args.sweep, out=args.out)
+    executor = "dask" if args.scheduler else args.executor
+    run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
+                    progress=True if args.progress else None, save_runs=args.save_runs)
+    info = {"points": len(run.table), "ran": run.ran, "skipped": run.skipped, "failed": run.failed,
+            "results": str(run.out / RESULTS_FILE) if run.out else None}
+    if args.json:
+        print_json(info)
+        return 0 if not run.failed else 1
+    df = run.table
+    params = [c for c in df.columns if "." in c]
+    shown = [c for c in _SHOW if c in df.columns]
+    rows = [[str(r[c]) for c in params] + [format_metric(c, r[c]) for c in shown] + [r["error"]]
+            for _, r in df.iterrows()]
+    print(table(params + shown + ["error"], rows))
+    print(f"  {info['points']} points: {run.ran} run, {run.skipped} already done, {run.failed} failed"
+          + (f"; dataset: {info['results']}" if info["results"] else ""))
+    return 0 if not run.failed else 1
+
+
+def register(sub) -> None:
+    p = add_command(sub, "sweep", help="run a parameter sweep (grid and zipped dotted paths over a "
+                    "base scenario) in parallel; rerunning skips finished points",
+                    example="memsim sweep scenarios/sweep-batch.yaml --workers 2", func=_sweep)
+    p.add_argument("sweep", metavar="SWEEP", help="sweep YAML (base:, grid:, zip:, seeds:, out:)")
+    p.add_argument("--out", metavar="DIR", help="results folder (default: the file's out:, "
+                   "else sweeps/<file name>)")
+    p.add_argument("--save-runs", action="store_true",
+                   help="also save every point's full result under OUT/runs/<point>/ (for memsim report)")
+    p.add_argument("--json", action="store_true", help="print one JSON object: points, ran, skipped, failed")
+    add_executor_args(p)

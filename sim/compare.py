@@ -1,0 +1,260 @@
+"""Run several scenarios side by side and tabulate their summaries: ``sim.compare``.
+
+Runs go to an executor: local processes by default (one per core, or in this
+process when ``workers=1``), or Dask (a ``LocalCluster``, or an existing
+cluster at ``scheduler=ADDRESS``).  Every run is deterministic for its scenario
+and seed, so both executors give identical tables.  ``memsim sweep`` and
+``memsim compare`` use the same machinery.
+"""
+from __future__ import annotations
+
+import os
+import sys
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping
+
+import pandas as pd
+
+from .errors import ConfigError, MemsimError
+
+__all__ = ["compare", "run_scenarios", "run_many", "Task", "Outcome", "ProgressBar", "EXECUTORS",
+           "WALL_CLOCK"]
+
+EXECUTORS = ("local", "dask")
+
+#: Summary fields that measure the host, not the simulation (excluded from equality checks).
+WALL_CLOCK = ("wall_time_s", "sim_speed")
+
+
+@dataclass
+class Task:
+    """One simulation to run: a scenario (path, dict or Scenario) plus overrides and seed."""
+    key: str
+    scenario: Any
+    overrides: dict = field(default_factory=dict)
+    seed: int | None = None
+    save_dir: str | None = None
+    keep_result: bool = False
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the summary, or the one-line error of a scenario that cannot run."""
+    key: str
+    summary: dict | None
+    error: str = ""
+    result: Any = None
+
+
+def _run_task(task: Task) -> Outcome:
+    """Runs in a worker process: simulate, optionally save the full result."""
+    from .engine import run
+    try:
+        res = run(task.scenario, overrides=task.overrides or None, seed=task.seed)
+    except MemsimError as e:
+        return Outcome(task.key, None, error=f"{type(e).__name__}: {e}")
+    if task.save_dir:
+        res.save(task.save_dir)
+    return Outcome(task.key, dict(res.summary), result=res if task.keep_result else None)
+
+
+class ProgressBar:
+    """``sweep  7/12 runs [#####.....]  58%  elapsed 0:04  ETA 0:03`` on stderr.
+
+    Shown when ``enabled`` is True, or when it is None and stderr is a terminal.
+    Points already finished before this run count as done but not in the ETA.
+    """
+
+    def __init__(self, total: int, *, done: int = 0, label: str = "runs", enabled: bool | None = None,
+                 stream=None, width: int = 24):
+        self.stream = stream or sys.stderr
+        if enabled is None:
+            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
+        self.enabled, self.total, self.done, self.label, self.width = enabled, total, done, label, width
+        self._start_done = done
+        self._t0 = time.perf_counter()
+        self._draw()
+
+    @staticmethod
+    def _clock(s: float) -> str:
+        s = int(round(s))
+        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
+
+    def line(self) -> str:
+        frac = self.done / self.total if self.total else 1.0
+        fill = int(round(frac * self.width))
+        elapsed = time.perf_counter() - self._t0
+        ran = self.done - self._start_done
+        eta = self._clock(elapsed / ran * (self.total - self.done)) if ran else "?"
+        return (f"{self.done}/{self.total} {self.label} [{'#' * fill}{'.' * (self.width - fill)}] "
+                f"{frac:4.0%}  elapsed {self._clock(elapsed)}  ETA {eta}")
+
+    def _draw(self) -> None:
+        if self.enabled:
+            self.stream.write("\r" + self.line() + "  ")
+            self.stream.flush()
+
+    def advance(self, n: int = 1) -> None:
+        self.done += n
+        self._draw()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:
+    if executor not in EXECUTORS:
+        raise ConfigError(f"unknown executor {executor!r}; known: {', '.join(EXECUTORS)}", field="executor")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ConfigError(f"workers={workers!r} must be an integer >= 1", field="workers")
+    if scheduler and executor != "dask":
+        raise ConfigError("a scheduler address needs executor 'dask'", field="scheduler")
+
+
+def run_many(tasks: list[Task], *, executor: str = "local", workers: int | None = None,
+             scheduler: str | None = None, on_done: Callable[[Outcome], None] | None = None) -> dict[str, Outcome]:
+    """Run every task on the chosen executor; call ``on_done`` in this process as each finishes.
+
+    A scenario that cannot run (a MemsimError in the worker) comes back as an
+    Outcome with ``error`` set; any other exception stops the run and is raised.
+    """
+    _check_executor(executor, workers, scheduler)
+    out: dict[str, Outcome] = {}
+
+    def done(o: Outcome) -> None:
+        out[o.key] = o
+        if on_done:
+            on_done(o)
+
+    if not tasks:
+        return out
+    n = min(workers or os.cpu_count() or 1, len(tasks))
+    if executor == "dask":
+        _run_dask(tasks, n_workers=n, scheduler=scheduler, done=done)
+    elif n == 1:
+        for t in tasks:
+            done(_run_task(t))
+    else:
+        with ProcessPoolExecutor(max_workers=n) as pool:
+            futures = [pool.submit(_run_task, t) for t in tasks]
+            try:
+                for fut in as_completed(futures):
+                    done(fut.result())
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    return out
+
+
+def _run_dask(tasks: list[Task], *, n_workers: int, scheduler: str | None, done) -> None:
+    try:
+        import logging
+
+        from dask.distributed import Client, LocalCluster
+        from dask.distributed import as_completed as dask_completed
+    except ImportError:
+        raise ConfigError("the dask executor needs dask.distributed: pip install 'memsim[dask]'",
+                          field="executor") from None
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError) as e:
+            raise ConfigError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}",
+                              field="scheduler") from None
+        cluster = None
+    else:
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None, silence_logs=logging.ERROR)
+        client = Client(cluster)
+    try:
+        futures = [client.submit(_run_task, t, pure=False) for t in tasks]
+        for fut in dask_completed(futures):
+            done(fut.result())
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _label(item: Any, i: int) -> str:
+    if isinstance(item, (str, Path)):
+        return Path(item).stem
+    if isinstance(item, Mapping):
+        return str(item.get("name") or f"scenario {i}")
+    return str(getattr(item, "name", None) or f"scenario {i}")
+
+
+def _unique(labels: Iterable[str]) -> list[str]:
+    out: list[str] = []
+    for lab in labels:
+        base, n = lab, 2
+        while lab in out:
+            lab, n = f"{base} #{n}", n + 1
+        out.append(lab)
+    return out
+
+
+def summary_row(summary: dict) -> dict:
+    """The scalar fields of a summary (lists and mappings dropped)."""
+    return {k: v for k, v in summary.items() if v is None or isinstance(v, (int, float, str, bool))}
+
+
+def run_scenarios(scenarios: Any, *, executor: str = "local", workers: int | None = None,
+                  scheduler: str | None = None, seed: int | None = None,
+                  overrides: Mapping[str, Any] | None = None, keep_results: bool = False,
+                  progress: bool | None = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Run scenarios (a list, or ``{label: scenario}``) -> (table, ``{label: Result}`` if kept)."""
+    from .config import load_scenario
+    if isinstance(scenarios, (str, Path)) or not isinstance(scenarios, (Mapping, list, tuple)):
+        scenarios = [scenarios]
+    if isinstance(scenarios, Mapping):
+        labels, items = [str(k) for k in scenarios], list(scenarios.values())
+    else:
+        items = list(scenarios)
+        labels = _unique(_label(s, i) for i, s in enumerate(items, start=1))
+    if not items:
+        raise ConfigError("nothing to compare: give at least one scenario")
+    # Validate every scenario here, so a typo fails before anything runs.
+    scens = [load_scenario(s, dict(overrides or {}), seed=seed) for s in items]
+    tasks = [Task(lab, sc, keep_result=keep_results) for lab, sc in zip(labels, scens)]
+    bar = ProgressBar(len(tasks), enabled=progress)
+    try:
+        outcomes = run_many(tasks, executor=executor, workers=workers, scheduler=scheduler,
+                            on_done=lambda o: bar.advance())
+    finally:
+        bar.close()
+    rows = []
+    for lab, sc in zip(labels, scens):
+        o = outcomes[lab]
+        rows.append({"scenario": lab, **summary_row(o.summary or {}), "seed": sc.seed, "error": o.error})
+    results = {lab: outcomes[lab].result for lab in labels if outcomes[lab].result is not None}
+    return pd.DataFrame(rows), results
+
+
+def compare(scenarios_or_sweep: Any, *, executor: str = "local", workers: int | None = None,
+            scheduler: str | None = None, seed: int | None = None,
+            overrides: Mapping[str, Any] | None = None, progress: bool | None = False) -> pd.DataFrame:
+    """Run scenarios or a sweep and return one row per run: parameters and summary metrics.
+
+    ``scenarios_or_sweep`` is a scenario (path, dict or Scenario), a list of
+    them, a ``{label: scenario}`` dict, a ``sim.sweep.Sweep``, or the path of a
+    sweep file (a YAML mapping with a ``base:`` key).  Scenario rows carry a
+    ``scenario`` label column; sweep rows one column per varied dotted path.
+
+        >>> sim.compare({"lru": "a.yaml", "s3fifo": "b.yaml"})[["scenario", "ttft_p50_s"]]  # doctest: +SKIP
+    """
+    from .sweep import Sweep, is_sweep_file, load_sweep, run_sweep
+    if isinstance(scenarios_or_sweep, (str, Path)) and is_sweep_file(scenarios_or_sweep):
+        scenarios_or_sweep = load_sweep(scenarios_or_sweep)
+    if isinstance(scenarios_or_sweep, Sweep):
+        return run_sweep(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
+                         progress=progress).table
+    df, _ = run_scenarios(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
+                          seed=seed, overrides=overrides, progress=progress)
+    return df

@@ -1,0 +1,266 @@
+"""Parameter sweeps: a base scenario, dotted paths to vary, and a Parquet dataset of results.
+
+A sweep file names ``base:`` (a scenario, relative to the sweep file), ``grid:``
+(every combination), ``zip:`` (lists walked together), optional ``seeds:`` and
+``out:``.  Each point is validated before anything runs, keyed by a hash of its
+fully resolved scenario, and written atomically as ``out/points/KEY.parquet``
+the moment it finishes, so a rerun skips finished points and a killed sweep
+loses none; ``out/results.parquet`` combines them, one row per point.
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import itertools
+import json
+import math
+import numbers
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import Field, field_validator, model_validator
+
+from ._schema import StrictModel, load_yaml, validate
+from .compare import ProgressBar, Task, run_many, summary_row
+from .errors import ConfigError
+from .result import atomic_write_bytes, atomic_write_text
+
+__all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep", "is_sweep_file",
+           "load_sweep_results", "RESULTS_FILE"]
+
+RESULTS_FILE = "results.parquet"
+
+
+def _check_path(path: str) -> str:
+    if not path or any(not p.strip() for p in path.split(".")):
+        raise ConfigError(f"{path!r} is not a dotted path like kv.block_tokens")
+    return path
+
+
+class SweepSpec(StrictModel):
+    """The sweep file."""
+    base: str = Field(..., description="scenario file the points start from (relative to the sweep file)")
+    description: str = ""
+    grid: dict[str, list[Any]] = Field(default_factory=dict, description="dotted.path: [values]; all combinations")
+    zip: dict[str, list[Any]] = Field(default_factory=dict, description="dotted.path: [values]; walked together")
+    seeds: list[int] | None = Field(None, description="run every point once per seed")
+    out: str | None = Field(None, description="results folder (relative to the current directory)")
+
+    @field_validator("grid", "zip")
+    @classmethod
+    def _lists(cls, v: dict[str, list[Any]]):
+        for path, values in v.items():
+            _check_path(path)
+            if not values:
+                raise ConfigError(f"{path}: needs at least one value")
+        return v
+
+    @field_validator("seeds")
+    @classmethod
+    def _seeds(cls, v):
+        if v is not None:
+            if not v or len(set(v)) != len(v) or min(v) < 0:
+                raise ConfigError(f"seeds {v} must be distinct integers >= 0 (at least one)")
+        return v
+
+    @model_validator(mode="after")
+    def _shape(self):
+        lengths = {len(v) for v in self.zip.values()}
+        if len(lengths) > 1:
+            raise ConfigError("zip lists must all have the same length; got "
+                              + ", ".join(f"{k}: {len(v)}" for k, v in self.zip.items()))
+        both = set(self.grid) & set(self.zip)
+        if both:
+            raise ConfigError(f"{', '.join(sorted(both))} is in both grid and zip")
+        return self
+
+
+@dataclass
+class Point:
+    """One run of a sweep: its position, the values it sets, its seed and its key."""
+    index: int
+    params: dict[str, Any]
+    seed: int
+    key: str
+    scenario: Any = field(repr=False, default=None)
+
+
+def _hash(scenario) -> str:
+    text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Sweep:
+    """A validated sweep: its spec, where its base scenario is, where results go."""
+    spec: SweepSpec
+    base_path: Path
+    out: Path | None
+    file: str | None = None
+
+    def combinations(self) -> list[dict[str, Any]]:
+        grid_keys = list(self.spec.grid)
+        grid = [dict(zip(grid_keys, vals)) for vals in itertools.product(*self.spec.grid.values())]
+        zipped = [dict(zip(self.spec.zip, vals)) for vals in zip(*self.spec.zip.values())] or [{}]
+        return [{**g, **z} for g in grid for z in zipped]
+
+    def points(self) -> list[Point]:
+        """Every point, validated (a bad path or value raises ConfigError naming the sweep file)."""
+        from .config import load_scenario
+        out: list[Point] = []
+        seen: dict[str, int] = {}
+        for params in self.combinations():
+            for seed in self.spec.seeds or [None]:
+                try:
+                    scen = load_scenario(self.base_path, params, seed=seed)
+                except ConfigError as e:
+                    raise self._locate(e, params) from None
+                key = _hash(scen)
+                if key in seen:
+                    raise ConfigError(f"points {seen[key]} and {len(out)} ({params}) give the same "
+                                      "scenario; remove the duplicate value", file=self.file)
+                seen[key] = len(out)
+                out.append(Point(len(out), dict(params), scen.seed, key, scen))
+        return out
+
+    def _locate(self, e: ConfigError, params: dict) -> ConfigError:
+        section = next((s for s in ("grid", "zip") if e.field in getattr(self.spec, s)), None)
+        if section is None:
+            where = f"{e.file}: " if e.file else ""
+            return ConfigError(f"{where}{e.field + ': ' if e.field else ''}{e.problem} (point {params})",
+                               file=self.file)
+        return ConfigError(e.problem, file=self.file, field=f"{section}.{e.field}")
+
+
+def is_sweep_file(path: str | Path) -> bool:
+    """True for a YAML mapping with a ``base:`` key (a scenario has ``platform:`` instead)."""
+    p = Path(path)
+    if p.suffix not in (".yaml", ".yml") or not p.is_file():
+        return False
+    data = load_yaml(p)
+    return isinstance(data, dict) and "base" in data and "platform" not in data
+
+
+def load_sweep(source: str | Path | dict, *, out: str | Path | None = None,
+               base_dir: str | Path | None = None) -> Sweep:
+    """Read and validate a sweep file (or a dict, whose ``base`` is relative to ``base_dir``).
+
+    ``out`` overrides the file's ``out:``; a file without one writes to
+    ``sweeps/<file stem>``; a dict without one keeps nothing on disk.
+    """
+    if isinstance(source, dict):
+        data, file, folder = source, None, Path(base_dir or Path.cwd())
+    else:
+        file, folder = str(source), Path(source).resolve().parent
+        data = load_yaml(source)
+        if not isinstance(data, dict):
+            raise ConfigError("a sweep file must be a YAML mapping", file=file)
+    spec = validate(SweepSpec, data, file=file)
+    base = Path(spec.base)
+    base = base if base.is_absolute() else folder / base
+    if not base.is_file():
+        raise ConfigError(f"base scenario {spec.base!r} not found (looked in {folder})", file=file,
+                          field="base")
+    where = out or spec.out or (f"sweeps/{Path(file).stem}" if file else None)
+    return Sweep(spec=spec, base_path=base, out=Path(where) if where else None, file=file)
+
+
+@dataclass
+class SweepRun:
+    """What ``run_sweep`` did: the combined table and how many points ran, were skipped, failed."""
+    table: pd.DataFrame
+    ran: int
+    skipped: int
+    failed: int
+    out: Path | None
+
+
+def _cell(v: Any) -> Any:
+    if isinstance(v, (dict, list, tuple)):
+        return json.dumps(v, sort_keys=True)
+    return v
+
+
+def _row(point: Point, summary: dict | None, error: str) -> dict:
+    row: dict[str, Any] = summary_row(summary or {})
+    row.update({"point": point.key, "index": point.index, "seed": point.seed})
+    row.update({k: _cell(v) for k, v in point.params.items()})
+    row["error"] = error
+    return row
+
+
+def _parquet_bytes(df: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    df.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
+def _tidy(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
+    """Columns whose values mix numbers and text become text (Parquet needs one type)."""
+    for col in df.columns:
+        if df[col].dtype == object:
+            kinds = {"number" if isinstance(v, numbers.Number) and not isinstance(v, bool) else type(v)
+                     for v in df[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
+            if len(kinds) > 1:
+                df[col] = [None if v is None else str(v) for v in df[col]]
+    first = ["point", "index", *params, "seed"]
+    return df[first + [c for c in df.columns if c not in first]]
+
+
+def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = None,
+              scheduler: str | None = None, progress: bool | None = None,
+              save_runs: bool = False) -> SweepRun:
+    """Run the sweep's missing points and return the combined table (one row per point)."""
+    points = sweep.points()
+    params = list(dict.fromkeys(k for p in points for k in p.params))
+    rows: dict[str, dict] = {}
+    pdir = sweep.out / "points" if sweep.out else None
+    if pdir is not None and pdir.is_dir():
+        for p in points:
+            f = pdir / f"{p.key}.parquet"
+            if f.is_file():
+                try:
+                    old = pd.read_parquet(f).iloc[0].to_dict()
+                except Exception:      # noqa: BLE001 - an unreadable point is simply run again
+                    continue
+                old.update({"point": p.key, "index": p.index, "seed": p.seed,
+                            **{k: _cell(v) for k, v in p.params.items()}})
+                rows[p.key] = old
+    todo = [p for p in points if p.key not in rows]
+    by_key = {p.key: p for p in points}
+    tasks = [Task(p.key, p.scenario, save_dir=str(sweep.out / "runs" / p.key) if save_runs and sweep.out
+                  else None) for p in todo]
+    bar = ProgressBar(len(points), done=len(rows), enabled=progress)
+    failed = 0
+
+    def finished(o) -> None:
+        nonlocal failed
+        row = _row(by_key[o.key], o.summary, o.error)
+        failed += bool(o.error)
+        if pdir is not None:
+            atomic_write_bytes(pdir / f"{o.key}.parquet", _parquet_bytes(pd.DataFrame([row])))
+        rows[o.key] = row
+        bar.advance()
+
+    try:
+        run_many(tasks, executor=executor, workers=workers, scheduler=scheduler, on_done=finished)
+    finally:
+        bar.close()
+        table = _tidy(pd.DataFrame([rows[p.key] for p in points if p.key in rows]), params)
+        if sweep.out is not None and len(table):
+            atomic_write_bytes(sweep.out / RESULTS_FILE, _parquet_bytes(table))
+            atomic_write_text(sweep.out / "sweep.json", json.dumps(
+                {"sweep": sweep.file, "base": str(sweep.base_path), "spec": sweep.spec.model_dump(mode="json"),
+                 "points": [p.key for p in points]}, indent=1) + "\n")
+    skipped = len(points) - len(todo)
+    return SweepRun(table=table, ran=len(todo), skipped=skipped, failed=failed, out=sweep.out)
+
+
+def load_sweep_results(out: str | Path) -> pd.DataFrame:
+    """The combined table a sweep wrote (``out/results.parquet``)."""
+    f = Path(out) / RESULTS_FILE
+    if not f.is_file():
+        raise ConfigError(f"no {RESULTS_FILE} here; run the sweep first", file=str(out))
+    return pd.read_parquet(f)

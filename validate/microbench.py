@@ -1,0 +1,168 @@
+"""Microbenchmarks of this machine: cache sizes, per-level bandwidth and latency, loop rates.
+
+Bandwidth comes from the streaming kernel, latency from pointer chasing, and the
+compute rates from the kernels' own inner loops run on inputs small enough to
+stay in L1.  Every timing is the median thread CPU time of ``repeats`` runs after a warm-up
+run (so Numba compilation is never timed).
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ._memory import huge_empty, huge_zeros
+
+__all__ = ["time_call", "read_caches", "stream_bandwidth", "chase_latency", "loop_rates",
+           "CacheInfo"]
+
+CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
+
+
+class CacheInfo(tuple):
+    """``(level, size_bytes, line_bytes, shared_cpus)`` of one data/unified cache."""
+
+    __slots__ = ()
+
+    def __new__(cls, level: int, size_bytes: int, line_bytes: int, shared_cpus: int):
+        return super().__new__(cls, (level, size_bytes, line_bytes, shared_cpus))
+
+    level = property(lambda s: s[0])
+    size_bytes = property(lambda s: s[1])
+    line_bytes = property(lambda s: s[2])
+    shared_cpus = property(lambda s: s[3])
+
+
+def time_call(fn, *, repeats: int, warmup: bool = True) -> float:
+    """Median CPU time of this thread running ``fn()`` over ``repeats`` runs, after one
+    untimed warm-up run.
+
+    The kernels are single-threaded, so thread CPU time equals their run time on
+    an idle machine, and on a shared one it leaves out the time the thread was
+    descheduled (2-core machines shared with other work are the common case).
+    """
+    if warmup:
+        fn()
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return float(np.median(times))
+
+
+def _cpu_count(text: str) -> int:
+    n = 0
+    for part in text.strip().split(","):
+        if "-" in part:
+            a, b = part.split("-")
+            n += int(b) - int(a) + 1
+        elif part:
+            n += 1
+    return max(n, 1)
+
+
+def _size(text: str) -> int:
+    text = text.strip().upper()
+    mult = {"K": 1024, "M": 1024 ** 2, "G": 1024 ** 3}
+    return int(text[:-1]) * mult[text[-1]] if text[-1] in mult else int(text)
+
+
+def read_caches(root: Path = CACHE_DIR) -> list[CacheInfo]:
+    """Data and unified caches of cpu0 from sysfs, nearest first; [] when not readable."""
+    out = []
+    for d in sorted(root.glob("index*")):
+        try:
+            kind = (d / "type").read_text().strip()
+            if kind not in ("Data", "Unified"):
+                continue
+            out.append(CacheInfo(int((d / "level").read_text()), _size((d / "size").read_text()),
+                                 int((d / "coherency_line_size").read_text()),
+                                 _cpu_count((d / "shared_cpu_list").read_text())))
+        except (OSError, ValueError):
+            continue
+    return sorted(out)
+
+
+def stream_bandwidth(size_bytes: int, *, repeats: int = 3, target_s: float = 0.01) -> float:
+    """Read bandwidth (bytes/s) of the streaming kernel over a ``size_bytes`` working set."""
+    from .kernels.stream import stream_sum
+    a = huge_empty(max(size_bytes // 4, 1), np.float32)
+    a[:] = 1.0
+    stream_sum(a, 1)
+    t1 = time_call(lambda: stream_sum(a, 1), repeats=1)
+    passes = max(1, int(target_s / max(t1, 1e-9)))
+    t = time_call(lambda: stream_sum(a, passes), repeats=repeats)
+    return a.nbytes * passes / t
+
+
+def chase_latency(size_bytes: int, rng: np.random.Generator, *, repeats: int = 3,
+                  target_s: float = 0.01) -> float:
+    """Seconds per dependent load when chasing a random cycle over ``size_bytes``.
+
+    One full lap warms the level up; timed hops then continue around the cycle
+    (never restarting at the same slot, which would re-use lines cached by the
+    previous run).
+    """
+    from .kernels.pointer_chase import chase, make_cycle
+    n = max(size_bytes // 8, 16)
+    nxt = make_cycle(n, rng, out=huge_zeros(n, np.int64))
+    lap = nxt.size // 8
+    pos = [int(chase(nxt, 0, lap))]
+    probe = min(lap, 20_000)
+    t1 = time_call(lambda: pos.__setitem__(0, int(chase(nxt, pos[0], probe))), repeats=1,
+                   warmup=False)
+    hops = max(probe, int(target_s / max(t1 / probe, 1e-12)))
+    t = time_call(lambda: pos.__setitem__(0, int(chase(nxt, pos[0], hops))), repeats=repeats,
+                  warmup=False)
+    return t / hops
+
+
+def _fit_two(f1, e1, t1, f2, e2, t2):
+    """Solve t = f / rate + e * per_e for (rate, per_e); per_e clamped at 0."""
+    det = f1 * e2 - f2 * e1
+    if det != 0:
+        inv_rate = (t1 * e2 - t2 * e1) / det
+        per_e = (f1 * t2 - f2 * t1) / det
+        if inv_rate > 0 and per_e >= 0:
+            return 1.0 / inv_rate, per_e
+    return f2 / t2, 0.0
+
+
+def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
+    """FLOP/s of each kernel family's inner loop (and seconds per exp) on L1-resident inputs.
+
+    gemm: the tiled matmul on 32x32 matrices.  attention / decode: the tiled and
+    decode kernels at two head dims, fitted to ``t = flop / rate + exps * exp_s`` so
+    the FLOP rate and the exp cost separate.
+    """
+    from .kernels.attention_tiled import attention_tiled
+    from .kernels.decode_attention import decode_attention
+    from .kernels.matmul_tiled import matmul_tiled
+    reps = 200
+    n = 32
+    a = rng.standard_normal((n, n)).astype(np.float32)
+    c = np.zeros_like(a)
+    t = time_call(lambda: [matmul_tiled(a, a, n, out=c) for _ in range(reps)], repeats=repeats)
+    gemm = 2 * n ** 3 * reps / t
+    pts = []
+    for d in (32, 128):
+        q, k, v = (rng.standard_normal((n, d)).astype(np.float32) for _ in range(3))
+        o = np.empty_like(q)
+        t = time_call(lambda: [attention_tiled(q, k, v, n, n, out=o) for _ in range(reps)],
+                      repeats=repeats)
+        pts.append((4 * n * n * d * reps, n * n * reps, t))
+    att_rate, att_exp = _fit_two(*pts[0], *pts[1])
+    pts = []
+    tokens = 256
+    for d in (32, 128):
+        q = rng.standard_normal((1, d)).astype(np.float32)
+        k, v = (rng.standard_normal((1, tokens, d)).astype(np.float32) for _ in range(2))
+        s, o = np.empty(tokens, np.float32), np.empty_like(q)
+        t = time_call(lambda: [decode_attention(q, k, v, scores=s, out=o) for _ in range(reps)],
+                      repeats=repeats)
+        pts.append((4 * tokens * d * reps, tokens * reps, t))
+    dec_rate, dec_exp = _fit_two(*pts[0], *pts[1])
+    return {"gemm_flop_per_s": gemm, "attention_flop_per_s": att_rate,
+            "attention_exp_s": att_exp, "decode_flop_per_s": dec_rate, "decode_exp_s": dec_exp}

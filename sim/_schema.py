@@ -44,8 +44,10 @@ def load_yaml(path: str | Path) -> Any:
     return data
 
 
-def field_path(loc: tuple) -> str:
-    """pydantic error location -> ``tiers[1].read_bw``."""
+def field_path(loc: tuple, cls: type | None = None) -> str:
+    """pydantic error location -> ``tiers[1].read_bw`` (union tags such as ``synthetic`` dropped)."""
+    if cls is not None:
+        loc = _drop_union_tags(cls, loc)
     out = ""
     for part in loc:
         if isinstance(part, int):
@@ -63,7 +65,7 @@ def validate(cls: type[M], data: Any, *, file: str | Path | None = None, prefix:
         return cls.model_validate(data)
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
-        loc = field_path(err["loc"])
+        loc = field_path(err["loc"], cls)
         if prefix:
             loc = f"{prefix}.{loc}" if loc else prefix
         ctx_err = (err.get("ctx") or {}).get("error")
@@ -110,3 +112,74 @@ def _fields_at(cls, loc):
             return []
         cur = nxt
     return list(getattr(cur, "model_fields", {}))
+
+
+def _drop_union_tags(cls, loc):
+    """Remove location parts that name a union member rather than a field."""
+    import typing
+    out, cur = [], cls
+    for part in loc:
+        if isinstance(part, int):
+            out.append(part)
+            cur = _inner_model(cur) if cur is not None and not _is_model(cur) else cur
+            continue
+        fields = getattr(cur, "model_fields", None) if _is_model(cur) else None
+        if fields is None:
+            if cur is not None and not _is_model(cur) and _union_members(cur):
+                # a tag of a discriminated union: choose the member, drop the part
+                member = _member_for_tag(cur, part)
+                if member is not None:
+                    cur = member
+                    continue
+            out.append(part)
+            cur = None
+            continue
+        if part not in fields:
+            out.append(part)
+            cur = None
+            continue
+        out.append(part)
+        cur = _inner_model(fields[part].annotation)
+    return tuple(out)
+
+
+def _is_model(t) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+def _union_members(t):
+    import typing
+    args = typing.get_args(t)
+    if typing.get_origin(t) is typing.Annotated:
+        return _union_members(args[0])
+    return [a for a in args if _is_model(a)] or [m for a in args for m in _union_members(a)]
+
+
+def _member_for_tag(t, tag):
+    import typing
+    for m in _union_members(t):
+        for name, f in m.model_fields.items():
+            ann = f.annotation
+            if typing.get_origin(ann) is typing.Literal and tag in typing.get_args(ann):
+                return m
+    return None
+
+
+def _inner_model(t):
+    """The model (or union of models) a field annotation leads to, through Optional/list/dict."""
+    import typing
+    if t is None or _is_model(t):
+        return t
+    origin, args = typing.get_origin(t), typing.get_args(t)
+    if origin is typing.Annotated:
+        return _inner_model(args[0])
+    members = _union_members(t)
+    if len(members) > 1:
+        return t
+    if len(members) == 1:
+        return members[0]
+    for a in args:
+        inner = _inner_model(a)
+        if inner is not None:
+            return inner
+    return None

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal, Union
 
 import yaml
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from ._schema import StrictModel, load_yaml, validate
 from .errors import ConfigError
@@ -84,8 +84,16 @@ class Scenario(StrictModel):
     engine: EngineConfig = Field(default_factory=EngineConfig)
 
     #: Folder relative paths in the scenario resolve against (set by load_scenario).
-    base_dir: Path = Field(default_factory=Path.cwd, exclude=True, repr=False)
-    source_file: str | None = Field(None, exclude=True, repr=False)
+    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
+    _source_file: str | None = PrivateAttr(default=None)
+
+    @property
+    def base_dir(self) -> Path:
+        return self._base_dir
+
+    @property
+    def source_file(self) -> str | None:
+        return self._source_file
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -144,6 +152,6 @@ def load_scenario(source: str | Path | dict | Scenario, overrides: dict[str, Any
     if seed is not None:
         data["seed"] = seed
     scen = validate(Scenario, data, file=file)
-    scen.base_dir = Path(base)
-    scen.source_file = file
+    scen._base_dir = Path(base)
+    scen._source_file = file
     return scen

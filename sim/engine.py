@@ -70,10 +70,14 @@ class Engine:
         from workloads import load_model, open_workload
         self.scenario = scenario
         self.progress = progress
-        self.platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
-        self.model = load_model(_resolve(scenario.model, scenario.base_dir))
+        where = _Where(scenario.source_file)
+        with where("platform"):
+            self.platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
+        with where("model"):
+            self.model = load_model(_resolve(scenario.model, scenario.base_dir))
         tp = scenario.parallelism.tp
-        self.cost = CostModel(self.platform, self.model, tp=tp, dtype=scenario.dtype)
+        with where(None):
+            self.cost = CostModel(self.platform, self.model, tp=tp, dtype=scenario.dtype)
         hbm = self.cost.hbm
         kvc = scenario.kv
         usable = hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
@@ -84,14 +88,16 @@ class Engine:
         if total_blocks < 1:
             raise SimulationError(f"HBM left for KV ({kv_bytes / 2**20:.1f} MiB) holds no "
                                   f"{kvc.block_tokens}-token block")
-        self.kv = KVManager(total_blocks=total_blocks, block_tokens=kvc.block_tokens,
-                            block_bytes=self.block_bytes, prefix_cache=kvc.prefix_cache.enabled,
-                            eviction=kvc.prefix_cache.eviction)
+        with where("kv.prefix_cache.eviction"):
+            self.kv = KVManager(total_blocks=total_blocks, block_tokens=kvc.block_tokens,
+                                block_bytes=self.block_bytes, prefix_cache=kvc.prefix_cache.enabled,
+                                eviction=kvc.prefix_cache.eviction)
         self.kv_capacity_bytes = total_blocks * self.block_bytes
         sch = scenario.scheduler
         self.sched = Scheduler(kv=self.kv, cost=self.cost, max_batch_size=sch.max_batch_size,
                                max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill)
-        self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+        with where("workload"):
+            self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
         self.env = simpy.Environment()
         self.closed_form = scenario.engine.closed_form
         self.sample_interval = scenario.engine.sample_interval
@@ -287,6 +293,27 @@ def _requests_frame(seqs: list[Seq]) -> pd.DataFrame:
             "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
             "finish_s", "queue_s", "ttft_s", "tpot_s", "e2e_s", "preemptions", "status", "reason"]
     return df[cols]
+
+
+class _Where:
+    """``with where("field"):`` adds the scenario file and field to a ConfigError that lacks them."""
+
+    def __init__(self, file):
+        self.file = file
+
+    def __call__(self, field):
+        import contextlib
+        from .errors import ConfigError
+
+        @contextlib.contextmanager
+        def ctx():
+            try:
+                yield
+            except ConfigError as e:
+                if e.file:  # already names its own file (a hardware YAML, a trace)
+                    raise
+                raise e.located(file=self.file, field_prefix=field if not e.field else None) from None
+        return ctx()
 
 
 def _resolve(name: str, base_dir: Path) -> str:

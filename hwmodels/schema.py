@@ -7,7 +7,7 @@ parsed by ``sim.units`` (bytes, seconds, bytes/s, FLOP/s inside).  Derived value
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -96,7 +96,7 @@ class CurvePoint(StrictModel):
     request_size: Size
     queue_depth: int = Field(ge=1)
     read_bw: Bandwidth
-    write_bw: Optional[Bandwidth] = None
+    write_bw: Bandwidth | None = None
 
     @field_validator("request_size", "read_bw", "write_bw")
     @classmethod
@@ -116,8 +116,8 @@ class Tier(StrictModel):
     latency: Duration
     granularity: Size
     parallelism: int = Field(ge=1)
-    energy_per_byte: Optional[EnergyPerByte] = None
-    bw_curve: Optional[list[CurvePoint]] = Field(default=None, min_length=1)
+    energy_per_byte: EnergyPerByte | None = None
+    bw_curve: list[CurvePoint] | None = Field(default=None, min_length=1)
     source: str = Source
 
     _curve: dict = PrivateAttr(default_factory=dict)
@@ -210,7 +210,7 @@ class Platform(StrictModel):
     source: str = Source
     compute: Compute
     tiers: list[Tier] = Field(min_length=1)
-    links: list[Link] = []
+    links: list[Link] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _check(self):

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import difflib
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim._schema import StrictModel, load_yaml, validate
+from sim._schema import StrictModel, load_yaml
 from sim.errors import ConfigError
 
 __all__ = ["ModelSpec", "MoE", "load_model", "list_models", "model_path", "MODELS_DIR",
@@ -51,15 +51,15 @@ class ModelSpec(StrictModel):
     vocab: int = Positive
     max_context: int = Positive
     dtype: WeightDType
-    kv_dtype: Optional[WeightDType] = None
+    kv_dtype: WeightDType | None = None
     gated_ffn: bool
     tie_embeddings: bool
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     qkv_bias: bool = False
     linear_bias: bool = False
     learned_positions: int = Field(default=0, ge=0)
-    sliding_window: Optional[int] = Field(default=None, ge=1)
-    moe: Optional[MoE] = None
+    sliding_window: int | None = Field(default=None, ge=1)
+    moe: MoE | None = None
     source: str = Field(min_length=1)
 
     @model_validator(mode="after")

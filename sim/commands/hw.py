@@ -52,11 +52,12 @@ def render(p) -> str:
            f"compute: {c.count} x {c.name}",
            "  peak (dense, per device): " + ", ".join(f"{k} {format_flops(v)}"
                                                      for k, v in c.peak_flops.items()),
-           f"  SMs {c.sm_count}, SRAM/SM {format_size(c.sram_per_sm)} "
-           f"(total {format_size(c.sram_total)}), L2 {format_size(c.l2)}, "
-           f"clock {c.clock / 1e9:.4g} GHz",
-           f"  efficiency: gemm {c.efficiency.gemm:g}, attention {c.efficiency.attention:g}, "
-           f"memory {c.efficiency.memory:g}; iteration overhead {format_time(c.iteration_overhead)}",
+           (f"  SMs {c.sm_count}, SRAM/SM {format_size(c.sram_per_sm)} "
+            f"(total {format_size(c.sram_total)}), L2 {format_size(c.l2)}, "
+            f"clock {c.clock / 1e9:.4g} GHz"),
+           (f"  efficiency: gemm {c.efficiency.gemm:g}, attention {c.efficiency.attention:g}, "
+            f"memory {c.efficiency.memory:g}; "
+            f"iteration overhead {format_time(c.iteration_overhead)}"),
            f"  source: {c.source}", "", "tiers (nearest compute first; per instance):"]
     rows = [[t.name, t.kind, format_size(t.capacity), str(t.count), format_bandwidth(t.read_bw),
              format_bandwidth(t.write_bw), format_time(t.latency), format_size(t.granularity),

@@ -2,8 +2,9 @@
 
 Candidates are each algorithm's default tiles plus power-of-two tile sizes that
 fit in M.  Without a machine the smallest closed-form I/O wins; with one, the
-candidates are ranked by a roofline estimate and the best few are replayed tile
-by tile (``predict_time``) to pick the fastest.
+candidates are ranked by a roofline estimate; the best few, the least-I/O one and
+each algorithm's default tiles are replayed tile by tile (``predict_time``) and
+the fastest wins.
 """
 from __future__ import annotations
 
@@ -68,8 +69,18 @@ def auto(*, n: int, d: int, sram_elems: int, heads: int = 1, batch: int = 1,
 
     ranked = sorted(cands, key=lambda r: (max(r.io_bytes / machine.hbm_bw,
                                               r.flops / machine.flops),) + key_io(r))
-    best, best_t = None, None
-    for r in ranked[:replay]:
+    # Replay the best few by roofline, the least-I/O one and every algorithm's default.
+    chosen = ranked[:replay] + [min(cands, key=key_io)]
+    defaults = {}
+    for r in cands:
+        defaults.setdefault(r.algo, r)                     # candidates() lists defaults first
+    chosen += list(defaults.values())
+    seen, best, best_t = set(), None, None
+    for r in chosen:
+        k = (r.algo, r.block_rows, r.block_cols)
+        if k in seen:
+            continue
+        seen.add(k)
         t = predict_time(r, hbm_bw=machine.hbm_bw, flops=machine.flops, sram_bw=machine.sram_bw,
                          sm_count=machine.sm_count, double_buffer=double_buffer)
         if best_t is None or (t, key_io(r)) < (best_t, key_io(best)):

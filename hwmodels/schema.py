@@ -198,7 +198,8 @@ class Link(StrictModel):
         return _positive(info.field_name, v)
 
     def connects(self, a: str, b: str) -> bool:
-        return {a, b} == set(self.between) and (a != b or self.between[0] == self.between[1])
+        """True if this link joins tiers ``a`` and ``b`` (in either order)."""
+        return {a, b} == set(self.between)
 
 
 class Platform(StrictModel):

@@ -40,7 +40,7 @@ class MoE(StrictModel):
 class ModelSpec(StrictModel):
     """A decoder-only transformer.  Counts are plain ints (layers, heads, dimensions)."""
 
-    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9.\-]*$")
+    name: str = Field(min_length=1, pattern=r"^[a-z0-9][a-z0-9._\-]*$")
     description: str = ""
     layers: int = Positive
     hidden: int = Positive

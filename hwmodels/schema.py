@@ -7,7 +7,7 @@ parsed by ``sim.units`` (bytes, seconds, bytes/s, FLOP/s inside).  Derived value
 from __future__ import annotations
 
 from collections import deque
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
@@ -20,19 +20,15 @@ from ._curve import Curve
 __all__ = ["Platform", "Compute", "Efficiency", "Tier", "Link", "CurvePoint",
            "DTYPES", "TIER_KINDS", "KIND_RANK"]
 
-DTYPES = ("fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4")
 DType = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4"]
 TierKind = Literal["sram", "hbm", "dram", "cxl", "flash", "ssd", "remote"]
-TIER_KINDS = ("sram", "hbm", "dram", "cxl", "flash", "ssd", "remote")
+DTYPES: tuple[str, ...] = get_args(DType)
+TIER_KINDS: tuple[str, ...] = get_args(TierKind)
 KIND_RANK = {"sram": 0, "hbm": 1, "dram": 2, "cxl": 3, "flash": 4, "ssd": 4, "remote": 5}
 """Distance from compute; tiers must be listed with non-decreasing rank."""
 
 Count = Field(default=1, ge=1)
 Source = Field(min_length=1, description="datasheet, whitepaper or measurement the numbers come from")
-
-
-def _positive(info_name: str, value):
-    return check_positive(info_name, value)
 
 
 class Efficiency(StrictModel):
@@ -66,13 +62,13 @@ class Compute(StrictModel):
     @field_validator("sram_per_sm", "l2", "clock")
     @classmethod
     def _pos(cls, v, info):
-        return _positive(info.field_name, v)
+        return check_positive(info.field_name, v)
 
     @field_validator("peak_flops")
     @classmethod
     def _pos_flops(cls, v):
         for k, x in v.items():
-            _positive(k, x)
+            check_positive(k, x)
         return v
 
     # ---- derived --------------------------------------------------------------
@@ -101,7 +97,7 @@ class CurvePoint(StrictModel):
     @field_validator("request_size", "read_bw", "write_bw")
     @classmethod
     def _pos(cls, v, info):
-        return v if v is None else _positive(info.field_name, v)
+        return v if v is None else check_positive(info.field_name, v)
 
 
 class Tier(StrictModel):
@@ -125,7 +121,7 @@ class Tier(StrictModel):
     @field_validator("capacity", "read_bw", "write_bw", "latency", "granularity")
     @classmethod
     def _pos(cls, v, info):
-        return _positive(info.field_name, v)
+        return check_positive(info.field_name, v)
 
     @model_validator(mode="after")
     def _check_curve(self):
@@ -195,7 +191,7 @@ class Link(StrictModel):
     @field_validator("bandwidth")
     @classmethod
     def _pos(cls, v, info):
-        return _positive(info.field_name, v)
+        return check_positive(info.field_name, v)
 
     def connects(self, a: str, b: str) -> bool:
         """True if this link joins tiers ``a`` and ``b`` (in either order)."""

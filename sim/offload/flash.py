@@ -100,7 +100,7 @@ def simulate_flash(*, platform, model, policy, activations: Iterable[np.ndarray]
     eff = platform.compute.efficiency
     mem_bw = mem.read_bw_total * eff.memory
     dtype = compute_dtype(platform, model)
-    flop_rate = platform.compute.peak(dtype) * platform.compute.count * eff.gemm
+    flop_rate = platform.compute.peak(dtype) * eff.gemm      # one device
 
     acts = iter(activations)
     first = next(acts, None)

@@ -1,0 +1,174 @@
+"""Scenario files for weight streaming (``kind: flash``) and offload (``kind: offload``).
+
+Both are strict YAML mappings (unknown keys are errors) that the ``memsim flash`` and
+``memsim offload`` commands also build from their flags, so a file and a command line
+mean the same run.  ``run_flash`` and ``run_offload`` execute them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Optional, Union
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from sim._schema import StrictModel, load_yaml, validate
+from sim.errors import ConfigError
+from sim.units import Size
+
+__all__ = ["FlashScenario", "OffloadScenario", "load_scenario", "run_flash", "run_offload",
+           "flash_budget_bytes"]
+
+PolicySpec = Union[str, dict[str, Any]]
+
+
+class SyntheticActivations(StrictModel):
+    """Markov activation trace: stationary ``activation_rate``; P(stay active) = ``correlation``."""
+
+    activation_rate: float = Field(default=0.1, gt=0, le=1)
+    correlation: float = Field(default=0.7, ge=0, le=1)
+
+
+class FlashScenario(StrictModel):
+    """LLM-in-a-flash weight streaming: policies compared on one activation trace."""
+
+    kind: Literal["flash"]
+    platform: str
+    model: str
+    policies: list[PolicySpec] = Field(default_factory=lambda: ["naive", "windowing_bundling"],
+                                       min_length=1)
+    tokens: int = Field(default=64, ge=1)
+    seed: int = Field(default=0, ge=0)
+    activations: SyntheticActivations = Field(default_factory=SyntheticActivations)
+    trace: Optional[str] = None
+    """A ``.npy``/``.npz`` bool array [tokens, layers, neurons]; replaces ``activations``."""
+    dram: Optional[Size] = None
+    """DRAM the model may use; default ``dram_fraction`` of the weights."""
+    dram_fraction: Optional[float] = Field(default=None, gt=0)
+    """DRAM budget as a fraction of the model's weight bytes (the paper uses about 0.5)."""
+    queue_depth: Optional[int] = Field(default=None, ge=1)
+    prompt_tokens: int = Field(default=0, ge=0)
+    warmup_tokens: int = Field(default=5, ge=0)
+    max_read: Size = 4 * 2**20
+
+    @model_validator(mode="after")
+    def _one_budget(self):
+        if self.dram is not None and self.dram_fraction is not None:
+            raise ConfigError("give dram or dram_fraction, not both", field="dram_fraction")
+        if self.dram is not None and self.dram <= 0:
+            raise ConfigError("must be > 0", field="dram")
+        if self.max_read <= 0:
+            raise ConfigError("must be > 0", field="max_read")
+        return self
+
+
+class OffloadScenario(StrictModel):
+    """FlexGen-style offload of one batch: a given placement, or a search for the best."""
+
+    kind: Literal["offload"]
+    platform: str
+    model: str
+    batch: int = Field(ge=1)
+    prompt_len: int = Field(ge=1)
+    gen_len: int = Field(ge=1)
+    placement: Optional[dict[str, Any]] = None
+    """A ``flexgen`` policy spec (weights/kv/activations fractions, num_gpu_batches)."""
+    search: bool = False
+    gpu_memory: Optional[Size] = None
+    cpu_memory: Optional[Size] = None
+    disk: Optional[Size] = None
+
+    @model_validator(mode="after")
+    def _either(self):
+        if self.search and self.placement is not None:
+            raise ConfigError("give placement or search: true, not both", field="placement")
+        for f in ("gpu_memory", "cpu_memory", "disk"):
+            if getattr(self, f) is not None and getattr(self, f) <= 0:
+                raise ConfigError("must be > 0", field=f)
+        return self
+
+
+def load_scenario(path: str | Path) -> FlashScenario | OffloadScenario:
+    """Read a ``kind: flash`` or ``kind: offload`` scenario; errors name the file and field."""
+    data = load_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping at the top level", file=str(path))
+    kind = data.get("kind")
+    cls = {"flash": FlashScenario, "offload": OffloadScenario}.get(kind)
+    if cls is None:
+        raise ConfigError(f"kind {kind!r} is not flash or offload", file=str(path), field="kind")
+    sc = validate(cls, data, file=path)
+    if isinstance(sc, FlashScenario) and sc.trace is not None:
+        trace = Path(sc.trace)
+        if not trace.is_absolute():
+            sc.trace = str(Path(path).parent / trace)
+    return sc
+
+
+def flash_budget_bytes(sc: FlashScenario, model, memory_tier) -> int:
+    """The DRAM budget: ``dram``, else ``dram_fraction`` (default 0.5) of the weights,
+    never more than the memory tier holds."""
+    cap = memory_tier.capacity_total
+    if sc.dram is not None:
+        if sc.dram > cap:
+            raise ConfigError(f"{sc.dram} B exceeds the platform's {memory_tier.name} "
+                              f"capacity ({cap} B)", field="dram")
+        return int(sc.dram)
+    frac = 0.5 if sc.dram_fraction is None else sc.dram_fraction
+    return int(min(cap, frac * model.weight_bytes))
+
+
+def run_flash(sc: FlashScenario) -> list:
+    """Run every policy of ``sc`` on the same trace; returns one ``FlashRun`` each."""
+    import policies.flash  # noqa: F401  (registers the flash family)
+    from hwmodels import load_platform
+    from policies import create
+    from workloads.model import load_model
+
+    from .activations import load_activations, synthetic_activations
+    from .flash import simulate_flash
+
+    platform, model = load_platform(sc.platform), load_model(sc.model)
+    mem = platform.tier_of_kind("dram")
+    if mem is None:
+        raise ConfigError(f"platform {platform.name} has no dram tier", field="platform")
+    budget = flash_budget_bytes(sc, model, mem)
+    pols = [create("flash", spec) for spec in sc.policies]
+    runs = []
+    for pol in pols:
+        if sc.trace is not None:
+            acts = load_activations(sc.trace, layers=model.layers, neurons=model.ffn,
+                                    tokens=sc.tokens)
+        else:
+            acts = synthetic_activations(tokens=sc.tokens, layers=model.layers, neurons=model.ffn,
+                                         activation_rate=sc.activations.activation_rate,
+                                         correlation=sc.activations.correlation,
+                                         rng=np.random.default_rng(sc.seed))
+        runs.append(simulate_flash(platform=platform, model=model, policy=pol, activations=acts,
+                                   dram_budget_bytes=budget, queue_depth=sc.queue_depth,
+                                   max_read_bytes=sc.max_read, prompt_tokens=sc.prompt_tokens,
+                                   warmup_tokens=sc.warmup_tokens, memory_tier=mem.name))
+    return runs
+
+
+def run_offload(sc: OffloadScenario) -> dict:
+    """Evaluate the placement (or search for the best); one summary dict."""
+    from hwmodels import load_platform
+    from policies import create
+    from workloads.model import load_model
+
+    from .flexgen import build_problem, evaluate, search
+
+    platform, model = load_platform(sc.platform), load_model(sc.model)
+    caps = {"gpu_mem_bytes": sc.gpu_memory, "cpu_mem_bytes": sc.cpu_memory,
+            "disk_bytes": sc.disk}
+    shape = {"batch": sc.batch, "prompt_len": sc.prompt_len, "gen_len": sc.gen_len}
+    if sc.search:
+        pol, ev = search(platform=platform, model=model, **shape, **caps)
+    else:
+        pol = create("offload", {"name": "flexgen", **(sc.placement or {})})
+        prob = build_problem(platform=platform, model=model, num_gpu_batches=pol.num_gpu_batches,
+                             **shape, **caps)
+        ev = {**evaluate(prob, pol), "num_gpu_batches": pol.num_gpu_batches}
+    return {"platform": platform.name, "model": model.name, **shape, "search": sc.search,
+            "policy": repr(pol), **ev}

@@ -98,3 +98,22 @@ def test_littles_law_under_poisson_load(flash):
     measured = n / st["elapsed_s"]
     assert st["mean_in_system"] == pytest.approx(measured * st["mean_latency_s"], rel=1e-9)
     assert not math.isnan(st["read_bytes_per_s"])
+
+
+def test_writes_use_the_write_bandwidth():
+    tier = Tier(name="disk", kind="ssd", capacity="1 TB", read_bw="2 GB/s", write_bw="1 GB/s",
+                latency="10 us", granularity="4 KiB", parallelism=2, source="test")
+    env = simpy.Environment()
+    ssd = SSD(env, tier)
+
+    def both():
+        yield from ssd.write(8 * 2**20, 2**20)
+        yield from ssd.read(8 * 2**20, 2**20)
+
+    env.process(both())
+    env.run()
+    st = ssd.stats()
+    assert st["write_requests"] == 8 and st["read_requests"] == 8
+    # depth 2: each request 2 * 1 MiB / bw; 4 rounds each
+    assert env.now == pytest.approx(4 * 2 * 2**20 / 1e9 + 4 * 2 * 2**20 / 2e9)
+    assert st["busy_s"] == pytest.approx(env.now)

@@ -98,3 +98,17 @@ def test_budget_below_resident_weights_is_an_error(laptop, opt):
 def test_whole_model_in_dram_makes_naive_read_nothing(laptop, opt):
     s = run(laptop, opt, "naive", budget=2 * opt.weight_bytes, tokens=3).summary
     assert s["flash_bytes_per_token"] == 0 and s["io_s"] == 0
+
+
+def test_speedup_shrinks_when_compute_is_slower(laptop, opt):
+    """The flash saving is fixed, so slower compute (a CPU) dilutes the speedup."""
+    ratios = []
+    for eff in (0.8, 0.2, 0.05):
+        plat = laptop.model_copy(deep=True)
+        plat.compute.efficiency.memory = eff
+        a = run(plat, opt, "naive", tokens=8).summary
+        b = run(plat, opt, "windowing_bundling", tokens=8).summary
+        assert b["io_s"] == pytest.approx(run(laptop, opt, "windowing_bundling", tokens=8)
+                                          .summary["io_s"])
+        ratios.append(a["latency_s"] / b["latency_s"])
+    assert ratios[0] > ratios[1] > ratios[2] > 1.0, ratios

@@ -28,16 +28,19 @@ def register(sub) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sram", help="fast memory of one SM as a size, e.g. '192 KiB'")
     g.add_argument("--sram-elems", type=int, help="fast memory of one SM in elements")
-    p.add_argument("--heads", type=int, default=1)
-    p.add_argument("--batch", type=int, default=1)
+    p.add_argument("--heads", type=int, default=1, help="attention heads (counts multiply)")
+    p.add_argument("--batch", type=int, default=1, help="sequences (counts multiply)")
     p.add_argument("--dtype", default="bf16", help=f"element type: {', '.join(DTYPE_BYTES)}")
     p.add_argument("--algo", help=f"one of {', '.join(ALGO_CHOICES)} (default flash2; "
                    "with --sweep, all of naive, flash1, flash2, small-m, chunked)")
-    p.add_argument("--block-rows", type=int, help="rows of a Q block (query chunk, tile side)")
-    p.add_argument("--block-cols", type=int, help="rows of a K/V block (key chunk, KV page)")
+    p.add_argument("--block-rows", type=int, help="rows of a Q block (flash, naive), query chunk (chunked), "
+                   "A tile side (small-m)")
+    p.add_argument("--block-cols", type=int, help="rows of a K/V block (flash, naive), key chunk (chunked), inner "
+                   "chunk (small-m), KV tile or tokens per KV block (decode, decode-paged)")
     p.add_argument("--hw", help="platform name (hwmodels) for the predicted time")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    p.add_argument("--sweep", action="store_true", help="I/O vs M for all algorithms")
+    p.add_argument("--sweep", action="store_true", help="I/O vs M (4d to 4nd, powers of two; n defaults to 4096, "
+                   "d to 64) for all algorithms, with the lower bound")
     p.add_argument("--out", help="with --sweep: write .html (figure) or .csv (data)")
 
 

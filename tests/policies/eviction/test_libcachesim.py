@@ -1,0 +1,57 @@
+"""Cross-check against libCacheSim (an independent simulator; a test extra, GPL, never
+imported by memsim itself): same access sequence, same capacities, same hit ratios."""
+import json
+import pathlib
+
+import numpy as np
+import pytest
+
+from policies.replay import prepare_sequence, replay
+from workloads.accesses import write_oracle
+
+lcs = pytest.importorskip("libcachesim", reason="libcachesim not installed "
+                          "(pip install 'memsim[crosscheck]') - cross-check skipped")
+
+EXACT = {"lru": "LRU", "fifo": "FIFO", "sieve": "Sieve", "belady": "Belady"}
+CLOSE = {"clock": "Clock", "lfu": "LFU", "arc": "ARC", "s3fifo": "S3FIFO", "2q": "TwoQ"}
+MOONCAKE = (pathlib.Path(__file__).parents[3] / ".." / "shared" / "traces" /
+            "mooncake_conversation" / "conversation_trace.jsonl")
+
+
+def _lcs_hits(cls_name, path, capacity, n):
+    reader = lcs.TraceReader(str(path), lcs.TraceType.ORACLE_GENERAL_TRACE)
+    miss_ratio, _ = getattr(lcs, cls_name)(capacity, hashpower=18).process_trace(reader)
+    return int(round((1 - miss_ratio) * n))
+
+
+def _zipf(alpha, n=60_000, universe=8_000, seed=0):
+    rng = np.random.default_rng(seed)
+    p = 1 / np.arange(1, universe + 1) ** alpha
+    return rng.choice(universe, n, p=p / p.sum()).astype(np.int64)
+
+
+def _compare(ids, capacities, tmp_path):
+    path = tmp_path / "seq.oracleGeneral"
+    write_oracle(path, ids)
+    prepared = prepare_sequence(ids)
+    n = len(ids)
+    for cap in capacities:
+        for ours, theirs in EXACT.items():
+            got = replay(None, ours, cap, _prepared=prepared).hits
+            assert got == _lcs_hits(theirs, path, cap, n), (ours, cap)
+        for ours, theirs in CLOSE.items():
+            got = replay(None, ours, cap, _prepared=prepared).hits
+            diff_points = 100 * abs(got - _lcs_hits(theirs, path, cap, n)) / n
+            assert diff_points <= 0.5, (ours, cap, diff_points)
+
+
+@pytest.mark.parametrize("alpha", [0.8, 1.0, 1.2])
+def test_zipf_matches_libcachesim(alpha, tmp_path):
+    _compare(_zipf(alpha), [50, 500, 3000], tmp_path)
+
+
+def test_mooncake_blocks_match_libcachesim(tmp_path):
+    if not MOONCAKE.exists():
+        pytest.skip(f"shared Mooncake trace not found at {MOONCAKE}")
+    ids = np.array([h for line in MOONCAKE.open() for h in json.loads(line)["hash_ids"]])
+    _compare(ids, [1_000, 10_000, 100_000], tmp_path)

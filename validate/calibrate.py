@@ -1,10 +1,10 @@
 """Calibrate a hardware model of this host: its caches as SRAM tiers, its memory as DRAM.
 
-Cache sizes come from sysfs; the last level's *effective* size is where the
-pointer-chase latency crosses the geometric mean of its latency and DRAM's (a
-VM may report a shared cache it cannot really use).  Each level's bandwidth and
-latency are probed inside it and de-mixed with the same fractional-fit rule
-the predictor uses, then written as a normal ``hwmodels`` platform file.
+Cache sizes come from sysfs; the last level's *usable* size is the knee of the
+streaming-bandwidth curve (a VM may report a host-wide cache it only shares).
+Each level's bandwidth, latency and compute/memory overlap are probed inside
+it (latency de-mixed with the predictor's fractional-fit rule), then written as
+a ``hwmodels`` platform (plus ``calibration.json`` with the raw numbers).
 """
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import json
 import math
 import os
 import platform as _platform
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -76,91 +76,98 @@ def _mem_total_bytes() -> int:
     return 8 * 1024 ** 3
 
 
-def _effective_last_level(caches, rng, *, max_probe_bytes, repeats):
-    """(capacity_bytes, [(size, latency_s)]) of the last cache from the latency knee."""
-    last = caches[-1].size_bytes
-    lo = max(4 * caches[-2].size_bytes if len(caches) > 1 else 4 * 1024 ** 2, 1024 ** 2)
-    sizes, s = [], lo
-    while s <= max_probe_bytes:
-        sizes.append(s)
-        s *= 2
-    curve = [(s, mb.chase_latency(s, rng, repeats=repeats, target_s=0.004)) for s in sizes]
-    if len(curve) < 3:
-        return min(last, sizes[-1] if sizes else last), curve
-    thresh = math.sqrt(curve[0][1] * curve[-1][1])
-    cap = curve[0][0]
-    for (s0, l0), (s1, l1) in zip(curve, curve[1:]):
-        if l0 <= thresh < l1:
-            frac = math.log(thresh / l0) / math.log(l1 / l0)
-            cap = int(s0 * 2 ** frac)
-            break
-        if l1 <= thresh:
-            cap = s1
-    cap = (cap // (1024 ** 2)) * 1024 ** 2 or cap
-    return min(last, cap), curve
+def _knee(curve, *, falling: bool) -> int:
+    """Size where a (size, value) curve crosses the geometric mean of its two ends,
+    interpolated log-log; the last size if it never does."""
+    (s_first, v_first), (s_last, v_last) = curve[0], curve[-1]
+    thresh = math.sqrt(v_first * v_last)
+    for (s0, v0), (s1, v1) in zip(curve, curve[1:]):
+        crossed = (v0 >= thresh > v1) if falling else (v0 <= thresh < v1)
+        if crossed and v0 != v1:
+            return int(s0 * (s1 / s0) ** (math.log(thresh / v0) / math.log(v1 / v0)))
+    return s_last
 
 
-def _demix(value_at_probe: float, probe_bytes: int, done: list[Level], capacity_bytes: int,
-           *, inverse: bool) -> float:
-    """Remove nearer levels' share from a probe that partly hit them (fractional fit)."""
-    caps = [lv.capacity_bytes for lv in done] + [capacity_bytes]
-    fr = fractions(probe_bytes, caps)
-    own = fr[-1]
-    if own <= 0:
-        return value_at_probe
-    if inverse:   # bandwidth: time per byte adds up
-        rest = sum(f / lv.read_bytes_per_s for f, lv in zip(fr, done))
-        per_byte = (1.0 / value_at_probe - rest) / own
-        bw = 1.0 / per_byte if per_byte > 0 else value_at_probe
-        return bw if not done or bw < done[-1].read_bytes_per_s else value_at_probe
-    rest = sum(f * lv.latency_s for f, lv in zip(fr, done))
-    lat = (value_at_probe - rest) / own
-    return lat if lat > (done[-1].latency_s if done else 0.0) else value_at_probe
+def _demix_latency(lat_at_probe: float, probe_bytes: int, done: list[Level],
+                   capacity_bytes: int) -> float:
+    """Remove nearer levels' share of a latency probe (random loads hit them too)."""
+    fr = fractions(probe_bytes, [lv.capacity_bytes for lv in done] + [capacity_bytes])
+    if fr[-1] <= 0:
+        return lat_at_probe
+    lat = (lat_at_probe - sum(f * lv.latency_s for f, lv in zip(fr, done))) / fr[-1]
+    return lat if lat > (done[-1].latency_s if done else 0.0) else lat_at_probe
+
+
+def _with_overlap(levels: list[Level], *, repeats: int) -> list[Level]:
+    """Each level's compute/memory overlap from the streaming dot at its probe size:
+    ``overlap = (mem + compute - measured) / min(mem, compute)``, clipped to [0, 1],
+    with compute from the same loop on an L1-resident input."""
+    l1 = levels[0]
+    c_s, c_bytes = mb.stream_dot_time(min(l1.capacity_bytes * 2 // 3, 32 * 1024), repeats=repeats)
+    per_byte = c_s / c_bytes
+    out = [replace(l1, overlap=1.0)]
+    for lv in levels[1:]:
+        t, nbytes = mb.stream_dot_time(lv.probe_bytes, repeats=repeats)
+        mem, comp = nbytes / lv.read_bytes_per_s, per_byte * nbytes
+        ov = (mem + comp - t) / min(mem, comp)
+        out.append(replace(lv, overlap=float(min(1.0, max(0.0, ov)))))
+    return out
 
 
 def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
               repeats: int = 3) -> Calibration:
-    """Run the microbenchmarks (seconds in quick mode) and return the measured model."""
+    """Run the microbenchmarks (seconds in quick mode) and return the measured model.
+
+    Private caches are probed inside their sysfs size (L1 at half, L2 at a
+    quarter).  For the last cache, streaming bandwidth is swept from 4x the level
+    below up to ``max_probe``; its usable size is the knee of that curve and DRAM's
+    bandwidth and latency are read at the sweep's end.
+    """
     rng = rng if rng is not None else np.random.default_rng(0)
-    caches = mb.read_caches() or _FALLBACK_CACHES
-    notes = [] if mb.read_caches() else ["sysfs cache sizes unavailable: assumed 32 KiB/1 MiB/32 MiB"]
-    max_probe = (128 if quick else 512) * 1024 ** 2
-    eff_last, curve = _effective_last_level(caches, rng, max_probe_bytes=max_probe,
-                                            repeats=repeats)
+    found = mb.read_caches()
+    caches = found or _FALLBACK_CACHES
+    notes = [] if found else ["sysfs cache sizes unavailable: assumed 32 KiB/1 MiB/32 MiB"]
+    cores = os.cpu_count() or 1
+    max_probe = (256 if quick else 1024) * 1024 ** 2
+    max_probe = min(max_probe, _mem_total_bytes() // 8)
+    sweep, size = [], 4 * (caches[-2].size_bytes if len(caches) > 1 else 1024 ** 2)
+    while size <= max_probe:
+        sweep.append((size, mb.stream_bandwidth(size, repeats=repeats)))
+        size *= 2
+    knee = _knee(sweep, falling=True) if len(sweep) >= 2 else caches[-1].size_bytes
+    eff_last = min(caches[-1].size_bytes, max(knee // 1024 ** 2, 1) * 1024 ** 2)
     if eff_last < caches[-1].size_bytes:
-        notes.append(f"L{caches[-1].level}: sysfs says {caches[-1].size_bytes} B; the latency "
-                     f"knee says {eff_last} B is usable (used)")
+        notes.append(f"L{caches[-1].level}: sysfs says {caches[-1].size_bytes} B; streaming "
+                     f"bandwidth falls at {eff_last} B (used as its capacity)")
     levels: list[Level] = []
     for i, c in enumerate(caches):
-        cap = eff_last if i == len(caches) - 1 else c.size_bytes
-        prev_cap = levels[-1].capacity_bytes if levels else 0
-        probe = max(cap // 2, prev_cap * 2) if i == 0 else max(min(cap // 4, 16 * prev_cap), 2 * prev_cap)
-        probe = min(probe, cap)
-        bw = mb.stream_bandwidth(probe, repeats=repeats)
-        lat = mb.chase_latency(probe, rng, repeats=repeats)
-        bw = _demix(bw, probe, levels, cap, inverse=True)
-        lat = _demix(lat, probe, levels, cap, inverse=False)
+        last = i == len(caches) - 1
+        cap = eff_last if last else c.size_bytes
+        if last and sweep:
+            probe, bw = sweep[0]
+        else:
+            probe = max(cap // 2 if i == 0 else cap // 4, 2 * (levels[-1].capacity_bytes if levels else 0))
+            probe = min(probe, cap)
+            bw = mb.stream_bandwidth(probe, repeats=repeats)
+        lat = _demix_latency(mb.chase_latency(probe, rng, repeats=repeats), probe, levels, cap)
         levels.append(Level(name=f"l{c.level}", kind="sram", capacity_bytes=cap,
-                            count=max(1, (os.cpu_count() or 1) // c.shared_cpus),
-                            read_bytes_per_s=bw, latency_s=lat, probe_bytes=probe,
-                            line_bytes=c.line_bytes,
-                            source=f"measured: stream + pointer chase at {probe} B; "
-                                   f"size from sysfs index{i}"))
-    probe = max(4 * eff_last, 256 * 1024 ** 2 if not quick else 128 * 1024 ** 2)
-    probe = min(probe, _mem_total_bytes() // 8)
-    bw = _demix(mb.stream_bandwidth(probe, repeats=repeats), probe, levels,
-                _mem_total_bytes(), inverse=True)
-    lat_probe = max(p for p, _ in curve) if curve else probe
-    lat_raw = dict(curve).get(lat_probe) or mb.chase_latency(lat_probe, rng, repeats=repeats)
-    lat = _demix(lat_raw, lat_probe, levels, _mem_total_bytes(), inverse=False)
-    levels.append(Level(name="dram", kind="dram", capacity_bytes=_mem_total_bytes(), count=1,
+                            count=max(1, cores // c.shared_cpus), read_bytes_per_s=bw,
+                            latency_s=lat, probe_bytes=probe, line_bytes=c.line_bytes,
+                            source=f"measured: stream + pointer chase at {probe} B; size "
+                                   + ("from the streaming knee" if last and eff_last < c.size_bytes
+                                      else "from sysfs")))
+    mem = _mem_total_bytes()
+    probe, bw = sweep[-1] if sweep else (max_probe, mb.stream_bandwidth(max_probe, repeats=repeats))
+    lat = _demix_latency(mb.chase_latency(probe, rng, repeats=repeats), probe, levels, mem)
+    levels.append(Level(name="dram", kind="dram", capacity_bytes=mem, count=1,
                         read_bytes_per_s=bw, latency_s=lat, probe_bytes=probe, line_bytes=64,
-                        source=f"measured: stream at {probe} B, pointer chase at {lat_probe} B; "
-                               "capacity from /proc/meminfo"))
+                        source=f"measured: stream + pointer chase at {probe} B; capacity "
+                               "from /proc/meminfo"))
+    levels = _with_overlap(levels, repeats=repeats)
     cpu, clock = _cpu_info()
     rates = mb.loop_rates(rng, repeats=max(3, repeats))
-    rates["chase_curve"] = [[int(s), float(t)] for s, t in curve]
-    return Calibration(levels=tuple(levels), rates=rates, cpu=cpu, cores=os.cpu_count() or 1,
+    rates["stream_sweep"] = [[int(s), float(b)] for s, b in sweep]
+    return Calibration(levels=tuple(levels), rates=rates, cpu=cpu, cores=cores,
                        clock_hz=clock, quick=quick, notes=notes)
 
 

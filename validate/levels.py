@@ -1,19 +1,23 @@
-"""Which memory level serves a working set: the fractional-fit rule.
+"""Which memory level serves a working set: whole-fit for sweeps, fractional for random loads.
 
-A working set of W bytes swept by a kernel is served by level i for the fraction
-``min(1, C_i / W) - min(1, C_{i-1} / W)`` of its bytes (C = cumulative reachable
-capacity).  Bandwidth combines harmonically (time per byte adds), latency linearly.
+A working set swept in order is served by the nearest level that holds all of
+it (``fit_level``).  Random loads into W bytes hit level i with probability
+``min(1, C_i / W) - min(1, C_{i-1} / W)`` (``fractions``); their latency mixes
+linearly, a mixed sweep's bandwidth harmonically (time per byte adds).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Level", "fractions", "effective_bandwidth", "effective_latency"]
+__all__ = ["Level", "fractions", "effective_bandwidth", "effective_latency", "fit_level"]
 
 
 @dataclass(frozen=True)
 class Level:
-    """One measured level: capacity per instance, single-core read bandwidth and latency."""
+    """One measured level: capacity per instance, single-core read bandwidth and latency,
+    and ``overlap``, the share of the shorter of memory and compute time the core
+    hides under the longer when streaming from this level (0 = they add, 1 = roofline max).
+    """
 
     name: str
     kind: str
@@ -24,6 +28,7 @@ class Level:
     probe_bytes: int
     line_bytes: int
     source: str
+    overlap: float = 1.0
 
 
 def fractions(working_set_bytes: float, capacities: list[int]) -> list[float]:
@@ -48,3 +53,12 @@ def effective_latency(working_set_bytes: float, levels) -> float:
     """Seconds per random dependent load into a working set of this size."""
     fr = fractions(working_set_bytes, [lv.capacity_bytes for lv in levels])
     return sum(f * lv.latency_s for f, lv in zip(fr, levels))
+
+
+def fit_level(working_set_bytes: float, levels):
+    """The nearest level whose capacity holds the whole working set (streams: a swept
+    set that overflows a level is served by the next one, as with LRU-like caches)."""
+    for lv in levels:
+        if working_set_bytes <= lv.capacity_bytes:
+            return lv
+    return levels[-1]

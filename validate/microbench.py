@@ -15,7 +15,7 @@ import numpy as np
 from ._memory import huge_empty, huge_zeros
 
 __all__ = ["time_call", "read_caches", "stream_bandwidth", "chase_latency", "loop_rates",
-           "CacheInfo"]
+           "stream_dot_time", "CacheInfo"]
 
 CACHE_DIR = Path("/sys/devices/system/cpu/cpu0/cache")
 
@@ -119,6 +119,22 @@ def chase_latency(size_bytes: int, rng: np.random.Generator, *, repeats: int = 3
     return t / hops
 
 
+def stream_dot_time(size_bytes: int, *, repeats: int = 3, d: int = 128,
+                    target_s: float = 0.01) -> tuple[float, int]:
+    """(seconds per pass, bytes per pass) of the streaming dot over ``size_bytes``."""
+    from .kernels.stream_dot import stream_dot
+    rows = max(size_bytes // (4 * d), 1)
+    a = huge_empty((rows, d), np.float32)
+    a[...] = 1.0
+    q = np.ones(d, np.float32)
+    out = np.empty(rows, np.float32)
+    stream_dot(a, q, 1, out)
+    t1 = time_call(lambda: stream_dot(a, q, 1, out), repeats=1)
+    passes = max(1, int(target_s / max(t1, 1e-9)))
+    t = time_call(lambda: stream_dot(a, q, passes, out), repeats=repeats)
+    return t / passes, a.nbytes
+
+
 def _fit_two(f1, e1, t1, f2, e2, t2):
     """Solve t = f / rate + e * per_e for (rate, per_e); per_e clamped at 0."""
     det = f1 * e2 - f2 * e1
@@ -134,8 +150,9 @@ def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
     """FLOP/s of each kernel family's inner loop (and seconds per exp) on L1-resident inputs.
 
     gemm: the tiled matmul on 32x32 matrices.  attention / decode: the tiled and
-    decode kernels at two head dims, fitted to ``t = flop / rate + exps * exp_s`` so
-    the FLOP rate and the exp cost separate.
+    decode kernels at two head dims (attention: 128 rows in 32x32 tiles; decode:
+    256 tokens), fitted to ``t = flop / rate + exps * exp_s`` so the FLOP rate and
+    the exp cost separate.
     """
     from .kernels.attention_tiled import attention_tiled
     from .kernels.decode_attention import decode_attention
@@ -147,12 +164,13 @@ def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
     t = time_call(lambda: [matmul_tiled(a, a, n, out=c) for _ in range(reps)], repeats=repeats)
     gemm = 2 * n ** 3 * reps / t
     pts = []
+    na, tile, reps_a = 128, 32, max(reps // 16, 1)
     for d in (32, 128):
-        q, k, v = (rng.standard_normal((n, d)).astype(np.float32) for _ in range(3))
+        q, k, v = (rng.standard_normal((na, d)).astype(np.float32) for _ in range(3))
         o = np.empty_like(q)
-        t = time_call(lambda: [attention_tiled(q, k, v, n, n, out=o) for _ in range(reps)],
+        t = time_call(lambda: [attention_tiled(q, k, v, tile, tile, out=o) for _ in range(reps_a)],
                       repeats=repeats)
-        pts.append((4 * n * n * d * reps, n * n * reps, t))
+        pts.append((4 * na * na * d * reps_a, na * na * reps_a, t))
     att_rate, att_exp = _fit_two(*pts[0], *pts[1])
     pts = []
     tokens = 256

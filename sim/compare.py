@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+import types
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -258,3 +259,17 @@ def compare(scenarios_or_sweep: Any, *, executor: str = "local", workers: int | 
     df, _ = run_scenarios(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
                           seed=seed, overrides=overrides, progress=progress)
     return df
+
+
+class _CallableModule(types.ModuleType):
+    """``sim.compare`` names both this module and its function; calling the module calls the function.
+
+    (Importing ``sim.compare`` binds the module as the attribute ``sim.compare``,
+    which would otherwise hide the lazily exported function.)
+    """
+
+    def __call__(self, *args, **kwargs) -> pd.DataFrame:
+        return compare(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

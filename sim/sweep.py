@@ -169,7 +169,7 @@ def load_sweep(source: str | Path | dict, *, out: str | Path | None = None,
 
 @dataclass
 class SweepRun:
-    """What ``run_sweep`` did: the combined table and how many points ran, were skipped, failed."""
+    """What ``run_sweep`` did: the combined table, points run now, points found done, failed points."""
     table: pd.DataFrame
     ran: int
     skipped: int
@@ -233,12 +233,9 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     tasks = [Task(p.key, p.scenario, save_dir=str(sweep.out / "runs" / p.key) if save_runs and sweep.out
                   else None) for p in todo]
     bar = ProgressBar(len(points), done=len(rows), enabled=progress)
-    failed = 0
 
     def finished(o) -> None:
-        nonlocal failed
         row = _row(by_key[o.key], o.summary, o.error)
-        failed += bool(o.error)
         if pdir is not None:
             atomic_write_bytes(pdir / f"{o.key}.parquet", _parquet_bytes(pd.DataFrame([row])))
         rows[o.key] = row
@@ -254,8 +251,8 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
             atomic_write_text(sweep.out / "sweep.json", json.dumps(
                 {"sweep": sweep.file, "base": str(sweep.base_path), "spec": sweep.spec.model_dump(mode="json"),
                  "points": [p.key for p in points]}, indent=1) + "\n")
-    skipped = len(points) - len(todo)
-    return SweepRun(table=table, ran=len(todo), skipped=skipped, failed=failed, out=sweep.out)
+    failed = int((table["error"] != "").sum()) if len(table) else 0
+    return SweepRun(table=table, ran=len(todo), skipped=len(points) - len(todo), failed=failed, out=sweep.out)
 
 
 def load_sweep_results(out: str | Path) -> pd.DataFrame:

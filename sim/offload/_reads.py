@@ -23,11 +23,13 @@ def plan_reads(load: np.ndarray, *, unit_bytes: int, reads_per_run: int,
     layers, neurons = load.shape
     pad = np.zeros((layers, neurons + 2), dtype=np.int8)
     pad[:, 1:-1] = load
-    step = np.diff(pad, axis=1)
-    sr, sc = np.nonzero(step == 1)      # run starts (row-major, so aligned with ends)
-    er, ec = np.nonzero(step == -1)
-    assert np.array_equal(sr, er)
-    run = (ec - sc).astype(np.int64)
+    step = np.diff(pad, axis=1).ravel()
+    width = neurons + 1
+    starts = np.flatnonzero(step == 1)  # row-major, so run i starts at starts[i], ends at ends[i]
+    ends = np.flatnonzero(step == -1)
+    sr = starts // width
+    assert np.array_equal(sr, ends // width)
+    run = (ends - starts).astype(np.int64)
     if run.size == 0:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, empty

@@ -168,13 +168,13 @@ def simulate_flash(*, platform, model, policy, activations: Iterable[np.ndarray]
             "flash_bytes_per_s": flash_bytes / io_s if io_s > 0 else 0.0,
             "dram_bytes": resident_w + kv_bytes + (kept + transient) * nb,
         })
-        policy.check()
         prev_keep = keep
         token += 1
         active = next(acts, None)
         if active is not None and active.shape != (layers, neurons):
             raise ConfigError(f"token {token}: activations have shape {active.shape}",
                               field="activations")
+    policy.check()
     df = pd.DataFrame(rows)
     return FlashRun(policy=policy.name, tokens=df,
                     summary=_summary(df, policy, platform, model, flash, mem, ssd, budget,

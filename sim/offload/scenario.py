@@ -20,6 +20,8 @@ __all__ = ["FlashScenario", "OffloadScenario", "load_scenario", "run_flash", "ru
            "flash_budget_bytes"]
 
 PolicySpec = Union[str, dict[str, Any]]
+MAX_SHARED_TRACE_BYTES = 2**29
+"""A synthetic trace up to this size is drawn once and shared by every policy."""
 
 
 class SyntheticActivations(StrictModel):
@@ -134,16 +136,22 @@ def run_flash(sc: FlashScenario) -> list:
         raise ConfigError(f"platform {platform.name} has no dram tier", field="platform")
     budget = flash_budget_bytes(sc, model, mem)
     pols = [create("flash", spec) for spec in sc.policies]
+
+    def trace():
+        if sc.trace is not None:
+            return load_activations(sc.trace, layers=model.layers, neurons=model.ffn,
+                                    tokens=sc.tokens)
+        return synthetic_activations(tokens=sc.tokens, layers=model.layers, neurons=model.ffn,
+                                     activation_rate=sc.activations.activation_rate,
+                                     correlation=sc.activations.correlation,
+                                     rng=np.random.default_rng(sc.seed))
+
+    shared = None          # draw the trace once when it is small enough to keep
+    if len(pols) > 1 and sc.tokens * model.layers * model.ffn <= MAX_SHARED_TRACE_BYTES:
+        shared = np.stack(list(trace()))
     runs = []
     for pol in pols:
-        if sc.trace is not None:
-            acts = load_activations(sc.trace, layers=model.layers, neurons=model.ffn,
-                                    tokens=sc.tokens)
-        else:
-            acts = synthetic_activations(tokens=sc.tokens, layers=model.layers, neurons=model.ffn,
-                                         activation_rate=sc.activations.activation_rate,
-                                         correlation=sc.activations.correlation,
-                                         rng=np.random.default_rng(sc.seed))
+        acts = shared if shared is not None else trace()
         runs.append(simulate_flash(platform=platform, model=model, policy=pol, activations=acts,
                                    dram_budget_bytes=budget, queue_depth=sc.queue_depth,
                                    max_read_bytes=sc.max_read, prompt_tokens=sc.prompt_tokens,

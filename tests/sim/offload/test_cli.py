@@ -126,3 +126,12 @@ def test_scenario_errors_name_file_and_field(tmp_path, capsys):
     assert rc == 2 and "s.yaml" in err
     rc, _, err = run(capsys, "flash", str(REPO / "scenarios" / "flash-opt-6.7b.yaml"), "--tokens", "3")
     assert rc == 2 and "not both" in err
+
+
+def test_shared_trace_gives_the_same_run_as_a_fresh_one():
+    from sim.offload.scenario import run_flash
+    base = dict(kind="flash", platform="laptop_flash", model="opt-6.7b", tokens=5, seed=2)
+    both = run_flash(FlashScenario(**base, policies=["naive", "windowing"]))
+    alone = run_flash(FlashScenario(**base, policies=["windowing"]))
+    assert both[1].summary == alone[0].summary
+    assert both[1].tokens.equals(alone[0].tokens)

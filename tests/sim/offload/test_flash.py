@@ -112,3 +112,23 @@ def test_speedup_shrinks_when_compute_is_slower(laptop, opt):
                                           .summary["io_s"])
         ratios.append(a["latency_s"] / b["latency_s"])
     assert ratios[0] > ratios[1] > ratios[2] > 1.0, ratios
+
+
+def test_a_policy_that_skips_needed_neurons_is_caught(laptop, opt):
+    class Forgetful:
+        name, bundled, dense_compute = "forgetful", True, False
+
+        def start(self, *, layers, neurons, neuron_bytes, ffn_budget_bytes):
+            return np.zeros((layers, neurons), dtype=bool)
+
+        def step(self, active):
+            return np.zeros_like(active), np.zeros_like(active)
+
+        def check(self):
+            pass
+
+    acts = synthetic_activations(tokens=2, layers=opt.layers, neurons=opt.ffn,
+                                 activation_rate=0.1, correlation=0.5,
+                                 rng=np.random.default_rng(0))
+    with pytest.raises(AssertionError, match="computes unloaded neurons"):
+        simulate_flash(platform=laptop, model=opt, policy=Forgetful(), activations=acts)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from sim._schema import StrictModel, validate
 from sim.errors import ConfigError
@@ -22,6 +22,7 @@ __all__ = [
 ]
 
 Tokens = Annotated[int, Field(strict=True, ge=1)]
+Count = Annotated[int, Field(strict=True, ge=1)]
 PositiveFloat = Annotated[float, Field(gt=0, allow_inf_nan=False)]
 NonNegFloat = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 Fraction = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
@@ -30,14 +31,20 @@ PositiveDuration = Annotated[Duration, Field(gt=0, allow_inf_nan=False)]
 FiniteDuration = Annotated[Duration, Field(ge=0, allow_inf_nan=False)]
 
 
+class _Spec(StrictModel):
+    """StrictModel whose attribute docstrings become JSON Schema descriptions."""
+
+    model_config = ConfigDict(use_attribute_docstrings=True)
+
+
 # ---- trace files -------------------------------------------------------------------
 
-class _TraceOptions(StrictModel):
+class _TraceOptions(_Spec):
     """Options every trace kind shares (see docs/workloads.md, "Trace options")."""
 
     path: str
     """Trace file; relative paths resolve against the scenario file's folder."""
-    limit: Optional[Tokens] = None
+    limit: Optional[Count] = None
     """Keep at most this many requests (after the start/end window)."""
     time_scale: PositiveFloat = 1.0
     """Arrival speed-up: 2.0 replays the trace twice as fast (gaps halved)."""
@@ -90,7 +97,7 @@ class ParquetSpec(_TableColumns):
 
 # ---- distributions -----------------------------------------------------------------
 
-class _Clamp(StrictModel):
+class _Clamp(_Spec):
     min: Tokens = 1
     max: Optional[Tokens] = None
 
@@ -101,12 +108,12 @@ class _Clamp(StrictModel):
         return self
 
 
-class FixedTokens(StrictModel):
+class FixedTokens(_Spec):
     dist: Literal["fixed"]
     value: Tokens
 
 
-class UniformTokens(StrictModel):
+class UniformTokens(_Spec):
     """Integers drawn uniformly from ``low..high`` inclusive."""
 
     dist: Literal["uniform"]
@@ -151,12 +158,12 @@ CountDist = Annotated[Union[FixedTokens, UniformTokens, LognormalTokens, NormalT
                       Field(discriminator="dist")]
 
 
-class FixedTime(StrictModel):
+class FixedTime(_Spec):
     dist: Literal["fixed"]
     value: FiniteDuration
 
 
-class UniformTime(StrictModel):
+class UniformTime(_Spec):
     dist: Literal["uniform"]
     low: FiniteDuration
     high: FiniteDuration
@@ -168,13 +175,13 @@ class UniformTime(StrictModel):
         return self
 
 
-class LognormalTime(StrictModel):
+class LognormalTime(_Spec):
     dist: Literal["lognormal"]
     mean: PositiveDuration
     sigma: NonNegFloat = 1.0
 
 
-class NormalTime(StrictModel):
+class NormalTime(_Spec):
     """Normal, clipped at 0 s."""
 
     dist: Literal["normal"]
@@ -182,7 +189,7 @@ class NormalTime(StrictModel):
     std: FiniteDuration
 
 
-class ExponentialTime(StrictModel):
+class ExponentialTime(_Spec):
     dist: Literal["exponential"]
     mean: PositiveDuration
 
@@ -193,12 +200,12 @@ TimeDist = Annotated[Union[FixedTime, UniformTime, LognormalTime, NormalTime, Ex
 
 # ---- synthetic ---------------------------------------------------------------------
 
-class PoissonArrivals(StrictModel):
+class PoissonArrivals(_Spec):
     process: Literal["poisson"]
     rate: PositiveRate
 
 
-class GammaArrivals(StrictModel):
+class GammaArrivals(_Spec):
     """Gamma inter-arrival gaps with coefficient of variation ``cv`` (1.0 = Poisson)."""
 
     process: Literal["gamma"]
@@ -206,14 +213,14 @@ class GammaArrivals(StrictModel):
     cv: PositiveFloat = 1.0
 
 
-class UniformArrivals(StrictModel):
+class UniformArrivals(_Spec):
     """Evenly spaced arrivals, one every 1/rate seconds."""
 
     process: Literal["uniform"]
     rate: PositiveRate
 
 
-class BurstArrivals(StrictModel):
+class BurstArrivals(_Spec):
     """Groups of ``burst_size`` simultaneous arrivals; groups are Poisson at rate/burst_size."""
 
     process: Literal["burst"]
@@ -225,24 +232,30 @@ ArrivalSpec = Annotated[Union[PoissonArrivals, GammaArrivals, UniformArrivals, B
                         Field(discriminator="process")]
 
 
-class SharedPrefixSpec(StrictModel):
+class SharedPrefixSpec(_Spec):
     """``prompts`` distinct system prompts of ``tokens`` tokens, chosen by Zipf popularity."""
 
-    prompts: Tokens
+    prompts: Count
+    """Number of distinct system prompts."""
     tokens: Tokens
+    """Tokens in each system prompt."""
     popularity: NonNegFloat = 1.0
     """Zipf exponent: prompt i (0-based) is chosen with weight 1/(i+1)**popularity."""
     fraction: Fraction = 1.0
     """Share of requests (or sessions) that start with a system prompt."""
 
 
-class SessionSpec(StrictModel):
+class SessionSpec(_Spec):
     """Multi-turn conversations: each turn's prompt extends the previous turn's."""
 
     turns: CountDist
+    """Turns per session (integers >= 1)."""
     think_time: TimeDist
+    """User pause after a turn before the next one (seconds, with units)."""
     tool_call_fraction: Fraction = 0.0
+    """Share of gaps that are tool calls (drawn from tool_gap instead of think_time)."""
     tool_gap: Optional[TimeDist] = None
+    """Pause while a tool runs; required when tool_call_fraction > 0."""
     max_input_tokens: Optional[Tokens] = None
     """A session ends before a turn whose prompt would exceed this (turn 0 always runs)."""
 
@@ -253,18 +266,26 @@ class SessionSpec(StrictModel):
         return self
 
 
-class SyntheticSpec(StrictModel):
+class SyntheticSpec(_Spec):
     """A seeded generator of requests (see docs/workloads.md, "Synthetic")."""
 
     kind: Literal["synthetic"]
-    num_requests: Optional[Tokens] = None
+    num_requests: Optional[Count] = None
+    """Stop after this many requests (give this or duration)."""
     duration: Optional[PositiveDuration] = None
+    """Stop before the first request at or after this time (give this or num_requests)."""
     arrivals: ArrivalSpec
+    """Arrival process of requests, or of sessions when sessions are given."""
     input_tokens: TokenDist
+    """New prompt tokens per request (per turn in sessions), on top of any system prompt."""
     output_tokens: TokenDist
+    """Generated tokens per request."""
     shared_prefix: Optional[SharedPrefixSpec] = None
+    """System prompts shared across requests (their full blocks share hash ids)."""
     sessions: Optional[SessionSpec] = None
+    """Multi-turn conversations; each turn's prompt is the whole conversation so far."""
     hash_block_tokens: Tokens = 512
+    """Tokens per prefix-hash block (512, as in the Mooncake traces)."""
 
     @model_validator(mode="after")
     def _one_stop(self):

@@ -1,1 +1,17 @@
-"""placeholder package docstring, replaced by its owner."""
+"""Validation: real kernels timed on this machine against the simulator's predictions.
+
+``calibrate`` measures the host (caches as SRAM tiers, memory as DRAM, the
+kernels' inner-loop rates) and ``write_host`` saves it as a ``hwmodels``
+platform; ``Predictor`` predicts each kernel from that model with the kernel
+simulator's accounting; ``compare`` times every configuration; ``write_report``
+renders the page.  ``memsim validate`` runs all of it.  Nothing here needs a GPU.
+"""
+from .calibrate import Calibration, calibrate, host_platform_dict, load_calibration, write_host
+from .compare import COLUMNS, Case, cases, compare, run_case, summarize
+from .gpu import compare_stored
+from .predict import Prediction, Predictor, attention_counts
+from .report import render, write_report
+
+__all__ = ["Calibration", "calibrate", "host_platform_dict", "load_calibration", "write_host",
+           "COLUMNS", "Case", "cases", "compare", "run_case", "summarize", "compare_stored",
+           "Prediction", "Predictor", "attention_counts", "render", "write_report"]

@@ -1,0 +1,92 @@
+"""``memsim validate``: calibrate this host, time real kernels, compare with predictions."""
+from __future__ import annotations
+
+import sys
+import time
+
+from ._common import add_command, print_json
+
+
+def register(sub) -> None:
+    p = add_command(sub, "validate",
+                    help="calibrate this machine's memory hierarchy, time real Numba kernels and "
+                         "report the simulator's prediction error",
+                    example="memsim validate --quick --out runs/validate",
+                    func=_run)
+    p.add_argument("--quick", action="store_true",
+                   help="fewer, smaller configurations (under 3 minutes on 2 cores)")
+    p.add_argument("--cuda", action="store_true",
+                   help="also time the CUDA kernels on this machine's GPU and append them to "
+                        "validate/measurements/ (skipped with a note when there is no GPU)")
+    p.add_argument("--out", default="runs/validate", metavar="DIR",
+                   help="output folder for host.yaml, calibration.json, validation.csv/.html "
+                        "(default: runs/validate)")
+    p.add_argument("--repeats", type=int, default=None, metavar="N",
+                   help="timed runs per configuration, median reported (default 5 quick, 7 full)")
+    p.add_argument("--calibrate-only", action="store_true",
+                   help="only calibrate and write DIR/host.yaml")
+    p.add_argument("--seed", type=int, default=0, help="seed of the kernels' random inputs")
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+
+
+def _run(args) -> int:
+    from pathlib import Path
+
+    from sim.errors import ConfigError
+    if args.repeats is not None and args.repeats < 1:
+        raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
+    repeats = args.repeats or (5 if args.quick else 7)
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"{out} exists and is not a folder", field="--out")
+
+    import numpy as np
+
+    import validate
+    say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
+    t0 = time.perf_counter()
+    say("memsim validate: calibrating this host (caches, bandwidth, latency, loop rates)...")
+    cal = validate.calibrate(quick=args.quick, rng=np.random.default_rng(args.seed),
+                             repeats=3)
+    host = validate.write_host(cal, out)
+    from hwmodels import load_platform
+    load_platform(host)                      # the file we wrote must be a valid platform
+    say(f"  wrote {host} ({time.perf_counter() - t0:.1f} s)")
+    summary = {"host_yaml": str(host)}
+    if args.calibrate_only:
+        print_json(summary)
+        return 0
+
+    def progress(i, n, row):
+        say(f"  [{i}/{n}] {row['kernel']:<16} {row['params']:<62} measured {row['measured_s']:.3g} s"
+            f"  predicted {row['predicted_s']:.3g} s  ({row['rel_error'] * 100:+.0f}%)")
+    df = validate.compare(validate.Predictor(cal), quick=args.quick, repeats=repeats,
+                          seed=args.seed, progress=progress)
+    csv = out / "validation.csv"
+    df.to_csv(csv, index=False)
+    summary.update(validate.summarize(df))
+    if args.cuda:
+        summary["cuda"] = _cuda(args, repeats, say)
+    gpu = validate.compare_stored()
+    summary["stored_gpu_rows"] = int(len(gpu))
+    command = "memsim validate" + (" --quick" if args.quick else "") + (" --cuda" if args.cuda else "") \
+        + f" --repeats {repeats} --out {args.out}"
+    html = validate.write_report(out / "validation.html", df, cal, summary, command=command, gpu=gpu)
+    summary.update({"csv": str(csv), "html": str(html),
+                    "wall_s": round(time.perf_counter() - t0, 1)})
+    print_json(summary)
+    return 0
+
+
+def _cuda(args, repeats, say) -> str:
+    from validate.kernels.cuda_attention import cuda_ready
+    if not cuda_ready():
+        say("memsim validate: --cuda: no CUDA GPU here (numba.cuda.is_available() is False); "
+            "CUDA timing skipped")
+        return "skipped: no CUDA GPU"
+    from validate.gpu import append_measurements, measure
+    say("memsim validate: timing the CUDA kernels (CUDA events)...")
+    df = measure(quick=args.quick, repeats=repeats, seed=args.seed)
+    path = append_measurements(df)
+    say(f"  appended {len(df)} rows to {path}")
+    return str(path)

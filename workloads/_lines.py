@@ -6,8 +6,10 @@ file and a truncated last line all become one ``TraceError`` naming file and lin
 from __future__ import annotations
 
 import datetime as _dt
+import gzip
 import os
 import re
+import zlib
 from pathlib import Path
 from typing import Iterator
 
@@ -62,26 +64,33 @@ def check_file(path: Path, given: str | None = None) -> None:
 
 
 def iter_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
-    """Yield ``(line_number, text_without_newline, ends_with_newline)`` for each line."""
+    """Yield ``(line_number, text_without_newline, ends_with_newline)`` for each line.
+
+    A path ending in ``.gz`` is decompressed on the fly.
+    """
     try:
-        f = open(path, "rb")
+        f = gzip.open(path, "rb") if str(path).endswith(".gz") else open(path, "rb")
     except FileNotFoundError:
         raise TraceError("trace file not found", file=str(path)) from None
     except IsADirectoryError:
         raise TraceError("is a directory, expected a trace file", file=str(path)) from None
     except OSError as e:
         raise TraceError(f"cannot read: {e.strerror}", file=str(path)) from None
+    n = 0
     with f:
-        n = 0
-        for raw in f:
-            n += 1
-            complete = raw.endswith(b"\n")
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                raise trace_error(f"not UTF-8 text (byte {e.start + 1} of the line: "
-                                  f"{raw[e.start:e.start + 1]!r})", path, n) from None
-            yield n, text.rstrip("\r\n") if complete else text, complete
+        try:
+            for raw in f:
+                n += 1
+                complete = raw.endswith(b"\n")
+                try:
+                    text = raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    raise trace_error(f"not UTF-8 text (byte {e.start + 1} of the line: "
+                                      f"{raw[e.start:e.start + 1]!r})", path, n) from None
+                yield n, text.rstrip("\r\n") if complete else text, complete
+        except (EOFError, OSError, zlib.error) as e:   # a damaged .gz, a failing disk
+            raise trace_error(f"cannot read past line {n}: {e or type(e).__name__}",
+                              path) from None
 
 
 _CLOCK = re.compile(r"\s*(\d{4}-\d\d-\d\d)[ T](\d\d):(\d\d):(\d\d(?:\.\d+)?)\s*\Z")

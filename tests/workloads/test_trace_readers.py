@@ -161,3 +161,17 @@ def test_parquet_timestamp_column(tmp_path):
     pq.write_table(table, path)
     reqs = list(open_workload({"kind": "parquet", "path": str(path), "time_unit": "datetime"}))
     assert [r.arrival_s for r in reqs] == [0.0, 2.5]
+
+
+def test_gzip_traces_stream(tmp_path):
+    import gzip
+    path = tmp_path / "t.jsonl.gz"
+    with gzip.open(path, "wt") as f:
+        f.write("".join(json.dumps(r) + "\n" for r in MOONCAKE_ROWS))
+    reqs = list(open_workload({"kind": "mooncake", "path": str(path)}))
+    assert [r.input_tokens for r in reqs] == [600, 512, 1100, 100, 7]
+    whole = path.read_bytes()
+    path.write_bytes(whole[: len(whole) // 2])
+    from sim.errors import TraceError
+    with pytest.raises(TraceError, match="cannot read past line"):
+        list(open_workload({"kind": "mooncake", "path": str(path)}))

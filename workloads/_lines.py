@@ -89,8 +89,8 @@ def iter_lines(path: Path) -> Iterator[tuple[int, str, bool]]:
                                       f"{raw[e.start:e.start + 1]!r})", path, n) from None
                 yield n, text.rstrip("\r\n") if complete else text, complete
         except (EOFError, OSError, zlib.error) as e:   # a damaged .gz, a failing disk
-            raise trace_error(f"cannot read past line {n}: {e or type(e).__name__}",
-                              path) from None
+            where = f" past line {n}" if n else ""
+            raise trace_error(f"cannot read{where}: {e or type(e).__name__}", path) from None
 
 
 _CLOCK = re.compile(r"\s*(\d{4}-\d\d-\d\d)[ T](\d\d):(\d\d):(\d\d(?:\.\d+)?)\s*\Z")

@@ -14,8 +14,7 @@ __all__ = ["arc_ref", "arc_kernel", "run"]
 
 
 def arc_ref(ids, sizes, capacity, n_ids, hit):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)
     head = np.full(4, -1, np.int64)
     tail = np.full(4, -1, np.int64)
     where = np.full(n_ids, -1, np.int64)
@@ -30,9 +29,9 @@ def arc_ref(ids, sizes, capacity, n_ids, hit):
         if w == 0 or w == 1:
             hits += 1
             hit[i] = 1
-            unlink(prev, nxt, head, tail, w, x)
+            unlink(link, head, tail, w, x)
             u[w] -= csize[x]
-            push(prev, nxt, head, tail, 1, x)
+            push(link, head, tail, 1, x)
             u[1] += csize[x]
             where[x] = 1
             continue
@@ -49,41 +48,41 @@ def arc_ref(ids, sizes, capacity, n_ids, hit):
             if from_t1:
                 v = head[0]
                 drop = u[0] >= capacity and not (w == 2 or w == 3)
-                unlink(prev, nxt, head, tail, 0, v)
+                unlink(link, head, tail, 0, v)
                 u[0] -= csize[v]
                 if drop:
                     where[v] = -1
                 else:
-                    push(prev, nxt, head, tail, 2, v)
+                    push(link, head, tail, 2, v)
                     u[2] += csize[v]
                     where[v] = 2
             else:
                 v = head[1]
-                unlink(prev, nxt, head, tail, 1, v)
+                unlink(link, head, tail, 1, v)
                 u[1] -= csize[v]
-                push(prev, nxt, head, tail, 3, v)
+                push(link, head, tail, 3, v)
                 u[3] += csize[v]
                 where[v] = 3
         if w == 2 or w == 3:
-            unlink(prev, nxt, head, tail, w, x)
+            unlink(link, head, tail, w, x)
             u[w] -= csize[x]
-            push(prev, nxt, head, tail, 1, x)
+            push(link, head, tail, 1, x)
             u[1] += s
             where[x] = 1
             csize[x] = s
             continue
-        push(prev, nxt, head, tail, 0, x)
+        push(link, head, tail, 0, x)
         u[0] += s
         where[x] = 0
         csize[x] = s
         while u[0] + u[2] > capacity and head[2] >= 0:
             v = head[2]
-            unlink(prev, nxt, head, tail, 2, v)
+            unlink(link, head, tail, 2, v)
             u[2] -= csize[v]
             where[v] = -1
         while u[0] + u[1] + u[2] + u[3] > 2 * capacity and head[3] >= 0:
             v = head[3]
-            unlink(prev, nxt, head, tail, 3, v)
+            unlink(link, head, tail, 3, v)
             u[3] -= csize[v]
             where[v] = -1
     return hits

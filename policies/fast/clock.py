@@ -1,22 +1,23 @@
-"""CLOCK replay kernel (FIFO re-insertion with an n-bit counter) and its twin ``clock_ref``."""
+"""CLOCK replay kernel (FIFO re-insertion with an n-bit counter) and its twin ``clock_ref``.
+
+A singly linked queue with scalar head/tail (NOTE: scalars for speed); a key
+that survives the hand is re-appended at the newest end with one count less.
+"""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
-
 __all__ = ["clock_ref", "clock_kernel", "run"]
 
 
 def clock_ref(ids, sizes, capacity, n_ids, hit, max_freq, init_freq):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
-    head = np.full(1, -1, np.int64)
-    tail = np.full(1, -1, np.int64)
+    newer = np.full(n_ids, -1, np.int64)
     incache = np.zeros(n_ids, np.bool_)
     freq = np.zeros(n_ids, np.int64)
     csize = np.zeros(n_ids, np.int64)
+    head = -1
+    tail = -1
     used = 0
     hits = 0
     for i in range(ids.shape[0]):
@@ -31,15 +32,26 @@ def clock_ref(ids, sizes, capacity, n_ids, hit, max_freq, init_freq):
         if s > capacity:
             continue
         while used + s > capacity:
-            v = head[0]
-            unlink(prev, nxt, head, tail, 0, v)
+            v = head
             if freq[v] > 0:
                 freq[v] -= 1
-                push(prev, nxt, head, tail, 0, v)
+                if tail != v:                   # move v from the oldest to the newest end
+                    head = newer[v]
+                    newer[v] = -1
+                    newer[tail] = v
+                    tail = v
             else:
+                head = newer[v]
+                if head < 0:
+                    tail = -1
                 incache[v] = False
                 used -= csize[v]
-        push(prev, nxt, head, tail, 0, x)
+        newer[x] = -1
+        if tail >= 0:
+            newer[tail] = x
+        else:
+            head = x
+        tail = x
         incache[x] = True
         freq[x] = init_freq
         csize[x] = s

@@ -1,21 +1,22 @@
-"""FIFO replay kernel (Numba) and its pure-Python twin ``fifo_ref`` (same body)."""
+"""FIFO replay kernel (Numba) and its pure-Python twin ``fifo_ref`` (same body).
+
+A FIFO needs only a singly linked queue: ``newer[x]`` and scalar head/tail
+(NOTE: scalars, not arrays, for speed).
+"""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
-
 __all__ = ["fifo_ref", "fifo_kernel", "run"]
 
 
 def fifo_ref(ids, sizes, capacity, n_ids, hit):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
-    head = np.full(1, -1, np.int64)
-    tail = np.full(1, -1, np.int64)
+    newer = np.full(n_ids, -1, np.int64)
     incache = np.zeros(n_ids, np.bool_)
     csize = np.zeros(n_ids, np.int64)
+    head = -1                                   # oldest
+    tail = -1                                   # newest
     used = 0
     hits = 0
     for i in range(ids.shape[0]):
@@ -28,11 +29,18 @@ def fifo_ref(ids, sizes, capacity, n_ids, hit):
         if s > capacity:
             continue
         while used + s > capacity:
-            v = head[0]
-            unlink(prev, nxt, head, tail, 0, v)
+            v = head
+            head = newer[v]
+            if head < 0:
+                tail = -1
             incache[v] = False
             used -= csize[v]
-        push(prev, nxt, head, tail, 0, x)
+        newer[x] = -1
+        if tail >= 0:
+            newer[tail] = x
+        else:
+            head = x
+        tail = x
         incache[x] = True
         csize[x] = s
         used += s

@@ -13,8 +13,7 @@ __all__ = ["lfu_ref", "lfu_kernel", "run"]
 
 
 def lfu_ref(ids, sizes, capacity, n_ids, hit, max_count):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)
     head = np.full(max_count + 2, -1, np.int64)
     tail = np.full(max_count + 2, -1, np.int64)
     freq = np.zeros(n_ids, np.int64)          # 0 = not cached
@@ -28,8 +27,8 @@ def lfu_ref(ids, sizes, capacity, n_ids, hit, max_count):
         if f > 0:
             hits += 1
             hit[i] = 1
-            unlink(prev, nxt, head, tail, f, x)
-            push(prev, nxt, head, tail, f + 1, x)
+            unlink(link, head, tail, f, x)
+            push(link, head, tail, f + 1, x)
             freq[x] = f + 1
             if min_f == f and head[f] < 0:
                 min_f = f + 1
@@ -41,10 +40,10 @@ def lfu_ref(ids, sizes, capacity, n_ids, hit, max_count):
             while head[min_f] < 0:      # lowest non-empty bucket (lazy)
                 min_f += 1
             v = head[min_f]
-            unlink(prev, nxt, head, tail, min_f, v)
+            unlink(link, head, tail, min_f, v)
             freq[v] = 0
             used -= csize[v]
-        push(prev, nxt, head, tail, 1, x)
+        push(link, head, tail, 1, x)
         freq[x] = 1
         min_f = 1
         csize[x] = s

@@ -14,8 +14,7 @@ __all__ = ["s3fifo_ref", "s3fifo_kernel", "run"]
 
 
 def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)
     head = np.full(3, -1, np.int64)
     tail = np.full(3, -1, np.int64)
     where = np.full(n_ids, -1, np.int64)
@@ -37,7 +36,7 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
             continue
         ghost_hit = w == 2
         if ghost_hit:
-            unlink(prev, nxt, head, tail, 2, x)
+            unlink(link, head, tail, 2, x)
             ghost_used -= csize[x]
             where[x] = -1
         s = sizes[i]
@@ -49,32 +48,32 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
             if not (main_used > main_cap or small_used == 0):
                 while head[0] >= 0:
                     v = head[0]
-                    unlink(prev, nxt, head, tail, 0, v)
+                    unlink(link, head, tail, 0, v)
                     small_used -= csize[v]
                     if freq[v] >= threshold:
-                        push(prev, nxt, head, tail, 1, v)
+                        push(link, head, tail, 1, v)
                         main_used += csize[v]
                         where[v] = 1
                         freq[v] = 0
                     else:
                         where[v] = -1
                         if ghost_cap > 0:
-                            push(prev, nxt, head, tail, 2, v)
+                            push(link, head, tail, 2, v)
                             ghost_used += csize[v]
                             where[v] = 2
                             while ghost_used > ghost_cap:
                                 g = head[2]
-                                unlink(prev, nxt, head, tail, 2, g)
+                                unlink(link, head, tail, 2, g)
                                 ghost_used -= csize[g]
                                 where[g] = -1
                         evicted = True
                         break
             while not evicted:
                 v = head[1]
-                unlink(prev, nxt, head, tail, 1, v)
+                unlink(link, head, tail, 1, v)
                 if freq[v] >= 1:
                     freq[v] = min(freq[v], 3) - 1
-                    push(prev, nxt, head, tail, 1, v)
+                    push(link, head, tail, 1, v)
                 else:
                     main_used -= csize[v]
                     where[v] = -1
@@ -82,11 +81,11 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
         csize[x] = s
         freq[x] = 0
         if ghost_hit or s >= small_cap or (not has_evicted and small_used >= small_cap):
-            push(prev, nxt, head, tail, 1, x)
+            push(link, head, tail, 1, x)
             main_used += s
             where[x] = 1
         else:
-            push(prev, nxt, head, tail, 0, x)
+            push(link, head, tail, 0, x)
             small_used += s
             where[x] = 0
     return hits

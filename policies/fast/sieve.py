@@ -1,26 +1,24 @@
 """SIEVE replay kernel (Numba) and its pure-Python twin ``sieve_ref`` (same body).
 
 The list runs oldest (head) to newest (tail); the hand moves toward newer keys
-and wraps to the oldest, as in libCacheSim's Sieve.c.
+and wraps to the oldest, as in libCacheSim's Sieve.c.  Inlined list with scalar
+ends (NOTE: for speed).
 """
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
-
 __all__ = ["sieve_ref", "sieve_kernel", "run"]
 
 
 def sieve_ref(ids, sizes, capacity, n_ids, hit):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
-    head = np.full(1, -1, np.int64)
-    tail = np.full(1, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)   # link[2x]: older neighbour, link[2x+1]: newer
     incache = np.zeros(n_ids, np.bool_)
     visited = np.zeros(n_ids, np.bool_)
     csize = np.zeros(n_ids, np.int64)
+    head = -1
+    tail = -1
     hand = -1
     used = 0
     hits = 0
@@ -35,15 +33,32 @@ def sieve_ref(ids, sizes, capacity, n_ids, hit):
         if s > capacity:
             continue
         while used + s > capacity:
-            v = hand if hand >= 0 else head[0]
+            v = hand if hand >= 0 else head
             while visited[v]:
                 visited[v] = False
-                v = nxt[v] if nxt[v] >= 0 else head[0]
-            hand = nxt[v]
-            unlink(prev, nxt, head, tail, 0, v)
+                v = link[2 * v + 1]
+                if v < 0:
+                    v = head
+            p = link[2 * v]
+            q = link[2 * v + 1]
+            hand = q
+            if p >= 0:
+                link[2 * p + 1] = q
+            else:
+                head = q
+            if q >= 0:
+                link[2 * q] = p
+            else:
+                tail = p
             incache[v] = False
             used -= csize[v]
-        push(prev, nxt, head, tail, 0, x)
+        link[2 * x] = tail
+        link[2 * x + 1] = -1
+        if tail >= 0:
+            link[2 * tail + 1] = x
+        else:
+            head = x
+        tail = x
         incache[x] = True
         visited[x] = False
         csize[x] = s

@@ -10,8 +10,7 @@ __all__ = ["slru_ref", "slru_kernel", "run"]
 
 
 def slru_ref(ids, sizes, capacity, n_ids, hit, protected_capacity):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)
     head = np.full(2, -1, np.int64)
     tail = np.full(2, -1, np.int64)
     where = np.full(n_ids, -1, np.int64)
@@ -26,18 +25,18 @@ def slru_ref(ids, sizes, capacity, n_ids, hit, protected_capacity):
         if w >= 0:
             hits += 1
             hit[i] = 1
-            unlink(prev, nxt, head, tail, w, x)
-            push(prev, nxt, head, tail, 1, x)
+            unlink(link, head, tail, w, x)
+            push(link, head, tail, 1, x)
             if w == 0:
                 where[x] = 1
                 prot_used += csize[x]
                 n_prot += 1
                 while prot_used > protected_capacity and n_prot > 1:
                     v = head[1]
-                    unlink(prev, nxt, head, tail, 1, v)
+                    unlink(link, head, tail, 1, v)
                     prot_used -= csize[v]
                     n_prot -= 1
-                    push(prev, nxt, head, tail, 0, v)
+                    push(link, head, tail, 0, v)
                     where[v] = 0
             continue
         s = sizes[i]
@@ -46,15 +45,15 @@ def slru_ref(ids, sizes, capacity, n_ids, hit, protected_capacity):
         while used + s > capacity:
             if head[0] >= 0:
                 v = head[0]
-                unlink(prev, nxt, head, tail, 0, v)
+                unlink(link, head, tail, 0, v)
             else:
                 v = head[1]
-                unlink(prev, nxt, head, tail, 1, v)
+                unlink(link, head, tail, 1, v)
                 prot_used -= csize[v]
                 n_prot -= 1
             where[v] = -1
             used -= csize[v]
-        push(prev, nxt, head, tail, 0, x)
+        push(link, head, tail, 0, x)
         where[x] = 0
         csize[x] = s
         used += s

@@ -10,8 +10,7 @@ __all__ = ["twoq_ref", "twoq_kernel", "run"]
 
 
 def twoq_ref(ids, sizes, capacity, n_ids, hit, k_in, k_out):
-    prev = np.full(n_ids, -1, np.int64)
-    nxt = np.full(n_ids, -1, np.int64)
+    link = np.full(2 * n_ids, -1, np.int64)
     head = np.full(3, -1, np.int64)
     tail = np.full(3, -1, np.int64)
     where = np.full(n_ids, -1, np.int64)
@@ -27,12 +26,12 @@ def twoq_ref(ids, sizes, capacity, n_ids, hit, k_in, k_out):
             hits += 1
             hit[i] = 1
             if w == 1:
-                unlink(prev, nxt, head, tail, 1, x)
-                push(prev, nxt, head, tail, 1, x)
+                unlink(link, head, tail, 1, x)
+                push(link, head, tail, 1, x)
             continue
         reclaim = w == 2
         if reclaim:
-            unlink(prev, nxt, head, tail, 2, x)
+            unlink(link, head, tail, 2, x)
             out_used -= csize[x]
             where[x] = -1
         s = sizes[i]
@@ -41,30 +40,30 @@ def twoq_ref(ids, sizes, capacity, n_ids, hit, k_in, k_out):
         while in_used + am_used + s > capacity:
             if in_used > k_in or head[1] < 0:
                 v = head[0]
-                unlink(prev, nxt, head, tail, 0, v)
+                unlink(link, head, tail, 0, v)
                 in_used -= csize[v]
                 where[v] = -1
                 if k_out > 0:
-                    push(prev, nxt, head, tail, 2, v)
+                    push(link, head, tail, 2, v)
                     out_used += csize[v]
                     where[v] = 2
                     while out_used > k_out:
                         g = head[2]
-                        unlink(prev, nxt, head, tail, 2, g)
+                        unlink(link, head, tail, 2, g)
                         out_used -= csize[g]
                         where[g] = -1
             else:
                 v = head[1]
-                unlink(prev, nxt, head, tail, 1, v)
+                unlink(link, head, tail, 1, v)
                 am_used -= csize[v]
                 where[v] = -1
         csize[x] = s
         if reclaim:
-            push(prev, nxt, head, tail, 1, x)
+            push(link, head, tail, 1, x)
             am_used += s
             where[x] = 1
         else:
-            push(prev, nxt, head, tail, 0, x)
+            push(link, head, tail, 0, x)
             in_used += s
             where[x] = 0
     return hits

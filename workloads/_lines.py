@@ -15,7 +15,10 @@ from typing import Iterator
 
 from sim.errors import TraceError
 
-__all__ = ["TRACE_DIR_ENV", "resolve_path", "iter_lines", "WallClock", "trace_error"]
+__all__ = ["TRACE_DIR_ENV", "MAX_TOKENS", "resolve_path", "iter_lines", "WallClock", "trace_error"]
+
+MAX_TOKENS = 2**31 - 1
+"""Largest prompt or output length a trace row may give (anything above is garbage)."""
 
 TRACE_DIR_ENV = "MEMSIM_TRACE_DIR"
 """When set, a trace path beginning with ``traces/`` is looked up under this folder."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from ._lines import WallClock, iter_lines, trace_error
+from ._lines import MAX_TOKENS, WallClock, iter_lines, trace_error
 from ._stream import Row
 
 __all__ = ["read_azure_rows", "AZURE_COLUMNS"]
@@ -54,6 +54,6 @@ def _count(cell: str, name: str) -> int:
         v = int(cell)
     except ValueError:
         raise ValueError(f"{name} {cell.strip()!r} is not an integer") from None
-    if v < 1:
-        raise ValueError(f"{name} {v} must be >= 1")
+    if not 1 <= v <= MAX_TOKENS:
+        raise ValueError(f"{name} {v} must be in 1..{MAX_TOKENS}")
     return v

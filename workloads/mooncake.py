@@ -11,7 +11,7 @@ import math
 from pathlib import Path
 from typing import Iterator
 
-from ._lines import iter_lines, trace_error
+from ._lines import MAX_TOKENS, iter_lines, trace_error
 from ._stream import Row
 
 __all__ = ["read_mooncake_rows"]
@@ -37,10 +37,10 @@ def read_mooncake_rows(path: Path, *, hash_block_tokens: int | None = 512) -> It
         if not isinstance(ts, (int, float)) or isinstance(ts, bool) or not math.isfinite(ts) \
                 or ts < 0:
             raise trace_error(f"timestamp {ts!r} is not a finite number of ms >= 0", path, n)
-        if type(inp) is not int or inp < 1:
-            raise trace_error(f"input_length {inp!r} is not an integer >= 1", path, n)
-        if type(out) is not int or out < 1:
-            raise trace_error(f"output_length {out!r} is not an integer >= 1", path, n)
+        if type(inp) is not int or not 1 <= inp <= MAX_TOKENS:
+            raise trace_error(f"input_length {inp!r} is not an integer in 1..{MAX_TOKENS}", path, n)
+        if type(out) is not int or not 1 <= out <= MAX_TOKENS:
+            raise trace_error(f"output_length {out!r} is not an integer in 1..{MAX_TOKENS}", path, n)
         hashes = obj.get("hash_ids") if bt is not None else None
         if hashes is not None:
             if not isinstance(hashes, list) or not all(type(h) is int and h >= 0 for h in hashes):

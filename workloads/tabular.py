@@ -15,7 +15,7 @@ from typing import Iterator
 
 import numpy as np
 
-from ._lines import WallClock, iter_lines, trace_error
+from ._lines import MAX_TOKENS, WallClock, iter_lines, trace_error
 from ._stream import Row
 
 __all__ = ["read_csv_rows", "read_parquet_rows", "TIME_UNITS_S"]
@@ -50,8 +50,8 @@ def _count(cell: str, column: str) -> int:
         v = int(cell)
     except ValueError:
         raise ValueError(f"{column} {cell.strip()!r} is not an integer") from None
-    if v < 1:
-        raise ValueError(f"{column} {v} must be >= 1")
+    if not 1 <= v <= MAX_TOKENS:
+        raise ValueError(f"{column} {v} must be in 1..{MAX_TOKENS}")
     return v
 
 
@@ -106,7 +106,8 @@ def read_csv_rows(path: Path, spec) -> Iterator[Row]:
             hashes = None
             if ih is not None:
                 hashes = tuple(map(int, cells[ih].replace(";", " ").split()))
-            ok = (len(cells) == width and inp >= 1 and out >= 1 and isfinite(t)
+            ok = (len(cells) == width and 1 <= inp <= MAX_TOKENS
+                  and 1 <= out <= MAX_TOKENS and isfinite(t)
                   and (hashes is None or (len(hashes) == -(-inp // bt) and min(hashes) >= 0)))
         except (ValueError, IndexError, csv.Error):
             ok = False
@@ -217,10 +218,10 @@ def _parquet_batch(batch, spec, cols, clock, bt, row0, path) -> Iterator[Row]:
     lengths = []
     for c, a in zip(cols[1:3], arrays[1:3]):
         v = a.to_numpy(zero_copy_only=False).astype(np.int64)
-        bad = v < 1
+        bad = (v < 1) | (v > MAX_TOKENS)
         if bad.any():
             i = int(np.flatnonzero(bad)[0])
-            raise trace_error(f"{c} {int(v[i])} must be >= 1", path, row0 + i, unit="row")
+            raise trace_error(f"{c} {int(v[i])} must be in 1..{MAX_TOKENS}", path, row0 + i, unit="row")
         lengths.append(v.tolist())
     inp, out = lengths
     if len(cols) > 3:

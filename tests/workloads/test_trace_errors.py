@@ -20,7 +20,11 @@ MOONCAKE_CASES = {
     "bool length": (GOOD + '{"timestamp": 5, "input_length": true, "output_length": 1}\n',
                     2, "input_length True is not an integer"),
     "zero output": (GOOD + '{"timestamp": 5, "input_length": 3, "output_length": 0}\n',
-                    2, "output_length 0 is not an integer >= 1"),
+                    2, "output_length 0 is not an integer in 1..2147483647"),
+    "huge input": (GOOD + '{"timestamp": 5, "input_length": 1e400, "output_length": 1}\n',
+                   2, "input_length inf is not an integer"),
+    "too many tokens": (GOOD + '{"timestamp": 5, "input_length": 3000000000, "output_length": 1}\n',
+                        2, "input_length 3000000000 is not an integer in 1..2147483647"),
     "negative input": ('{"timestamp": 5, "input_length": -3, "output_length": 1}\n',
                        1, "input_length -3"),
     "nan timestamp": (GOOD + '{"timestamp": NaN, "input_length": 3, "output_length": 1}\n',
@@ -111,7 +115,7 @@ AZURE_CASES = {
     "bad hour": (HEADER + ROW + "2023-11-16 25:15:47.0,3,4\n", 3, "invalid time of day"),
     "non-integer": (HEADER + ROW + "2023-11-16 18:15:47.0,3.5,4\n", 3,
                     "ContextTokens '3.5' is not an integer"),
-    "zero output": (HEADER + ROW + "2023-11-16 18:15:47.0,3,0\n", 3, "GeneratedTokens 0 must be >= 1"),
+    "zero output": (HEADER + ROW + "2023-11-16 18:15:47.0,3,0\n", 3, "GeneratedTokens 0 must be in 1.."),
     "nan": (HEADER + ROW + "2023-11-16 18:15:47.0,nan,4\n", 3, "ContextTokens 'nan' is not an integer"),
     "fields": (HEADER + ROW + "2023-11-16 18:15:47.0,3\n", 3, "has 2 fields, expected 3"),
     "unsorted": (HEADER + ROW + "2023-11-16 18:15:40.0,3,4\n", 3, "timestamp out of order"),
@@ -138,8 +142,9 @@ CSV_CASES = {
     "text time": (CSV_HEAD + "0,5,1,1\nsoon,5,1,1\n", 3, "timestamp 'soon' is not a number"),
     "bad hashes": (CSV_HEAD + "0,5,1,1 x\n", 2, "h '1 x' is not a list of integers"),
     "hash count": (CSV_HEAD + "0,600,1,1\n", 2, "h has 1 ids but the input length 600 needs"),
-    "negative length": (CSV_HEAD + "0,-5,1,1\n", 2, "input_tokens -5 must be >= 1"),
+    "negative length": (CSV_HEAD + "0,-5,1,1\n", 2, "input_tokens -5 must be in 1.."),
     "unsorted": (CSV_HEAD + "5,5,1,1\n4,5,1,1\n", 3, "timestamp out of order"),
+    "huge output": (CSV_HEAD + "0,5,99999999999,1\n", 2, "output_tokens 99999999999 must be in 1.."),
 }
 
 

@@ -1,4 +1,4 @@
-"""ARC replay kernel (lists T1=0, T2=1, B1=2, B2=3) and its twin ``arc_ref``.
+"""ARC replay kernel (lists T1, T2, B1, B2) and its twin ``arc_ref``.
 
 Same rules and order as ``policies.eviction.arc.ARC`` driven by the replay:
 adapt ``p`` on a ghost hit, REPLACE while full, insert, then trim the ghosts.
@@ -8,18 +8,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
+from ._dlist import pop_oldest, push, unlink
 
 __all__ = ["arc_ref", "arc_kernel", "run"]
 
 
 def arc_ref(ids, sizes, capacity, n_ids, hit):
     link = np.full(2 * n_ids, -1, np.int64)
-    head = np.full(4, -1, np.int64)
-    tail = np.full(4, -1, np.int64)
-    where = np.full(n_ids, -1, np.int64)
+    where = np.full(n_ids, -1, np.int8)         # 0 T1, 1 T2, 2 B1, 3 B2
     csize = np.zeros(n_ids, np.int64)
-    u = np.zeros(4, np.int64)
+    h0, t0, h1, t1, h2, t2, h3, t3 = -1, -1, -1, -1, -1, -1, -1, -1
+    u0, u1, u2, u3 = 0, 0, 0, 0                 # summed sizes of T1, T2, B1, B2
     c = float(capacity)
     p = 0.0
     hits = 0
@@ -29,61 +28,64 @@ def arc_ref(ids, sizes, capacity, n_ids, hit):
         if w == 0 or w == 1:
             hits += 1
             hit[i] = 1
-            unlink(link, head, tail, w, x)
-            u[w] -= csize[x]
-            push(link, head, tail, 1, x)
-            u[1] += csize[x]
-            where[x] = 1
+            if w == 0:
+                h0, t0 = unlink(link, x, h0, t0)
+                u0 -= csize[x]
+                u1 += csize[x]
+                where[x] = 1
+            elif t1 == x:
+                continue
+            else:
+                h1, t1 = unlink(link, x, h1, t1)
+            h1, t1 = push(link, x, h1, t1)
             continue
         s = sizes[i]
         if w == 2:
-            p = min(c, p + max(u[3] / u[2], 1.0) * s)
+            p = min(c, p + max(u3 / u2, 1.0) * s)
         elif w == 3:
-            p = max(0.0, p - max(u[2] / u[3], 1.0) * s)
+            p = max(0.0, p - max(u2 / u3, 1.0) * s)
         if s > capacity:
             continue
-        while u[0] + u[1] + s > capacity:
-            t1 = u[0]
-            from_t1 = t1 > 0 and (t1 > p or (w == 3 and t1 == p) or head[1] < 0)
-            if from_t1:
-                v = head[0]
-                drop = u[0] >= capacity and not (w == 2 or w == 3)
-                unlink(link, head, tail, 0, v)
-                u[0] -= csize[v]
+        while u0 + u1 + s > capacity:
+            if u0 > 0 and (u0 > p or (w == 3 and u0 == p) or h1 < 0):
+                drop = u0 >= capacity and not (w == 2 or w == 3)
+                v, h0, t0 = pop_oldest(link, h0, t0)
+                u0 -= csize[v]
                 if drop:
                     where[v] = -1
                 else:
-                    push(link, head, tail, 2, v)
-                    u[2] += csize[v]
+                    h2, t2 = push(link, v, h2, t2)
+                    u2 += csize[v]
                     where[v] = 2
             else:
-                v = head[1]
-                unlink(link, head, tail, 1, v)
-                u[1] -= csize[v]
-                push(link, head, tail, 3, v)
-                u[3] += csize[v]
+                v, h1, t1 = pop_oldest(link, h1, t1)
+                u1 -= csize[v]
+                h3, t3 = push(link, v, h3, t3)
+                u3 += csize[v]
                 where[v] = 3
         if w == 2 or w == 3:
-            unlink(link, head, tail, w, x)
-            u[w] -= csize[x]
-            push(link, head, tail, 1, x)
-            u[1] += s
+            if w == 2:
+                h2, t2 = unlink(link, x, h2, t2)
+                u2 -= csize[x]
+            else:
+                h3, t3 = unlink(link, x, h3, t3)
+                u3 -= csize[x]
+            h1, t1 = push(link, x, h1, t1)
+            u1 += s
             where[x] = 1
             csize[x] = s
             continue
-        push(link, head, tail, 0, x)
-        u[0] += s
+        h0, t0 = push(link, x, h0, t0)
+        u0 += s
         where[x] = 0
         csize[x] = s
-        while u[0] + u[2] > capacity and head[2] >= 0:
-            v = head[2]
-            unlink(link, head, tail, 2, v)
-            u[2] -= csize[v]
+        while u0 + u2 > capacity and h2 >= 0:
+            v, h2, t2 = pop_oldest(link, h2, t2)
+            u2 -= csize[v]
             where[v] = -1
-        while u[0] + u[1] + u[2] + u[3] > 2 * capacity and head[3] >= 0:
-            v = head[3]
-            unlink(link, head, tail, 3, v)
-            u[3] -= csize[v]
+        while u0 + u1 + u2 + u3 > 2 * capacity and h3 >= 0:
+            v, h3, t3 = pop_oldest(link, h3, t3)
+            u3 -= csize[v]
             where[v] = -1
     return hits
 

@@ -27,8 +27,8 @@ def lfu_ref(ids, sizes, capacity, n_ids, hit, max_count):
         if f > 0:
             hits += 1
             hit[i] = 1
-            unlink(link, head, tail, f, x)
-            push(link, head, tail, f + 1, x)
+            head[f], tail[f] = unlink(link, x, head[f], tail[f])
+            head[f + 1], tail[f + 1] = push(link, x, head[f + 1], tail[f + 1])
             freq[x] = f + 1
             if min_f == f and head[f] < 0:
                 min_f = f + 1
@@ -40,10 +40,10 @@ def lfu_ref(ids, sizes, capacity, n_ids, hit, max_count):
             while head[min_f] < 0:      # lowest non-empty bucket (lazy)
                 min_f += 1
             v = head[min_f]
-            unlink(link, head, tail, min_f, v)
+            head[min_f], tail[min_f] = unlink(link, v, head[min_f], tail[min_f])
             freq[v] = 0
             used -= csize[v]
-        push(link, head, tail, 1, x)
+        head[1], tail[1] = push(link, x, head[1], tail[1])
         freq[x] = 1
         min_f = 1
         csize[x] = s

@@ -1,4 +1,4 @@
-"""S3-FIFO replay kernel (small=0, main=1, ghost=2) and its twin ``s3fifo_ref``.
+"""S3-FIFO replay kernel (small, main, ghost FIFOs) and its twin ``s3fifo_ref``.
 
 Same rules and order as ``policies.eviction.s3fifo.S3FIFO`` (libCacheSim's
 S3FIFO.c): ghost check at the miss, then evictions, then the insert.
@@ -8,18 +8,17 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
+from ._dlist import pop_oldest, push, unlink
 
 __all__ = ["s3fifo_ref", "s3fifo_kernel", "run"]
 
 
 def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold):
     link = np.full(2 * n_ids, -1, np.int64)
-    head = np.full(3, -1, np.int64)
-    tail = np.full(3, -1, np.int64)
-    where = np.full(n_ids, -1, np.int64)
+    where = np.full(n_ids, -1, np.int8)         # 0 small, 1 main, 2 ghost
     freq = np.zeros(n_ids, np.int64)
     csize = np.zeros(n_ids, np.int64)
+    sh, st, mh, mt, gh, gt = -1, -1, -1, -1, -1, -1
     main_cap = capacity - small_cap
     small_used = 0
     main_used = 0
@@ -36,7 +35,7 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
             continue
         ghost_hit = w == 2
         if ghost_hit:
-            unlink(link, head, tail, 2, x)
+            gh, gt = unlink(link, x, gh, gt)
             ghost_used -= csize[x]
             where[x] = -1
         s = sizes[i]
@@ -46,34 +45,31 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
             has_evicted = True
             evicted = False
             if not (main_used > main_cap or small_used == 0):
-                while head[0] >= 0:
-                    v = head[0]
-                    unlink(link, head, tail, 0, v)
+                while sh >= 0:
+                    v, sh, st = pop_oldest(link, sh, st)
                     small_used -= csize[v]
                     if freq[v] >= threshold:
-                        push(link, head, tail, 1, v)
+                        mh, mt = push(link, v, mh, mt)
                         main_used += csize[v]
                         where[v] = 1
                         freq[v] = 0
                     else:
                         where[v] = -1
                         if ghost_cap > 0:
-                            push(link, head, tail, 2, v)
+                            gh, gt = push(link, v, gh, gt)
                             ghost_used += csize[v]
                             where[v] = 2
                             while ghost_used > ghost_cap:
-                                g = head[2]
-                                unlink(link, head, tail, 2, g)
+                                g, gh, gt = pop_oldest(link, gh, gt)
                                 ghost_used -= csize[g]
                                 where[g] = -1
                         evicted = True
                         break
             while not evicted:
-                v = head[1]
-                unlink(link, head, tail, 1, v)
+                v, mh, mt = pop_oldest(link, mh, mt)
                 if freq[v] >= 1:
                     freq[v] = min(freq[v], 3) - 1
-                    push(link, head, tail, 1, v)
+                    mh, mt = push(link, v, mh, mt)
                 else:
                     main_used -= csize[v]
                     where[v] = -1
@@ -81,11 +77,11 @@ def s3fifo_ref(ids, sizes, capacity, n_ids, hit, small_cap, ghost_cap, threshold
         csize[x] = s
         freq[x] = 0
         if ghost_hit or s >= small_cap or (not has_evicted and small_used >= small_cap):
-            push(link, head, tail, 1, x)
+            mh, mt = push(link, x, mh, mt)
             main_used += s
             where[x] = 1
         else:
-            push(link, head, tail, 0, x)
+            sh, st = push(link, x, sh, st)
             small_used += s
             where[x] = 0
     return hits

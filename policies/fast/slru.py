@@ -1,20 +1,19 @@
-"""SLRU replay kernel (probation=0, protected=1) and its twin ``slru_ref``."""
+"""SLRU replay kernel (probation and protected lists) and its twin ``slru_ref``."""
 from __future__ import annotations
 
 import numpy as np
 from numba import njit
 
-from ._dlist import push, unlink
+from ._dlist import pop_oldest, push, unlink
 
 __all__ = ["slru_ref", "slru_kernel", "run"]
 
 
 def slru_ref(ids, sizes, capacity, n_ids, hit, protected_capacity):
     link = np.full(2 * n_ids, -1, np.int64)
-    head = np.full(2, -1, np.int64)
-    tail = np.full(2, -1, np.int64)
-    where = np.full(n_ids, -1, np.int64)
+    where = np.full(n_ids, -1, np.int8)         # 0 probation, 1 protected
     csize = np.zeros(n_ids, np.int64)
+    ph, pt, qh, qt = -1, -1, -1, -1             # probation / protected ends
     used = 0
     prot_used = 0
     n_prot = 0
@@ -25,35 +24,35 @@ def slru_ref(ids, sizes, capacity, n_ids, hit, protected_capacity):
         if w >= 0:
             hits += 1
             hit[i] = 1
-            unlink(link, head, tail, w, x)
-            push(link, head, tail, 1, x)
-            if w == 0:
-                where[x] = 1
-                prot_used += csize[x]
-                n_prot += 1
-                while prot_used > protected_capacity and n_prot > 1:
-                    v = head[1]
-                    unlink(link, head, tail, 1, v)
-                    prot_used -= csize[v]
-                    n_prot -= 1
-                    push(link, head, tail, 0, v)
-                    where[v] = 0
+            if w == 1:
+                qh, qt = unlink(link, x, qh, qt)
+                qh, qt = push(link, x, qh, qt)
+                continue
+            ph, pt = unlink(link, x, ph, pt)
+            qh, qt = push(link, x, qh, qt)
+            where[x] = 1
+            prot_used += csize[x]
+            n_prot += 1
+            while prot_used > protected_capacity and n_prot > 1:
+                v, qh, qt = pop_oldest(link, qh, qt)
+                prot_used -= csize[v]
+                n_prot -= 1
+                ph, pt = push(link, v, ph, pt)
+                where[v] = 0
             continue
         s = sizes[i]
         if s > capacity:
             continue
         while used + s > capacity:
-            if head[0] >= 0:
-                v = head[0]
-                unlink(link, head, tail, 0, v)
+            if ph >= 0:
+                v, ph, pt = pop_oldest(link, ph, pt)
             else:
-                v = head[1]
-                unlink(link, head, tail, 1, v)
+                v, qh, qt = pop_oldest(link, qh, qt)
                 prot_used -= csize[v]
                 n_prot -= 1
             where[v] = -1
             used -= csize[v]
-        push(link, head, tail, 0, x)
+        ph, pt = push(link, x, ph, pt)
         where[x] = 0
         csize[x] = s
         used += s

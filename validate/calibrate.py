@@ -115,20 +115,21 @@ def _with_overlap(levels: list[Level], *, repeats: int) -> list[Level]:
 
 
 def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
-              repeats: int = 3) -> Calibration:
+              repeats: int = 3, max_probe_bytes: int | None = None) -> Calibration:
     """Run the microbenchmarks (seconds in quick mode) and return the measured model.
 
     Private caches are probed inside their sysfs size (L1 at half, L2 at a
     quarter).  For the last cache, streaming bandwidth is swept from 4x the level
     below up to ``max_probe``; its usable size is the knee of that curve and DRAM's
-    bandwidth and latency are read at the sweep's end.
+    bandwidth and latency are read at the sweep's end (``max_probe_bytes``:
+    256 MiB quick, 1 GiB otherwise, at most 1/8 of memory).
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     found = mb.read_caches()
     caches = found or _FALLBACK_CACHES
     notes = [] if found else ["sysfs cache sizes unavailable: assumed 32 KiB/1 MiB/32 MiB"]
     cores = os.cpu_count() or 1
-    max_probe = (256 if quick else 1024) * 1024 ** 2
+    max_probe = max_probe_bytes or (256 if quick else 1024) * 1024 ** 2
     max_probe = min(max_probe, _mem_total_bytes() // 8)
     sweep, size = [], 4 * (caches[-2].size_bytes if len(caches) > 1 else 1024 ** 2)
     while size <= max_probe:

@@ -1,0 +1,58 @@
+"""``memsim validate``: flags, errors (exit 2, one line) and the files it writes."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+import validate
+from sim.cli import main
+
+
+def test_bad_repeats_is_exit_2(capsys):
+    assert main(["validate", "--repeats", "0"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--repeats=0 must be at least 1" in err
+
+
+def test_out_that_is_a_file_is_exit_2(tmp_path, capsys):
+    f = tmp_path / "file.txt"
+    f.write_text("x")
+    assert main(["validate", "--out", str(f)]) == 2
+    assert "is not a folder" in capsys.readouterr().err
+
+
+@pytest.fixture
+def fast_validate(monkeypatch, cal):
+    """The command's wiring with the measuring swapped for a fixed host and two tiny cases."""
+    monkeypatch.setattr(validate, "calibrate", lambda **kw: cal)
+    real_compare = validate.compare
+    only = [validate.Case("stream", {"size_bytes": 32 * 1024}),
+            validate.Case("attention_tiled", {"n": 32, "d": 8, "block_rows": 8, "block_cols": 8})]
+    monkeypatch.setattr(validate, "compare", lambda pred, **kw: real_compare(pred, **{**kw, "only": only}))
+    return cal
+
+
+def test_calibrate_only_writes_host_yaml(fast_validate, tmp_path, capsys):
+    assert main(["validate", "--calibrate-only", "--quiet", "--out", str(tmp_path)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out == {"host_yaml": str(tmp_path / "host.yaml")}
+    assert (tmp_path / "host.yaml").exists() and (tmp_path / "calibration.json").exists()
+    assert not (tmp_path / "validation.csv").exists()
+
+
+def test_validate_writes_csv_html_and_summary(fast_validate, tmp_path, capsys):
+    assert main(["validate", "--quick", "--cuda", "--repeats", "1", "--out", str(tmp_path)]) == 0
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)
+    assert summary["configs"] == 2 and summary["counts_exact"] is True
+    assert summary["cuda"].startswith("skipped") or summary["cuda"].endswith(".csv")
+    df = pd.read_csv(tmp_path / "validation.csv")
+    for col in ("kernel", "params", "measured_s", "predicted_s", "rel_error", "measured_elems",
+                "predicted_elems"):
+        assert col in df.columns
+    assert df.loc[df.kernel == "attention_tiled", "measured_elems"].iloc[0] == \
+        df.loc[df.kernel == "attention_tiled", "predicted_elems"].iloc[0]
+    assert (tmp_path / "validation.html").stat().st_size > 100_000
+    assert "[2/2]" in captured.err

@@ -51,18 +51,23 @@ METRICS = ["completed", "sim_time_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", 
 
 # ---- child: one memsim run -------------------------------------------------------------
 
-def _memsim_child(scenario: str, overrides_json: str) -> None:
-    import sim  # imports (numpy, pandas, simpy, pydantic, the catalogue) are paid before the clock
+def _memsim_child(scenario: str, overrides_json: str, root: str) -> None:
+    sys.path.insert(0, root)
+    # Imports (numpy, pandas, simpy, pydantic, the catalogue) are paid before the clock;
+    # `sim.run` is resolved here too, since `sim` imports its engine lazily on first use.
+    import sim
+    import sim.engine  # noqa: F401
     import hwmodels  # noqa: F401
-    import workloads  # noqa: F401
+    import workloads.model  # noqa: F401
+    run = sim.run
     overrides = json.loads(overrides_json)
-    t0 = time.perf_counter()
-    res = sim.run(scenario, overrides=overrides)
-    wall = time.perf_counter() - t0
+    t0, c0 = time.perf_counter(), time.process_time()
+    res = run(scenario, overrides=overrides)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     arr = res.requests["arrival_s"]
     out = {k: res.summary.get(k) for k in METRICS}
-    out.update(wall_time_s=wall, self_reported_wall_s=res.summary["wall_time_s"],
-               trace_span_s=float(arr.max() - arr.min()), requests=int(len(arr)))
+    out.update(wall_time_s=wall, cpu_time_s=cpu, self_reported_wall_s=res.summary["wall_time_s"],
+               trace_span_s=float(arr.max() - arr.min()), requests=int(len(arr)), sim_module=sim.__file__)
     print(json.dumps(out))
 
 
@@ -86,6 +91,7 @@ def _spawn(cmd: list[str], cwd: Path) -> tuple[dict, int]:
         raise RuntimeError(f"{' '.join(cmd)} printed no JSON:\n{text[-2000:]}\n{errtext[-2000:]}")
     res = json.loads(lines[-1])
     res["process_wall_s"] = process_wall
+    res["process_cpu_s"] = usage.ru_utime + usage.ru_stime
     return res, usage.ru_maxrss * 1024  # Linux: KiB, max over the child and its waited-for descendants
 
 
@@ -100,11 +106,11 @@ def _best_of(repeat: int, cmd: list[str], cwd: Path) -> dict:
     return best
 
 
-def run_case(case: Case, *, repeat: int, aisim_python: str | None, scratch: Path) -> dict:
-    scen_path = str(ROOT / case.scenario)
+def run_case(case: Case, *, repeat: int, aisim_python: str | None, scratch: Path, root: Path) -> dict:
+    scen_path = str(root / case.scenario)
     print(f"[{case.name}] memsim x{repeat} ...", file=sys.stderr, flush=True)
     memsim = _best_of(repeat, [sys.executable, str(Path(__file__).resolve()), "--child-memsim", scen_path,
-                               json.dumps(case.overrides)], ROOT)
+                               json.dumps(case.overrides), str(root)], root)
     row = {"case": case.name, "label": case.label, "memsim": memsim, "aisim": None,
            "aisim_reference_x": case.aisim_reference_x}
     if aisim_python:
@@ -153,7 +159,7 @@ def _f(x, spec=",.0f"):
     return "–" if x is None else format(x, spec)
 
 
-def render(rows: list[dict], *, repeat: int, aisim_version: str | None) -> str:
+def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_label: str) -> str:
     now = dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     out = [SECTION, "",
            f"Run {now} on {machine()}. The box is shared with other engineers' jobs, so each case ran "
@@ -162,32 +168,37 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None) -> str:
            "- **engine wall**: memsim: time around `sim.run(...)` after imports (it includes loading the "
            "scenario and streaming the trace). aisimulate: the `wall_time_ms` its own report gives for "
            "the native replay (no imports, no Python start-up) — the figure the issue quotes.",
-           "- **process wall**: the whole command as a user sees it: interpreter start-up and imports; "
-           "for aisimulate also its supervised worker process and perf-table loading.",
+           "- **engine CPU**: memsim's CPU time over the same span (`time.process_time`), which other "
+           "jobs on the box disturb far less than wall time; aisimulate reports no engine CPU time.",
+           "- **process wall / CPU**: the whole command as a user sees it: interpreter start-up and imports; "
+           "for aisimulate also its supervised worker process and perf-table loading (CPU summed over "
+           "the process tree).",
            "- **sim x** = simulated seconds / engine wall; **trace x** = trace span / engine wall (an "
            "overloaded run simulates longer than the trace, so trace x is the like-for-like speed).",
            "- **memsim / aisim** = aisimulate's engine wall / memsim's engine wall on the same trace "
            "(above 1: memsim is faster). **peak RSS**: the process tree's maximum resident set (`wait4`).",
+           f"- memsim: {memsim_label}.",
            "- " + (f"aisimulate {aisim_version} (vLLM backend, measured perf tables, its default KV "
                    "capacity), issue figure in brackets." if aisim_version else
                    "aisimulate not found (set AISIMULATE_PYTHON)."),
            "", f"Reproduce: `python benchmarks/engine_speed.py --repeat {repeat} --write`", "",
-           "| case | engine | engine wall s (runs) | process wall s | sim s | sim x | trace x | peak RSS MiB "
-           "| memsim / aisim | >= 500x |",
-           "|---|---|---|---:|---:|---:|---:|---:|---:|---|"]
+           "| case | engine | engine wall s (runs) | engine CPU s | process wall / CPU s | sim s | sim x "
+           "| trace x | peak RSS MiB | memsim / aisim | >= 500x |",
+           "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for r in rows:
         m, a = r["memsim"], r["aisim"]
         mx, mt = _speeds(m)
         ratio = a["wall_time_s"] / m["wall_time_s"] if a else None
         walls = ", ".join(f"{w:.2f}" for w in m["all_wall_s"])
-        out.append(f"| {r['label']} | memsim | {m['wall_time_s']:.2f} ({walls}) | {m['process_wall_s']:.1f} | "
+        out.append(f"| {r['label']} | memsim | {m['wall_time_s']:.2f} ({walls}) | {m['cpu_time_s']:.2f} | "
+                   f"{m['process_wall_s']:.1f} / {m['process_cpu_s']:.1f} | "
                    f"{_f(m['sim_time_s'])} | {_f(mx)} | {_f(mt)} | {m['peak_rss_bytes'] / 2**20:,.0f} | "
                    f"{_f(ratio, '.2f')} | {'yes' if min(mx, mt) >= TARGET_X else 'NO'} |")
         if a:
             ax, at = _speeds(a)
             walls = ", ".join(f"{w:.2f}" for w in a["all_wall_s"])
-            out.append(f"| {r['label']} | aisimulate | {a['wall_time_s']:.2f} ({walls}) | "
-                       f"{a['process_wall_s']:.1f} | {_f(a['sim_time_s'])} | {_f(ax)} "
+            out.append(f"| {r['label']} | aisimulate | {a['wall_time_s']:.2f} ({walls}) | – | "
+                       f"{a['process_wall_s']:.1f} / {a['process_cpu_s']:.1f} | {_f(a['sim_time_s'])} | {_f(ax)} "
                        f"(~{r['aisim_reference_x']:,.0f}) | {_f(at)} | {a['peak_rss_bytes'] / 2**20:,.0f} | | |")
     out.append("")
     if any(r["aisim"] for r in rows):
@@ -221,6 +232,73 @@ def write_section(text: str, path: Path = RESULTS) -> None:
     path.write_text(body)
 
 
+# ---- probes: small hand-made traces that isolate one iteration shape ----------------------
+
+PROBES = [  # name, requests (all at t=0), input tokens, output tokens
+    ("decode b=1, 1k ctx", 1, 1024, 512),
+    ("decode b=32, 1k ctx", 32, 1024, 512),
+    ("decode b=128, 1k ctx", 128, 1024, 512),
+    ("decode b=256, 1k ctx", 256, 1024, 512),
+    ("decode b=1, 16k ctx", 1, 16384, 512),
+    ("prefill 1k", 1, 1024, 2),
+    ("prefill 8k", 1, 8192, 2),
+    ("prefill 32k", 1, 32768, 2),
+]
+PROBE_PLATFORMS = ["h100_sxm", "a100_sxm_80gb"]
+
+
+def run_probes(*, aisim_python: str | None, scratch: Path, overrides: dict) -> list[dict]:
+    """TTFT p50 / TPOT p50 of each probe on each platform, memsim (in-process) and aisimulate."""
+    import sim
+    from sim.config import load_scenario
+    rows = []
+    for i, (name, n, isl, osl) in enumerate(PROBES):
+        trace = scratch / f"probe{i}.jsonl"
+        with open(trace, "w") as f:
+            for r in range(n):
+                k = -(-isl // _aisim.HASH_BLOCK_TOKENS)
+                f.write(json.dumps({"timestamp": 0, "input_length": isl, "output_length": osl,
+                                    "hash_ids": list(range(r * k, (r + 1) * k))}) + "\n")
+        for plat in PROBE_PLATFORMS:
+            data = {"version": 1, "name": f"probe{i}", "platform": plat, "model": "llama-3.1-8b",
+                    "workload": {"kind": "mooncake", "path": str(trace)},
+                    "scheduler": {"max_batch_size": 256, "max_batch_tokens": 8192, "chunked_prefill": True}}
+            scen = load_scenario(data, overrides)
+            m = sim.run(scen).summary
+            row = {"probe": name, "platform": plat, "memsim": {k: m.get(k) for k in METRICS}, "aisim": None}
+            if aisim_python:
+                work = scratch / f"probe{i}-{plat}"
+                config = _aisim.prepare(scenario=scen, workdir=work)
+                row["aisim"], _ = _spawn([aisim_python, str(HERE / "_aisim.py"), str(config), str(work / "out")],
+                                         work)
+            rows.append(row)
+            print(f"[probe] {name} {plat} done", file=sys.stderr, flush=True)
+    return rows
+
+
+def render_probes(rows: list[dict], overrides: dict) -> str:
+    out = ["Probes: n requests arriving together (unique prompts, no prefix reuse), Llama-3.1-8B bf16, "
+           "8192-token budget" + (f", memsim overrides {overrides}" if overrides else "") + ". "
+           "TTFT/TPOT p50 in ms; aisim/memsim > 1 means aisimulate predicts slower.", "",
+           "| probe | platform | memsim TTFT | aisim TTFT | aisim/memsim | memsim TPOT | aisim TPOT | aisim/memsim |",
+           "|---|---|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        m, a = r["memsim"], r["aisim"] or {}
+
+        def ms(d, k):
+            v = d.get(k)
+            return None if v is None else v * 1e3
+
+        def rat(k):
+            x, y = ms(a, k), ms(m, k)
+            return None if x is None or not y else x / y
+        out.append(f"| {r['probe']} | {r['platform']} | {_f(ms(m, 'ttft_p50_s'), ',.2f')} | "
+                   f"{_f(ms(a, 'ttft_p50_s'), ',.2f')} | {_f(rat('ttft_p50_s'), '.2f')} | "
+                   f"{_f(ms(m, 'tpot_p50_s'), '.2f')} | {_f(ms(a, 'tpot_p50_s'), '.2f')} | "
+                   f"{_f(rat('tpot_p50_s'), '.2f')} |")
+    return "\n".join(out) + "\n"
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--repeat", type=int, default=2, help="runs per case and engine; the fastest is kept")
@@ -228,29 +306,63 @@ def main(argv=None) -> int:
     p.add_argument("--no-aisim", action="store_true", help="skip aisimulate even where it is installed")
     p.add_argument("--write", action="store_true", help=f"replace our section of {RESULTS.name}")
     p.add_argument("--json", type=Path, help="also dump the raw figures here")
-    p.add_argument("--child-memsim", nargs=2, metavar=("SCENARIO", "OVERRIDES"), help=argparse.SUPPRESS)
+    p.add_argument("--memsim-root", type=Path, default=ROOT,
+                   help="memsim checkout to benchmark (e.g. a `git archive` export beside a `shared/` link); "
+                        "default: this repository")
+    p.add_argument("--memsim-label", default=None, help="how to name that memsim in the report (e.g. a commit)")
+    p.add_argument("--probe", action="store_true",
+                   help="instead of the cases, compare per-iteration latencies on small hand-made traces")
+    p.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                   help="memsim scenario override for --probe (repeatable), e.g. platform=my_h100.yaml")
+    p.add_argument("--child-memsim", nargs=3, metavar=("SCENARIO", "OVERRIDES", "ROOT"), help=argparse.SUPPRESS)
     args = p.parse_args(argv)
     if args.child_memsim:
         _memsim_child(*args.child_memsim)
+        return 0
+    root = args.memsim_root.resolve()
+    sys.path.insert(0, str(root))
+    aisim_python = None if args.no_aisim else _aisim.find_python()
+    if args.probe:
+        from sim.config import parse_set
+        overrides = dict(parse_set(item) for item in args.set)
+        with tempfile.TemporaryDirectory(prefix="engine_probe_") as scratch:
+            rows = run_probes(aisim_python=aisim_python, scratch=Path(scratch), overrides=overrides)
+        print(render_probes(rows, overrides))
+        if args.json:
+            args.json.write_text(json.dumps(rows, indent=1))
         return 0
     wanted = args.cases.split(",")
     unknown = set(wanted) - {c.name for c in CASES}
     if unknown:
         p.error(f"unknown case(s) {sorted(unknown)}; known: {', '.join(c.name for c in CASES)}")
-    aisim_python = None if args.no_aisim else _aisim.find_python()
-    sys.path.insert(0, str(ROOT))
+    label = args.memsim_label or _git_label(root)
     rows = []
     with tempfile.TemporaryDirectory(prefix="engine_speed_") as scratch:
         for c in CASES:
             if c.name in wanted:
-                rows.append(run_case(c, repeat=args.repeat, aisim_python=aisim_python, scratch=Path(scratch)))
-    text = render(rows, repeat=args.repeat, aisim_version=_aisim_version(aisim_python) if aisim_python else None)
+                rows.append(run_case(c, repeat=args.repeat, aisim_python=aisim_python, scratch=Path(scratch),
+                                     root=root))
+    text = render(rows, repeat=args.repeat, aisim_version=_aisim_version(aisim_python) if aisim_python else None,
+                  memsim_label=label)
     print(text)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.write:
         write_section(text)
     return 0
+
+
+def _git_label(root: Path) -> str:
+    try:
+        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, timeout=30).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "sim", "hwmodels",
+                                "workloads", "policies"], capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if not head:
+        return "unknown"
+    return f"commit {head}" + (" plus uncommitted engine edits" if dirty else "")
 
 
 if __name__ == "__main__":

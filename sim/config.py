@@ -40,13 +40,67 @@ class PrefixCacheConfig(StrictModel):
     eviction: Union[str, dict[str, Any]] = Field("lru", description="eviction policy name or {name:, params}")
 
 
+PolicySpec = Union[str, dict[str, Any]]
+
+
+class TierConfig(StrictModel):
+    """One KV tier below HBM, named after a tier of the platform (e.g. dram, ssd, remote)."""
+    tier: str = Field(..., description="name of a tier in the hardware file")
+    capacity: Union[Literal["unlimited"], int, None] = Field(
+        None, description='KV bytes this tier may hold ("256 GiB", "unlimited"); default: the tier\'s capacity')
+    eviction: PolicySpec = Field("lru", description="eviction policy of this tier")
+    chunk_tokens: int = Field(512, ge=1, le=1 << 20, description="tokens per stored chunk (LMCache 256, Mooncake 512)")
+
+    @field_validator("capacity", mode="before")
+    @classmethod
+    def _cap(cls, v):
+        if v == "unlimited" or v is None:
+            return v
+        from .units import parse_size
+        return parse_size(v)
+
+    def capacity_bytes(self, hw) -> int | None:
+        """Bytes for KV in this tier (None: unlimited)."""
+        if self.capacity == "unlimited":
+            return None
+        if self.capacity is None:
+            return int(hw.capacity * hw.count)
+        return int(self.capacity)
+
+
 class KVConfig(StrictModel):
-    """Paged KV cache in HBM."""
+    """Paged KV cache in HBM, and the tiers below it."""
     block_tokens: int = Field(16, ge=1, le=4096, description="tokens per KV block")
     memory_fraction: float = Field(0.9, gt=0, le=1,
                                    description="fraction of HBM usable for weights + KV (vLLM gpu_memory_utilization)")
     activation_reserve: Size = Field(0, description="HBM per GPU kept for activations and workspace")
     prefix_cache: PrefixCacheConfig = Field(default_factory=PrefixCacheConfig)
+    allocation: PolicySpec = Field("paged", description="HBM KV allocation: paged | max_length | predicted | vattention")
+    tiers: list[TierConfig] = Field(default_factory=list, description="KV tiers below HBM, fastest first")
+    write: PolicySpec = Field("write_back", description="write_through | write_back | selective | drop")
+    load: PolicySpec = Field("cost", description="cost | always_load | always_recompute")
+    prefetch: PolicySpec = Field("none", description="none | on_arrival | best_effort")
+    promotion: PolicySpec = Field("copy_up", description="copy_up | in_place")
+    overlap: PolicySpec = Field("blocking", description="blocking | layerwise")
+    session_ttl: Union[Literal["auto"], float, None] = Field(
+        None, description='pin a finished turn\'s KV in HBM this long for its session\'s next turn ("auto": the turn\'s gap)')
+
+    @field_validator("session_ttl", mode="before")
+    @classmethod
+    def _ttl(cls, v):
+        if v in ("auto", None):
+            return v
+        from .units import parse_time
+        return parse_time(v)
+
+    @field_validator("tiers")
+    @classmethod
+    def _unique(cls, v):
+        names = [t.tier for t in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"tier {sorted(dup)[0]!r} listed twice")
+        return v
 
 
 class EngineConfig(StrictModel):

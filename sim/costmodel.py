@@ -132,6 +132,26 @@ class CostModel:
         a = self.time(IterationShape(decode_seqs=n, decode_kv_tokens=0))
         return a, self.decode_attn_coeff()
 
+    def prefill_compute_s(self, context: int, tokens: int) -> float:
+        """Marginal seconds to prefill ``tokens`` new tokens after ``context`` cached ones
+        inside a batch (weights are read anyway, so only FLOPs and KV reads count)."""
+        if tokens <= 0:
+            return 0.0
+        gemm = (self.linear_flops_per_token - self.lm_head_flops) * tokens / self.gemm_flop_per_s
+        attn = max(self.attn_flops_per_pair * self.causal_pairs(context, tokens) / self.attn_flop_per_s,
+                   self.kv_bytes_per_token * (context + tokens) / self.mem_bytes_per_s)
+        return gemm + attn + self.allreduce_s_per_token * tokens
+
+    def prefill_compute_s_array(self, context: int, tokens):
+        """``prefill_compute_s`` over an array of token counts (NumPy)."""
+        import numpy as np
+        tokens = np.asarray(tokens, dtype=float)
+        gemm = (self.linear_flops_per_token - self.lm_head_flops) * tokens / self.gemm_flop_per_s
+        pairs = tokens * context + tokens * (tokens + 1) / 2.0
+        attn = np.maximum(self.attn_flops_per_pair * pairs / self.attn_flop_per_s,
+                          self.kv_bytes_per_token * (context + tokens) / self.mem_bytes_per_s)
+        return gemm + attn + self.allreduce_s_per_token * tokens
+
     @staticmethod
     def causal_pairs(context: int, chunk: int) -> float:
         """(query, key) pairs when ``chunk`` new tokens follow ``context`` cached ones, causally."""

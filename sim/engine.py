@@ -93,12 +93,27 @@ class Engine:
                                 block_bytes=self.block_bytes, prefix_cache=kvc.prefix_cache.enabled,
                                 eviction=kvc.prefix_cache.eviction)
         self.kv_capacity_bytes = total_blocks * self.block_bytes
+        self.env = simpy.Environment()
+        self._wake_ev = self.env.event()
+        self.hier = None
+        if kvc.tiers:
+            from policies import create
+            from .hierarchy import Hierarchy
+            pol = {}
+            for kind in ("write", "load", "prefetch", "promotion", "overlap"):
+                with where(f"kv.{kind}"):
+                    pol[kind] = create(kind, getattr(kvc, kind))
+            with where("kv.tiers"):
+                self.hier = Hierarchy(self.env, platform=self.platform, hbm=hbm, tiers=kvc.tiers,
+                                      kv_bytes_per_token=self.model.kv_bytes_per_token, tp=tp, cost=self.cost,
+                                      layers=self.model.layers, wake=self._wake, **pol)
+            self.kv.on_evict = self.hier.on_hbm_evict
         sch = scenario.scheduler
         self.sched = Scheduler(kv=self.kv, cost=self.cost, max_batch_size=sch.max_batch_size,
-                               max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill)
+                               max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill,
+                               hierarchy=self.hier)
         with where("workload"):
             self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
-        self.env = simpy.Environment()
         self.closed_form = scenario.engine.closed_form
         self.sample_interval = scenario.engine.sample_interval
         self.max_time = scenario.engine.max_sim_time or math.inf
@@ -109,7 +124,19 @@ class Engine:
         self._link_rows: list[tuple] = []
         self._next_sample = 0.0
         self._link_bytes_acc = 0.0
+        self._last_link_sample = 0.0
         self._check_every_event = check
+
+    # ---- outside events -------------------------------------------------------------
+    def _wake(self) -> None:
+        """A transfer finished: let a waiting serve loop re-plan at the next iteration boundary."""
+        if not self._wake_ev.triggered:
+            self._wake_ev.succeed()
+
+    def _wake_event(self):
+        if self._wake_ev.triggered:
+            self._wake_ev = self.env.event()
+        return self._wake_ev
 
     # ---- arrivals -------------------------------------------------------------------
     def _peek(self):
@@ -128,6 +155,13 @@ class Engine:
             seq = Seq(r)
             if not sched.reject_if_impossible(seq):
                 sched.waiting.append(seq)
+                hier = self.hier
+                if hier is not None and hier.prefetch.on_arrival:
+                    hits = sched._peek_prefix(seq)[0]
+                    hier.on_arrival(seq, hits, now)
+                    if 0 < hier.prefetch.wait_s < math.inf:
+                        t = self.env.timeout(max(0.0, r.arrival_s + hier.prefetch.wait_s - now))
+                        t.callbacks.append(lambda _e: self._wake())
 
     # ---- recording ------------------------------------------------------------------
     def _sample(self, now: float, *, final: bool = False) -> None:
@@ -143,9 +177,17 @@ class Engine:
                                     self.kv_capacity_bytes, kv.cached_blocks * self.block_bytes,
                                     len(self.sched.decoding) + len(self.sched.prefilling),
                                     len(self.sched.waiting)))
+            for st in (self.hier.stores if self.hier is not None else ()):
+                self._tier_rows.append((t, st.name, st.used_bytes, st.capacity_bytes, st.used_bytes, 0, 0))
             if self.cost.tp_link is not None:
-                self._link_rows.append((t, self.cost.tp_link.name, "both", self._link_bytes_acc))
+                self._link_rows.append((t, self.cost.tp_link.name, "both", self._link_bytes_acc, float("nan")))
                 self._link_bytes_acc = 0.0
+            if self.hier is not None:
+                span = max(t - self._last_link_sample, 1e-12)
+                for ch, nbytes, busy in self.hier.net.sample():
+                    util = nbytes / (ch.bandwidth_fn(1) * span) if t > self._last_link_sample else 0.0
+                    self._link_rows.append((t, ch.name, ch.direction, nbytes, util))
+                self._last_link_sample = t
             self._next_sample += self.sample_interval
 
     def _record(self, start, dur, steps, batch, ptok, dtok, kvtok) -> None:
@@ -155,13 +197,17 @@ class Engine:
 
     # ---- the serving process ----------------------------------------------------------
     def serve(self):
-        env, sched, cost = self.env, self.sched, self.cost
+        env, sched, cost, hier = self.env, self.sched, self.cost, self.hier
         while True:
             now = env.now
             self._admit_arrivals(now)
             self._sample(now)
+            if hier is not None:
+                hier.flush(now)
             if self._check_every_event:
                 self.kv.check()
+                if hier is not None:
+                    hier.check()
             if now >= self.max_time:
                 return
             if sched.idle():
@@ -170,7 +216,7 @@ class Engine:
                     return
                 yield env.timeout(r.arrival_s - now)
                 continue
-            if self.closed_form and sched.decode_run_possible():
+            if self.closed_form and sched.decode_run_possible(now):
                 ds = sched.decoding
                 n = len(ds)
                 upper = ds.min_remaining()
@@ -187,15 +233,34 @@ class Engine:
                     if self.max_time < math.inf:
                         upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
                     dur = run_time(a, b, s0, n, upper)
-                    yield env.timeout(dur)
+                    if hier is not None and (hier.net.flows or sched.loading):
+                        # an outside event can change what the next iteration holds:
+                        # stop at the boundary of the step in progress when it comes
+                        wake = self._wake_event()
+                        yield env.timeout(dur) | wake
+                        if wake.triggered and env.now < now + dur:
+                            elapsed = env.now - now
+                            done = steps_to_reach(a, b, s0, n, elapsed, upper)
+                            rest = run_time(a, b, s0, n, done) - elapsed
+                            if rest > 0:
+                                yield env.timeout(rest)
+                            upper, dur = done, run_time(a, b, s0, n, done)
+                    else:
+                        yield env.timeout(dur)
                     self._record(now, dur, upper, n, 0, n * upper, s0)
                     sched.advance_decode(upper, env.now)
                     continue
             planned = sched.plan(now)
             if planned is None:
-                # Nothing can run although work waits: the head needs blocks that only
-                # finishing work could free, and nothing is running.  Cannot happen
-                # after reject_if_impossible; treat as a bug.
+                if sched.loading or (hier is not None and (hier.net.flows or sched.waiting)):
+                    # everything runnable waits on a transfer (or a prefetch window)
+                    r = self._peek()
+                    wake = self._wake_event()
+                    if r is not None:
+                        yield env.timeout(r.arrival_s - now) | wake
+                    else:
+                        yield wake
+                    continue
                 raise AssertionError("scheduler stalled with waiting requests and an empty batch")
             shape, chunks = planned
             dur = cost.time(shape)
@@ -227,13 +292,14 @@ class Engine:
             s.status = "unfinished"
         seqs += unfinished
         seqs.sort(key=lambda s: s.rid)
-        req = _requests_frame(seqs)
+        store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
+        req = _requests_frame(seqs, store_names)
         iters = pd.DataFrame(self._iter_rows, columns=["start_s", "duration_s", "steps", "batch_size",
                                                        "prefill_tokens", "decode_tokens", "kv_tokens"])
         self._sample(self.env.now, final=True)
         tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
                                                        "cached_bytes", "running", "waiting"])
-        links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes"])
+        links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes", "utilization"])
         summary = summarize_requests(req)
         sim_time = float(self.env.now)
         out_tokens = int(req["generated_tokens"].sum())
@@ -259,12 +325,28 @@ class Engine:
         })
         if len(links):
             summary["link_bytes"] = float(links["bytes"].sum())
+        kv = self.kv
+        summary.update({"hbm_hit_blocks": int(kv.hit_blocks), "hbm_miss_blocks": int(kv.miss_blocks),
+                        "hbm_evicted_blocks": int(kv.evicted_blocks)})
+        if self.hier is not None:
+            for st in self.hier.stores:
+                looked = st.hit_blocks + st.miss_blocks
+                summary.update({
+                    f"{st.name}_hit_blocks": int(st.hit_blocks), f"{st.name}_miss_blocks": int(st.miss_blocks),
+                    f"{st.name}_hit_ratio": st.hit_blocks / looked if looked else 0.0,
+                    f"{st.name}_loaded_tokens": int(st.hit_tokens), f"{st.name}_bytes_read": int(st.bytes_read),
+                    f"{st.name}_bytes_written": int(st.bytes_written), f"{st.name}_evictions": int(st.evicted),
+                    f"{st.name}_peak_bytes": int(st.peak_chunks * st.chunk_bytes)})
+            for (name, direction), ch in sorted(self.hier._channels.items()):
+                summary[f"link_{name}_{direction}_bytes"] = float(ch.bytes_total)
+            summary["loaded_tokens"] = int(req["loaded_tokens"].sum())
+            summary["recomputed_tokens"] = int(req["recomputed_tokens"].sum())
         scen = self.scenario.model_dump(mode="json")
         return Result(summary=summary, requests=req, iterations=iters, tiers=tiers, links=links,
                       scenario=scen)
 
 
-def _requests_frame(seqs: list[Seq]) -> pd.DataFrame:
+def _requests_frame(seqs: list[Seq], store_names=()) -> pd.DataFrame:
     f = lambda attr, dt=float: np.fromiter((getattr(s, attr) for s in seqs), dtype=dt, count=len(seqs))
     df = pd.DataFrame({
         "request_id": f("rid", np.int64),
@@ -279,10 +361,20 @@ def _requests_frame(seqs: list[Seq]) -> pd.DataFrame:
         "first_token_s": f("first_token_s"),
         "finish_s": f("finish_s"),
         "preemptions": f("preemptions", np.int64),
+        "found_blocks": f("found_blocks", np.int64),
+        "loaded_tokens": f("loaded_tokens", np.int64),
+        "ready_s": f("ready_s"),
         "status": [s.status for s in seqs],
         "reason": [s.reason for s in seqs],
     })
+    for k, name in enumerate(store_names):
+        df[f"tokens_{name}"] = np.fromiter(((s.tokens_by_store[k] if s.tokens_by_store else 0) for s in seqs),
+                                           dtype=np.int64, count=len(seqs))
+    df["recomputed_tokens"] = df["input_tokens"] - df["prefix_hit_tokens"] - df["loaded_tokens"]
     df["queue_s"] = df["scheduled_s"] - df["arrival_s"]
+    started = np.where(np.isnan(df["ready_s"]), df["scheduled_s"], df["ready_s"])
+    df["load_s"] = np.where(np.isnan(df["ready_s"]), 0.0, df["ready_s"] - df["scheduled_s"])
+    df["prefill_s"] = df["first_token_s"] - started
     df["ttft_s"] = df["first_token_s"] - df["arrival_s"]
     df["e2e_s"] = df["finish_s"] - df["arrival_s"]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -291,7 +383,9 @@ def _requests_frame(seqs: list[Seq]) -> pd.DataFrame:
     df["tpot_s"] = tpot
     cols = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
             "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
-            "finish_s", "queue_s", "ttft_s", "tpot_s", "e2e_s", "preemptions", "status", "reason"]
+            "finish_s", "queue_s", "load_s", "prefill_s", "ttft_s", "tpot_s", "e2e_s", "preemptions",
+            "found_blocks", "loaded_tokens", *[f"tokens_{n}" for n in store_names], "recomputed_tokens",
+            "status", "reason"]
     return df[cols]
 
 

@@ -23,6 +23,7 @@ class Entry:
     tokens: int
     blocks: int
     refs: int = 0
+    hits: int = 0
 
 
 class KVManager:
@@ -52,6 +53,8 @@ class KVManager:
         self.inserted_entries = 0
         self.peak_used_blocks = 0
         self.parked: set[int] = set()
+        #: called as on_evict(key, tokens, hits, now_s) when an entry leaves HBM (write-back hook)
+        self.on_evict = None
 
     # ---- accounting -----------------------------------------------------------
     @property
@@ -86,6 +89,8 @@ class KVManager:
                 self.parked.add(key)
                 continue
             del entries[key]
+            if self.on_evict is not None:
+                self.on_evict(key, e.tokens, e.hits, now_s)
             self.cached_blocks -= e.blocks
             self.evictable_blocks -= e.blocks
             self.evicted_blocks += e.blocks
@@ -130,6 +135,7 @@ class KVManager:
             if e.refs == 0:
                 self.evictable_blocks -= e.blocks
             e.refs += 1
+            e.hits += 1
             if h not in self.parked:
                 policy.on_hit(h, now_s)
             pinned.append(h)

@@ -32,7 +32,14 @@ REQUEST_COLUMNS = {
     "output_tokens": "tokens to generate",
     "generated_tokens": "tokens actually generated (== output_tokens when completed)",
     "prefix_hit_tokens": "prompt tokens found in the prefix cache at (last) admission",
-    "prefix_hit_blocks": "prefix-hash blocks found cached",
+    "prefix_hit_blocks": "prefix-hash blocks found cached in HBM",
+    "found_blocks": "consecutive prefix-hash blocks cached in any tier at admission",
+    "loaded_tokens": "prompt tokens loaded from lower tiers",
+    "tokens_<tier>": "prompt tokens loaded from each lower tier",
+    "recomputed_tokens": "prompt tokens computed (not found, or found but cheaper to recompute)",
+    "load_s": "time from admission until its lower-tier KV arrived (0 without loads)",
+    "prefill_s": "from the end of its load (or admission) to its first token",
+    "ready_s": "when its lower-tier KV arrived (NaN without loads)",
     "prefix_blocks": "prefix-hash blocks the request looked up",
     "scheduled_s": "first time the request entered a batch (NaN if never)",
     "first_token_s": "time its first output token was produced",
@@ -103,7 +110,9 @@ def summarize_requests(req: pd.DataFrame) -> dict[str, Any]:
     out["input_tokens"] = int(done["input_tokens"].sum())
     out["output_tokens"] = int(done["generated_tokens"].sum())
     blocks = float(req["prefix_blocks"].sum())
-    out["prefix_hit_ratio"] = float(req["prefix_hit_blocks"].sum() / blocks) if blocks else 0.0
+    found = req["found_blocks"] if "found_blocks" in req else req["prefix_hit_blocks"]
+    out["prefix_hit_ratio"] = float(found.sum() / blocks) if blocks else 0.0
+    out["hbm_prefix_hit_ratio"] = float(req["prefix_hit_blocks"].sum() / blocks) if blocks else 0.0
     tok = float(req["input_tokens"].sum())
     out["prefix_hit_token_ratio"] = float(req["prefix_hit_tokens"].sum() / tok) if tok else 0.0
     out["preemptions"] = int(req["preemptions"].sum())

@@ -22,7 +22,9 @@ class Seq:
     __slots__ = ("req", "rid", "arrival_s", "input_tokens", "output_tokens", "hash_ids", "hb",
                  "target", "computed", "shared_tokens", "pinned", "held", "generated",
                  "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
-                 "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up")
+                 "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
+                 "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
+                 "reserved_blocks")
 
     def __init__(self, req):
         self.req = req
@@ -49,6 +51,12 @@ class Seq:
         self.status = "waiting"
         self.reason = ""
         self.looked_up = False
+        self.found_blocks = 0      # consecutive prefix blocks cached in any tier at admission
+        self.loaded_tokens = 0     # tokens loaded from lower tiers
+        self.tokens_by_store = None
+        self.loaded_ids = ()
+        self.ready_s = float("nan")
+        self.reserved_blocks = 0   # blocks held up front by the allocation policy
 
     def hash_block_tokens(self, i: int) -> int:
         return min(self.hb, self.input_tokens - i * self.hb)
@@ -57,7 +65,8 @@ class Seq:
 class Scheduler:
     """Holds the waiting queue, the prefilling list and the decode set; plans and applies iterations."""
 
-    def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool):
+    def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool,
+                 hierarchy=None):
         self.kv = kv
         self.cost = cost
         self.max_batch_size = max_batch_size
@@ -66,6 +75,8 @@ class Scheduler:
         self.B = kv.block_tokens
         self.waiting: deque[Seq] = deque()
         self.prefilling: list[Seq] = []
+        self.loading: list[Seq] = []
+        self.hier = hierarchy
         self.decoding = DecodeSet(max_batch_size, self.B)
         self.done: list[Seq] = []
         self._admit_counter = 0
@@ -73,10 +84,10 @@ class Scheduler:
 
     # ---- state queries ------------------------------------------------------------
     def running(self) -> int:
-        return len(self.prefilling) + len(self.decoding)
+        return len(self.prefilling) + len(self.decoding) + len(self.loading)
 
     def idle(self) -> bool:
-        return not self.waiting and not self.prefilling and not len(self.decoding)
+        return not self.waiting and not self.prefilling and not len(self.decoding) and not self.loading
 
     def reject_if_impossible(self, seq: Seq) -> bool:
         """Reject a request that could never run here; True if rejected."""
@@ -111,27 +122,37 @@ class Scheduler:
                 evictable += e.blocks
         return hits, tokens, evictable
 
-    def _head_need(self, budget: int):
-        """For the waiting head: (chunk, blocks needed, evictable-among-hits), or None if it cannot go."""
+    def _head_need(self, budget: int, now: float):
+        """For the waiting head: (chunk, blocks needed, evictable-among-hits, load plan), or None
+        if it cannot go.  A head that will load from lower tiers takes no chunk this iteration."""
         seq = self.waiting[0]
         hits, tokens, pinned_evictable = self._peek_prefix(seq)
+        hier = self.hier
+        if hier is not None and not seq.looked_up:
+            if hier.prefetch.wait_s > 0 and now - seq.arrival_s < hier.prefetch.wait_s \
+                    and hier.prefetch_pending(seq):
+                return None
+            plan = hier.plan(seq, hits, tokens, seq.target)
+            if plan is not None and plan.load_blocks:
+                need = self.kv.blocks_for(plan.load_tokens)
+                return 0, need, pinned_evictable, plan
         start = max(seq.computed, tokens)
         c = min(seq.target - start, budget)
         if c <= 0 or (not self.chunked and c < seq.target - start):
             return None
         need = self.kv.blocks_for(start + c - tokens) - seq.held
-        return c, need, pinned_evictable
+        return c, need, pinned_evictable, None
 
-    def head_admittable(self) -> bool:
+    def head_admittable(self, now: float) -> bool:
         if not self.waiting or self.running() >= self.max_batch_size:
             return False
         budget = self.max_batch_tokens - len(self.decoding)
         if budget <= 0:
             return False
-        got = self._head_need(budget)
+        got = self._head_need(budget, now)
         if got is None:
             return False
-        _, need, pinned_evictable = got
+        _, need, pinned_evictable, _ = got
         return need <= self.kv.available_blocks() - pinned_evictable
 
     # ---- one general iteration ----------------------------------------------------
@@ -161,24 +182,28 @@ class Scheduler:
             chunks.append((seq, c))
             budget -= c
         while self.waiting and budget > 0 and self.running() < self.max_batch_size:
-            got = self._head_need(budget)
+            got = self._head_need(budget, now)
             if got is None:
                 break
-            _, need, pinned_evictable = got
+            _, need, pinned_evictable, load_plan = got
             if need > kv.available_blocks() - pinned_evictable:
                 break
             seq = self.waiting.popleft()
-            self._lookup(seq, now)
+            self._lookup(seq, now, load_plan)
+            if load_plan is not None:
+                ok = kv.take(need, now)
+                assert ok, "admission check and allocation disagree"
+                seq.held += need
+                self._admitted(seq, now, "loading")
+                self.loading.append(seq)
+                self.hier.start_load(seq, load_plan, now, self._loaded)
+                continue
             c = min(seq.target - seq.computed, budget)
             need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
             ok = kv.take(need, now)
             assert ok, "admission check and allocation disagree"
             seq.held += need
-            if seq.scheduled_s != seq.scheduled_s:  # NaN: first time in a batch
-                seq.scheduled_s = now
-            seq.status = "prefill"
-            seq.admit_order = self._admit_counter
-            self._admit_counter += 1
+            self._admitted(seq, now, "prefill")
             self.prefilling.append(seq)
             chunks.append((seq, c))
             budget -= c
@@ -209,9 +234,10 @@ class Scheduler:
                 self._prefill_done(seq, end)
 
     # ---- closed-form decode runs ----------------------------------------------------
-    def decode_run_possible(self) -> bool:
-        """True when the next iterations are decode-only and stay so until a completion."""
-        return len(self.decoding) > 0 and not self.prefilling and not self.head_admittable()
+    def decode_run_possible(self, now: float) -> bool:
+        """True when the next iterations are decode-only and stay so until a completion
+        (or until an outside event -- a load, a write, an arrival -- wakes the engine)."""
+        return len(self.decoding) > 0 and not self.prefilling and not self.head_admittable(now)
 
     def head_evictable_hits(self) -> int:
         """Blocks of unpinned cached entries the blocked waiting head would hit.
@@ -235,7 +261,26 @@ class Scheduler:
             self._finish(seq, end)
 
     # ---- transitions ----------------------------------------------------------------
-    def _lookup(self, seq: Seq, now: float) -> None:
+    def _admitted(self, seq: Seq, now: float, status: str) -> None:
+        if seq.scheduled_s != seq.scheduled_s:  # NaN: first time in a batch
+            seq.scheduled_s = now
+        seq.status = status
+        seq.admit_order = self._admit_counter
+        self._admit_counter += 1
+
+    def _loaded(self, seq: Seq) -> None:
+        """Lower-tier KV for ``seq`` has arrived (called from a transfer's completion)."""
+        if seq.status != "loading":
+            return
+        self.loading.remove(seq)
+        seq.status = "prefill"
+        seq.ready_s = self.kv_now()
+        self.prefilling.append(seq)
+
+    def kv_now(self) -> float:
+        return self.hier.env.now if self.hier is not None else float("nan")
+
+    def _lookup(self, seq: Seq, now: float, load_plan=None) -> None:
         if seq.looked_up:
             return
         seq.looked_up = True
@@ -248,16 +293,42 @@ class Scheduler:
         seq.hit_tokens = tokens
         seq.hit_blocks = len(pinned)
         self.kv.count_lookup(len(pinned), len(seq.hash_ids))
+        if not seq.preemptions:  # a re-admission would find the request's own blocks
+            seq.found_blocks = self._found(seq)
+        if self.hier is not None:
+            if load_plan is None:
+                load_plan = self.hier.plan(seq, len(pinned), tokens, seq.target)
+            self.hier.count_lookup(load_plan, len(pinned), len(seq.hash_ids), now)
+            if load_plan is not None and load_plan.load_blocks:
+                seq.computed += load_plan.load_tokens
+                seq.loaded_tokens = load_plan.load_tokens
+                seq.tokens_by_store = load_plan.tokens_by_store
+                seq.loaded_ids = {seq.hash_ids[i] for i, _ in load_plan.found[:load_plan.load_blocks]}
+
+    def _found(self, seq: Seq) -> int:
+        """Consecutive prefix blocks cached anywhere (the trace's notion of a prefix hit)."""
+        entries = self.kv.entries
+        stores = self.hier.stores if self.hier is not None else ()
+        n = 0
+        for h in seq.hash_ids:
+            if h in entries or any(h in st.entries for st in stores):
+                n += 1
+            else:
+                break
+        return n
 
     def _prefill_done(self, seq: Seq, end: float) -> None:
         kv = self.kv
         # donate the prompt's prefix blocks to the cache (they now hold valid KV)
         if kv.prefix_cache and seq.hash_ids:
+            hier = self.hier
+            keep_loaded = hier is None or hier.promotion.cache_in_hbm
             for i in range(len(seq.pinned), len(seq.hash_ids)):
+                if not keep_loaded and seq.hash_ids[i] in seq.loaded_ids:
+                    continue
                 t = seq.hash_block_tokens(i)
                 before = seq.held
                 after = kv.blocks_for(seq.computed - seq.shared_tokens - t)
-                entry_blocks = kv.blocks_for(t)
                 # the entry's blocks come out of this sequence's private ones (plus at most one)
                 kv.give_back(before - after)
                 if not kv.insert(seq.hash_ids[i], t, end):
@@ -267,7 +338,8 @@ class Scheduler:
                 seq.held = after
                 seq.shared_tokens += t
                 seq.pinned.append(seq.hash_ids[i])
-                del entry_blocks
+                if hier is not None:
+                    hier.on_hbm_insert(seq.hash_ids[i], t, end)
         seq.generated += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end
@@ -305,6 +377,9 @@ class Scheduler:
         seq.computed = 0
         seq.target = seq.input_tokens + seq.generated
         seq.looked_up = False
+        seq.loaded_tokens = 0
+        seq.tokens_by_store = None
+        seq.loaded_ids = ()
         seq.preemptions += 1
         seq.status = "waiting"
         self.waiting.appendleft(seq)

@@ -2,9 +2,9 @@
 
 Cache sizes come from sysfs; the last level's *usable* size is the knee of the
 streaming-bandwidth curve (a VM may report a host-wide cache it only shares).
-Each level's bandwidth, latency and compute/memory overlap are probed inside
-it (latency de-mixed with the predictor's fractional-fit rule), then written as
-a ``hwmodels`` platform (plus ``calibration.json`` with the raw numbers).
+Each level's bandwidth, latency and compute/memory overlap are probed at one
+working set inside it, then written as a ``hwmodels`` platform (plus
+``calibration.json`` with the raw numbers).
 """
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import numpy as np
 import yaml
 
 from . import microbench as mb
-from .levels import Level, fractions
+from .levels import Level
 
 __all__ = ["Calibration", "calibrate", "write_host", "load_calibration", "host_platform_dict"]
 
@@ -88,16 +88,6 @@ def _knee(curve, *, falling: bool) -> int:
     return s_last
 
 
-def _demix_latency(lat_at_probe: float, probe_bytes: int, done: list[Level],
-                   capacity_bytes: int) -> float:
-    """Remove nearer levels' share of a latency probe (random loads hit them too)."""
-    fr = fractions(probe_bytes, [lv.capacity_bytes for lv in done] + [capacity_bytes])
-    if fr[-1] <= 0:
-        return lat_at_probe
-    lat = (lat_at_probe - sum(f * lv.latency_s for f, lv in zip(fr, done))) / fr[-1]
-    return lat if lat > (done[-1].latency_s if done else 0.0) else lat_at_probe
-
-
 def _with_overlap(levels: list[Level], *, repeats: int) -> list[Level]:
     """Each level's compute/memory overlap from the streaming dot at its probe size:
     ``overlap = (mem + compute - measured) / min(mem, compute)``, clipped to [0, 1],
@@ -150,7 +140,7 @@ def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
             probe = max(cap // 2 if i == 0 else cap // 4, 2 * (levels[-1].capacity_bytes if levels else 0))
             probe = min(probe, cap)
             bw = mb.stream_bandwidth(probe, repeats=repeats)
-        lat = _demix_latency(mb.chase_latency(probe, rng, repeats=repeats), probe, levels, cap)
+        lat = mb.chase_latency(probe, rng, repeats=repeats)
         levels.append(Level(name=f"l{c.level}", kind="sram", capacity_bytes=cap,
                             count=max(1, cores // c.shared_cpus), read_bytes_per_s=bw,
                             latency_s=lat, probe_bytes=probe, line_bytes=c.line_bytes,
@@ -159,7 +149,7 @@ def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
                                       else "from sysfs")))
     mem = _mem_total_bytes()
     probe, bw = sweep[-1] if sweep else (max_probe, mb.stream_bandwidth(max_probe, repeats=repeats))
-    lat = _demix_latency(mb.chase_latency(probe, rng, repeats=repeats), probe, levels, mem)
+    lat = mb.chase_latency(probe, rng, repeats=repeats)
     levels.append(Level(name="dram", kind="dram", capacity_bytes=mem, count=1,
                         read_bytes_per_s=bw, latency_s=lat, probe_bytes=probe, line_bytes=64,
                         source=f"measured: stream + pointer chase at {probe} B; capacity "

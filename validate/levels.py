@@ -1,15 +1,15 @@
-"""Which memory level serves a working set: whole-fit for sweeps, fractional for random loads.
+"""Which memory level serves a working set: the nearest one that holds all of it.
 
-A working set swept in order is served by the nearest level that holds all of
-it (``fit_level``).  Random loads into W bytes hit level i with probability
-``min(1, C_i / W) - min(1, C_{i-1} / W)`` (``fractions``); their latency mixes
-linearly, a mixed sweep's bandwidth harmonically (time per byte adds).
+Every kernel here sweeps its data in the same order on every run (a pointer
+chase too: one random cycle, each line once per lap), and a swept set that
+overflows an LRU-like cache misses on every line, so the whole set is served by
+the first level whose capacity holds it (``fit_level``).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Level", "fractions", "effective_bandwidth", "effective_latency", "fit_level"]
+__all__ = ["Level", "fit_level"]
 
 
 @dataclass(frozen=True)
@@ -31,33 +31,8 @@ class Level:
     overlap: float = 1.0
 
 
-def fractions(working_set_bytes: float, capacities: list[int]) -> list[float]:
-    """Share of a working set each level serves (sums to 1; the last level takes the rest)."""
-    w = max(float(working_set_bytes), 1.0)
-    out, prev = [], 0.0
-    for i, cap in enumerate(capacities):
-        cum = 1.0 if i == len(capacities) - 1 else min(1.0, cap / w)
-        cum = max(cum, prev)
-        out.append(cum - prev)
-        prev = cum
-    return out
-
-
-def effective_bandwidth(working_set_bytes: float, levels) -> float:
-    """Bytes/s of sweeping a working set: harmonic mix of the levels it spills over."""
-    fr = fractions(working_set_bytes, [lv.capacity_bytes for lv in levels])
-    return 1.0 / sum(f / lv.read_bytes_per_s for f, lv in zip(fr, levels) if f > 0)
-
-
-def effective_latency(working_set_bytes: float, levels) -> float:
-    """Seconds per random dependent load into a working set of this size."""
-    fr = fractions(working_set_bytes, [lv.capacity_bytes for lv in levels])
-    return sum(f * lv.latency_s for f, lv in zip(fr, levels))
-
-
 def fit_level(working_set_bytes: float, levels):
-    """The nearest level whose capacity holds the whole working set (streams: a swept
-    set that overflows a level is served by the next one, as with LRU-like caches)."""
+    """The nearest level whose capacity holds the whole working set (the last otherwise)."""
     for lv in levels:
         if working_set_bytes <= lv.capacity_bytes:
             return lv

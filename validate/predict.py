@@ -14,7 +14,7 @@ import math
 from dataclasses import dataclass
 
 from .calibrate import Calibration
-from .levels import effective_latency, fit_level
+from .levels import fit_level
 
 __all__ = ["Prediction", "Predictor", "attention_counts", "overlapped", "DTYPE_BYTES"]
 
@@ -92,10 +92,10 @@ class Predictor:
                               compute_s=0.0, flop=size_bytes // DTYPE_BYTES * passes)
 
     def chase(self, *, size_bytes: int, hops: int) -> Prediction:
-        """Dependent random loads: hops x the mixed latency of the levels they hit."""
-        lat = effective_latency(size_bytes, self.levels)
+        """Dependent loads: hops x the latency of the level holding the cycle."""
         lv = fit_level(size_bytes, self.levels)
-        return Prediction(time_s=hops * lat, level=lv.name, bytes_moved=hops * 64.0, flop=0.0)
+        return Prediction(time_s=hops * lv.latency_s, level=lv.name, bytes_moved=hops * 64.0,
+                          flop=0.0)
 
     def matmul(self, *, n: int, tile: int) -> Prediction:
         """Tiled n x n matmul: A and B tiles re-read n/tile times, C tiles read+written."""
@@ -153,7 +153,7 @@ class Predictor:
             "decode_paged", n=n, d=d, heads=heads, block_cols=block_tokens,
             sram_elems=2 * d + 2 * block_tokens * d + block_tokens + 3)
         jumps = 2 * heads * _ceil_div(n, block_tokens)
-        lat = effective_latency(pool_bytes, self.levels)
+        lat = fit_level(pool_bytes, self.levels).latency_s
         return self._roofline(working_set_bytes=pool_bytes,
                               bytes_moved=(reads + writes) * DTYPE_BYTES + index_bytes,
                               compute_s=self._decode_compute_s(heads, n, d),

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from validate import microbench as mb
-from validate.calibrate import (Calibration, _demix_latency, _knee, host_platform_dict,
+from validate.calibrate import (Calibration, _knee, host_platform_dict,
                                 load_calibration, write_host)
 
 
@@ -43,16 +43,6 @@ def test_knee_interpolates_the_crossing():
     k = _knee(curve, falling=True)
     assert 32 * mib < k < 64 * mib
     assert _knee([(1, 5.0), (2, 5.0)], falling=True) == 2
-
-
-def test_demix_latency_removes_nearer_levels(cal):
-    l1, l2 = cal.levels[:2]
-    # probe 4x l2: a quarter of random loads hit l2 (and a sliver l1)
-    probe = 4 * l2.capacity_bytes
-    true_lat = 40e-9
-    fr1, fr2 = l1.capacity_bytes / probe, (l2.capacity_bytes - l1.capacity_bytes) / probe
-    mixed = fr1 * l1.latency_s + fr2 * l2.latency_s + (1 - fr1 - fr2) * true_lat
-    assert _demix_latency(mixed, probe, [l1, l2], 16 * 1024 ** 2) == pytest.approx(true_lat)
 
 
 def test_read_caches_from_a_fake_sysfs(tmp_path):

@@ -26,7 +26,8 @@ class ARC:
     Differs from the paper: with sizes other than 1 the lists are measured by
     summed size and ``p`` moves by ``size`` times the paper's step (the paper has
     unit pages).  libCacheSim's ARC.c is a byte-based variant of the same rules;
-    hit ratios agree within 0.5 points on the tested traces.
+    hit counts are equal on the tested unit-size Zipf and Mooncake sequences (the
+    test allows 0.5 points, for sizes other than 1).
     """
 
     name = "arc"

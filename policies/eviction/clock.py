@@ -28,7 +28,8 @@ class Clock:
         init_freq: counter of a newly inserted key (default 0, libCacheSim's).
     Differs from the paper: the hand is modelled as FIFO re-insertion (a key that
     survives the hand moves to the newest end), which visits keys in the same
-    order as a circular hand.
+    order as a circular hand.  Hit counts equal libCacheSim's Clock on the tested
+    Zipf and Mooncake sequences (the test allows 0.5 points).
     """
 
     name = "clock"

@@ -22,9 +22,10 @@ class LFU:
     Parameters:
         capacity: cache size in the caller's unit; informational.
     Differs from the paper: counts restart at 1 when a key is re-inserted (no
-    history of evicted keys, as libCacheSim's LFU); ties are broken by the time a
-    key reached its count, which libCacheSim may break differently (its hit ratio
-    differs by well under 0.5 points on the tested traces).
+    history of evicted keys, as libCacheSim's LFU); ties go to the key that reached
+    its count first.  Hit counts equal libCacheSim's LFU on the tested Zipf and
+    Mooncake sequences (the test allows 0.5 points, as tie-breaking is not specified
+    by the paper).
     """
 
     name = "lfu"

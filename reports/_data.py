@@ -141,7 +141,9 @@ def tier_hit_ratios(res: Any) -> dict[str, float]:
 
     Read from the tiers table's cumulative counters (``hit_blocks`` with
     ``miss_blocks`` or ``lookup_blocks``, last sample per tier) when present,
-    else from summary keys ``hit_ratio_<tier>`` / ``<tier>_hit_ratio``; the
+    else from summary keys ``hit_ratio_<tier>``, ``<tier>_hit_ratio`` or
+    ``<tier>_prefix_hit_ratio`` (a lower tier's ratio counts the lookups that
+    reached it, i.e. missed the tiers above); the
     prefix cache as a whole (``prefix_hit_ratio``) comes last as ``all tiers``.
     """
     out: dict[str, float] = {}
@@ -167,6 +169,7 @@ def tier_hit_ratios(res: Any) -> dict[str, float]:
             tier = key[len("hit_ratio_"):]
         elif key.endswith("_hit_ratio") and not key.startswith("prefix_"):
             tier = key[: -len("_hit_ratio")]
+            tier = tier[: -len("_prefix")] if tier.endswith("_prefix") else tier
         if tier and tier not in out and np.isfinite(value):
             out[tier] = float(value)
     pref = summary.get("prefix_hit_ratio")

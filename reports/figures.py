@@ -152,7 +152,10 @@ def tier_occupancy(results: Any) -> go.Figure:
 
 
 def link_bandwidth(results: Any, *, bins: int = 200) -> go.Figure:
-    """Bandwidth used on each link and direction over time (GB/s), one panel each."""
+    """Bandwidth used on each link and direction over time (GB/s), one panel each.
+
+    Links and directions that carried no bytes in any result get no panel.
+    """
     res_by = labelled(results)
     keys: list[str] = []
 
@@ -162,7 +165,8 @@ def link_bandwidth(results: Any, *, bins: int = 200) -> go.Figure:
 
     for res in res_by.values():
         if not res.links.empty:
-            keys += [k for k in pd.unique(key_of(res.links)) if k not in keys]
+            moved = res.links.groupby(key_of(res.links), sort=False)["bytes"].sum()
+            keys += [k for k, b in moved.items() if b > 0 and k not in keys]
     fig = _grid(keys, "links")
     for i, (label, res) in enumerate(res_by.items()):
         links = res.links
@@ -197,7 +201,7 @@ def hit_ratio_per_tier(results: Any) -> go.Figure:
         fig.add_trace(go.Bar(x=list(ratios), y=list(ratios.values()), name=label,
                              marker_color=_color(i), text=[f"{v:.1%}" for v in ratios.values()],
                              textposition="outside"))
-    fig.update_yaxes(title_text="hit ratio", tickformat=".0%", range=[0, 1.1])
+    fig.update_yaxes(title_text="hits / lookups reaching the tier", tickformat=".0%", range=[0, 1.1])
     return _layout(fig, title="Hit ratio per tier", barmode="group")
 
 

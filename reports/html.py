@@ -29,7 +29,8 @@ border-radius:6px;padding:10px 18px;margin:14px 0}h2{font-size:17px;margin:6px 0
 table.tbl{border-collapse:collapse;font-size:13px;margin:6px 0}table.tbl th,table.tbl td{border:1px
 solid #e5e7eb;padding:3px 9px;text-align:left}table.tbl th{background:#f3f4f6}td.num{text-align:right;
 font-variant-numeric:tabular-nums}details{margin:6px 0}summary{cursor:pointer;color:#374151}
-.note{color:#6b7280;font-size:13px}
+.note{color:#6b7280;font-size:13px}h3{font-size:15px;margin:12px 0 4px}h4{font-size:13px;margin:8px 0 2px;color:#374151}
+table.tbl td{max-width:900px;overflow-wrap:anywhere}table.tbl td:first-child{white-space:nowrap}
 """
 
 
@@ -51,7 +52,8 @@ sections: list[tuple[str, str, Callable[[Any], bool], Callable[[dict], Any]]] = 
     ("throughput", "Throughput over time", _has_requests, F.throughput_over_time),
     ("batch", "Batch size over time", lambda r: not r.iterations.empty, F.batch_size_over_time),
     ("tiers", "Tier occupancy", lambda r: not r.tiers.empty, F.tier_occupancy),
-    ("links", "Link bandwidth", lambda r: not r.links.empty, F.link_bandwidth),
+    ("links", "Link bandwidth", lambda r: not r.links.empty and float(r.links["bytes"].sum()) > 0,
+     F.link_bandwidth),
     ("hits", "Hit ratio per tier", lambda r: bool(tier_hit_ratios(r)), F.hit_ratio_per_tier),
     ("timeline", "Request timeline", _has_scheduled, F.request_timeline),
     ("mrc", "Miss-ratio curves", _extra("mrc"), F.miss_ratio_curve),
@@ -64,7 +66,7 @@ def _figure_html(fig, n: int) -> str:
 
 
 def _scenario_block(res_by: dict) -> str:
-    parts = []
+    parts = [T.to_html(T.scenario_overview(res_by))]
     if len(res_by) > 1:
         diff = T.scenario_diff(res_by)
         parts.append("<h3>What differs</h3>" + (T.to_html(diff) if not diff.empty else
@@ -74,13 +76,10 @@ def _scenario_block(res_by: dict) -> str:
         if table.empty:
             parts.append(f'<p class="note">{html.escape(label)}: no scenario recorded.</p>')
             continue
-        blocks = []
-        for section, rows in table.groupby("section", sort=False):
-            blocks.append(f"<details{' open' if len(res_by) == 1 else ''}><summary>"
-                          f"{html.escape(str(section))}</summary>"
-                          f"{T.to_html(rows[['field', 'value']])}</details>")
-        head = f"<h3>{html.escape(label)}</h3>" if len(res_by) > 1 else ""
-        parts.append(head + "".join(blocks))
+        blocks = [f"<h4>{html.escape(str(section))}</h4>{T.to_html(rows[['field', 'value']])}"
+                  for section, rows in table.groupby("section", sort=False)]
+        name = "the full scenario" + (f" of {label}" if len(res_by) > 1 else "")
+        parts.append(f"<details><summary>{html.escape(name)}</summary>{''.join(blocks)}</details>")
     return "".join(parts)
 
 

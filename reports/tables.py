@@ -16,7 +16,7 @@ import pandas as pd
 from ._data import flatten, labelled
 
 __all__ = ["HEADLINE", "format_metric", "headline_table", "comparison_table", "scenario_table",
-           "scenario_diff", "to_html"]
+           "scenario_overview", "scenario_diff", "to_html"]
 
 #: Metrics shown first, in this order, when a result has them.
 HEADLINE = ("requests", "completed", "rejected", "throughput_tok_s", "ttft_p50_s", "ttft_p99_s",
@@ -133,6 +133,46 @@ def scenario_table(scenario: dict) -> pd.DataFrame:
     rows.sort(key=lambda r: order.get(r[0], len(order)))
     return pd.DataFrame([{"section": s, "field": p, "value": _plain(v)} for s, p, v in rows],
                         columns=["section", "field", "value"])
+
+
+#: Overview rows: (aspect, top-level scenario keys it gathers).
+_OVERVIEW = (("hardware", ("platform", "hardware", "parallelism")), ("model", ("model", "dtype")),
+             ("workload", ("workload",)), ("scheduler", ("scheduler",)), ("KV cache", ("kv",)))
+
+#: Leaf names that are policy choices, wherever they sit in the scenario.
+POLICY_KEYS = ("eviction", "admission", "placement", "prefetch", "allocation", "compression",
+               "attention", "write", "promotion", "load", "overlap", "offload", "flash")
+
+
+def _compact(flat: dict[str, Any], prefix: str) -> str:
+    parts = []
+    for path, v in flat.items():
+        if v is None or v == {} or v == []:
+            continue
+        rel = path[len(prefix):].lstrip(".") if path.startswith(prefix) else path
+        parts.append(f"{rel}={_plain(v)}" if rel else _plain(v))
+    return "; ".join(parts)
+
+
+def scenario_overview(results: Any) -> pd.DataFrame:
+    """One row per aspect (hardware, model, workload, scheduler, KV cache, policies), one column
+    per result: each cell the aspect's non-empty fields as ``key=value; ...``."""
+    res_by = labelled(results)
+    cols: dict[str, list[str]] = {}
+    for label, res in res_by.items():
+        scen = (res if isinstance(res, dict) else res.scenario) or {}
+        flat = flatten(scen)
+        cells = []
+        for _, keys in _OVERVIEW:
+            sub = {p: v for p, v in flat.items() if p.split(".")[0].split("[")[0] in keys}
+            prefix = keys[0] if len(keys) == 1 else ""
+            cells.append(_compact(sub, prefix))
+        pol = {p: v for p, v in flat.items() if p.rsplit(".", 1)[-1].split("[")[0] in POLICY_KEYS
+               or ".eviction." in f".{p}." or ".eviction.name" in p}
+        cells.append(_compact(pol, ""))
+        cols[label] = cells
+    aspects = [a for a, _ in _OVERVIEW] + ["policies"]
+    return pd.DataFrame({"aspect": aspects, **cols})
 
 
 def scenario_diff(results: Any) -> pd.DataFrame:

@@ -75,5 +75,10 @@ def test_tier_hit_ratios_from_counters_and_summary(make_result):
     assert ratios["hbm"] == pytest.approx(expect["hbm"]) and ratios["dram"] == pytest.approx(expect["dram"])
     assert ratios["all tiers"] == pytest.approx(res.summary["prefix_hit_ratio"])
     res.tiers = pd.DataFrame(columns=["time_s", "tier", "used_bytes", "capacity_bytes"])
-    res.summary["hit_ratio_ssd"] = 0.25
-    assert tier_hit_ratios(res) == {"ssd": 0.25, "all tiers": pytest.approx(res.summary["prefix_hit_ratio"])}
+    res.summary = {k: v for k, v in res.summary.items() if "hit_ratio" not in k or k == "prefix_hit_ratio"}
+    # the engine's spellings: hbm_prefix_hit_ratio for HBM, <tier>_hit_ratio below it
+    res.summary.update(hbm_prefix_hit_ratio=0.1, dram_hit_ratio=0.5, hit_ratio_ssd=0.25)
+    assert tier_hit_ratios(res) == {"hbm": 0.1, "dram": 0.5, "ssd": 0.25,
+                                    "all tiers": pytest.approx(res.summary["prefix_hit_ratio"])}
+    res.summary = {"prefix_hit_ratio": 0.3}
+    assert tier_hit_ratios(res) == {"prefix cache": 0.3}

@@ -87,3 +87,10 @@ def test_hit_ratio_mrc_and_sweep_figures(two):
         F.sweep_metric(df, "nope", "ttft_p50_s")
     fig = F.compare_bars(df.assign(scenario=list("wxyz")), ["ttft_p50_s"])
     assert list(fig.data[0].x) == list("wxyz")
+
+
+def test_idle_links_get_no_panel(make_result):
+    res = make_result(0, links=(("pcie", "h2d"), ("nvme", "read")))
+    res.links.loc[res.links["link"] == "nvme", "bytes"] = 0
+    fig = F.link_bandwidth(res)
+    assert {a.text for a in fig.layout.annotations} == {"pcie (h2d)"}

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from reports.tables import comparison_table, format_metric, headline_table, scenario_diff, scenario_table, \
-    to_html
+from reports.tables import comparison_table, format_metric, headline_table, scenario_diff, scenario_overview, \
+    scenario_table, to_html
 
 
 @pytest.mark.parametrize("name,value,text", [
@@ -49,3 +49,15 @@ def test_to_html_escapes():
     html = to_html(pd.DataFrame({"k": ["<script>"], "v": ["1.5"]}))
     assert "<script>" not in html and "&lt;script&gt;" in html and 'class="num"' in html
     assert not math.isnan(0.0)
+
+
+def test_scenario_overview_gathers_aspects_and_policies(make_result):
+    a, b = make_result(0, name="a"), make_result(1, name="b")
+    b.scenario["kv"]["prefix_cache"] = {"enabled": True, "eviction": "arc"}
+    view = scenario_overview({"a": a, "b": b}).set_index("aspect")
+    assert list(view.index) == ["hardware", "model", "workload", "scheduler", "KV cache", "policies"]
+    assert view.loc["hardware", "a"] == "platform=h100_sxm"
+    assert "arrivals.rate=4.0/s" in view.loc["workload", "a"]
+    assert view.loc["policies", "a"] == ""
+    assert view.loc["policies", "b"] == "kv.prefix_cache.eviction=arc"
+    assert "tiers[1].capacity=160 GiB" in view.loc["KV cache", "b"]

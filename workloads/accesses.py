@@ -150,15 +150,16 @@ def _read_oracle(path: str) -> Accesses:
 
 def write_oracle(path, ids, sizes=None, times_s=None) -> None:
     """Write ids (and sizes, integer times) as libCacheSim oracleGeneral records."""
-    from policies.fast.next_access import next_access
     ids = np.asarray(ids, np.int64)
-    dense, n_ids = densify(ids)
-    nx = next_access(dense, n_ids)
+    order = np.lexsort((np.arange(len(ids)), ids))      # by id, then by position
+    nx = np.full(len(ids), -1, np.int64)
+    same = ids[order[1:]] == ids[order[:-1]]
+    nx[order[:-1][same]] = order[1:][same]              # next position of the same id
     rec = np.zeros(len(ids), ORACLE_DTYPE)
     rec["time"] = np.arange(len(ids)) if times_s is None else np.asarray(times_s).astype(np.uint32)
     rec["id"] = ids.view(np.uint64)
     rec["size"] = 1 if sizes is None else np.asarray(sizes)
-    rec["next"] = np.where(nx >= len(ids), -1, nx)
+    rec["next"] = nx
     rec.tofile(str(path))
 
 

@@ -7,6 +7,7 @@ ghost.  Mirrors libCacheSim's S3FIFO.c (2024 version).
 """
 from __future__ import annotations
 
+import itertools
 from collections import OrderedDict
 
 from sim.errors import ConfigError, check_fraction, check_positive
@@ -110,7 +111,7 @@ class S3FIFO:
                     self._pending = (self._version, k, moved, [])
                     return k
         moved_set = set(moved)
-        order = [k for k in self._main] + moved
+        order = itertools.chain(self._main, moved)      # lazy: the scan stops at the victim
         freq = (lambda k: 0 if k in moved_set else self._freq[k])
         key, plan = clock_plan(order, freq, can_evict, cap=3)
         self._pending = (self._version, key, moved, plan)

@@ -59,3 +59,13 @@ def test_cli_policies_table(capsys):
     assert main(["policies", "--kind", "admission"]) == 0
     out = capsys.readouterr().out
     assert "second_hit" in out and "TinyLFU" in out and "lru" not in out.split()
+
+
+def test_package_exports_match_the_registry():
+    import policies.admission as adm
+    import policies.eviction as ev
+    exported = {getattr(ev, n).name for n in ev.__all__ if hasattr(getattr(ev, n), "name")
+                and isinstance(getattr(getattr(ev, n), "name"), str)}
+    assert exported == EVICTION
+    assert {getattr(adm, n).name for n in adm.__all__ if n != "Admission"} == \
+        {"always", "second_hit", "size_threshold"}

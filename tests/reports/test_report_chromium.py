@@ -52,5 +52,8 @@ def test_real_results_render_in_chromium(browser, chromium, engine_results, tmp_
 
 
 def test_every_figure_kind_renders_in_chromium(browser, chromium, make_result, tmp_path):
-    figs = _check_page(browser, chromium, reports.render(make_result(2), tmp_path / "report.html"))
-    assert len(figs) == 8
+    from sim.kernel import sweep
+    res = make_result(2)              # tiers, links, hit counters and a miss-ratio curve
+    res.extras["attention_io"] = sweep(1024, 64, [1024, 4096, 16384], ["flash2", "small_m"])
+    figs = _check_page(browser, chromium, reports.render(res, tmp_path / "report.html"))
+    assert len(figs) == 9

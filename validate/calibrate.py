@@ -52,18 +52,18 @@ class Calibration:
 
 
 def _cpu_info() -> tuple[str, float]:
-    name, mhz = _platform.processor() or "cpu", 0.0
+    """(model name, clock in Hz) from /proc/cpuinfo; ("cpu", 1 GHz) where unreadable."""
+    name, mhz = "", 0.0
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name") and name in ("cpu", ""):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-            elif line.startswith("cpu MHz") and not mhz:
-                mhz = float(line.split(":", 1)[1])
-    except OSError:
+            key, _, value = line.partition(":")
+            if key.strip() == "model name" and not name:
+                name = value.strip()
+            elif key.strip() == "cpu MHz" and not mhz:
+                mhz = float(value)
+    except (OSError, ValueError):
         pass
-    return name or "cpu", (mhz or 1000.0) * 1e6
+    return name or _platform.processor() or "cpu", (mhz or 1000.0) * 1e6
 
 
 def _mem_total_bytes() -> int:
@@ -76,14 +76,13 @@ def _mem_total_bytes() -> int:
     return 8 * 1024 ** 3
 
 
-def _knee(curve, *, falling: bool) -> int:
-    """Size where a (size, value) curve crosses the geometric mean of its two ends,
-    interpolated log-log; the last size if it never does."""
-    (s_first, v_first), (s_last, v_last) = curve[0], curve[-1]
+def _knee(curve) -> int:
+    """Size where a falling (size, bandwidth) curve crosses the geometric mean of its
+    two ends, interpolated log-log; the last size if it never does."""
+    (_, v_first), (s_last, v_last) = curve[0], curve[-1]
     thresh = math.sqrt(v_first * v_last)
     for (s0, v0), (s1, v1) in zip(curve, curve[1:]):
-        crossed = (v0 >= thresh > v1) if falling else (v0 <= thresh < v1)
-        if crossed and v0 != v1:
+        if v0 >= thresh > v1:
             return int(s0 * (s1 / s0) ** (math.log(thresh / v0) / math.log(v1 / v0)))
     return s_last
 
@@ -125,7 +124,7 @@ def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
     while size <= max_probe:
         sweep.append((size, mb.stream_bandwidth(size, repeats=repeats)))
         size *= 2
-    knee = _knee(sweep, falling=True) if len(sweep) >= 2 else caches[-1].size_bytes
+    knee = _knee(sweep) if len(sweep) >= 2 else caches[-1].size_bytes
     eff_last = min(caches[-1].size_bytes, max(knee // 1024 ** 2, 1) * 1024 ** 2)
     if eff_last < caches[-1].size_bytes:
         notes.append(f"L{caches[-1].level}: sysfs says {caches[-1].size_bytes} B; streaming "

@@ -10,7 +10,6 @@ as the kernel simulator -- or from this module's closed form if it is missing.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from .calibrate import Calibration

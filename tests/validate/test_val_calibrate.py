@@ -40,9 +40,9 @@ def test_platform_dict_lists_links_between_neighbours(cal):
 def test_knee_interpolates_the_crossing():
     mib = 1024 ** 2
     curve = [(8 * mib, 30e9), (16 * mib, 30e9), (32 * mib, 30e9), (64 * mib, 10e9)]
-    k = _knee(curve, falling=True)
+    k = _knee(curve)
     assert 32 * mib < k < 64 * mib
-    assert _knee([(1, 5.0), (2, 5.0)], falling=True) == 2
+    assert _knee([(1, 5.0), (2, 5.0)]) == 2
 
 
 def test_read_caches_from_a_fake_sysfs(tmp_path):

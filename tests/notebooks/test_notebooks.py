@@ -15,7 +15,7 @@ nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pi
 pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install 'memsim[dev]')")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
-REQUESTS = 300
+REQUESTS = 150
 
 
 def _execute(name: str, monkeypatch) -> tuple[object, dict]:

@@ -27,7 +27,9 @@ class ARC:
     summed size and ``p`` moves by ``size`` times the paper's step (the paper has
     unit pages).  libCacheSim's ARC.c is a byte-based variant of the same rules;
     hit counts are equal on the tested unit-size Zipf and Mooncake sequences (the
-    test allows 0.5 points, for sizes other than 1).
+    test allows 0.5 points); with mixed sizes in a cache of only a few objects the
+    two byte generalisations differ (3.8 points at 10 mean-sized objects, under 0.1
+    at 100 or more).
     """
 
     name = "arc"

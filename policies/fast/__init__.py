@@ -14,11 +14,11 @@ __all__ = ["KERNELS", "kernel_for"]
 #: registry name -> module under policies.fast
 KERNELS = {"lru": "lru", "fifo": "fifo", "clock": "clock", "lfu": "lfu", "arc": "arc",
            "2q": "twoq", "slru": "slru", "s3fifo": "s3fifo", "sieve": "sieve",
-           "belady": "belady"}
+           "belady": "belady", "advice": "advice"}
 
 
 def kernel_for(policy):
-    """The fast module for a built-in policy instance, or None (user classes, ttl, advice)."""
+    """The fast module for a built-in policy instance, or None (user classes, ttl)."""
     name = getattr(type(policy), "name", None)
     mod = KERNELS.get(name)
     if mod is None or not type(policy).__module__.startswith("policies.eviction."):

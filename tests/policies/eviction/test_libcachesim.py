@@ -55,3 +55,19 @@ def test_mooncake_blocks_match_libcachesim(tmp_path):
         pytest.skip(f"shared Mooncake trace not found at {MOONCAKE}")
     ids = np.array([h for line in MOONCAKE.open() for h in json.loads(line)["hash_ids"]])
     _compare(ids, [1_000, 10_000, 100_000], tmp_path)
+
+
+def test_sized_objects_match_libcachesim(tmp_path):
+    """With object sizes (bytes), capacity in bytes: evict until the object fits."""
+    rng = np.random.default_rng(7)
+    ids = _zipf(0.9, n=30_000, universe=3_000, seed=7)
+    sizes = rng.integers(1, 100, 3_000)[ids]
+    path = tmp_path / "sized.oracleGeneral"
+    write_oracle(path, ids, sizes=sizes)
+    prepared = prepare_sequence(ids, sizes)
+    for cap in (5_000, 50_000):
+        for ours, theirs in [("lru", "LRU"), ("fifo", "FIFO"), ("sieve", "Sieve"),
+                             ("clock", "Clock"), ("lfu", "LFU"), ("2q", "TwoQ"),
+                             ("belady", "Belady")]:
+            got = replay(None, ours, cap, _prepared=prepared).hits
+            assert got == _lcs_hits(theirs, path, cap, len(ids)), (ours, cap)

@@ -254,6 +254,9 @@ def compare(scenarios_or_sweep: Any, *, executor: str = "local", workers: int | 
     if isinstance(scenarios_or_sweep, (str, Path)) and is_sweep_file(scenarios_or_sweep):
         scenarios_or_sweep = load_sweep(scenarios_or_sweep)
     if isinstance(scenarios_or_sweep, Sweep):
+        if seed is not None or overrides:
+            raise ConfigError("seed and overrides apply to scenarios; a sweep sets them in its file "
+                              "(seeds:, grid:, zip:)")
         return run_sweep(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
                          progress=progress).table
     df, _ = run_scenarios(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,

@@ -60,6 +60,8 @@ def test_compare_runs_a_sweep(tmp_path):
     df = sim.compare(f, workers=1)
     assert df["workload.num_requests"].tolist() == [20, 40] and df["completed"].tolist() == [20, 40]
     assert (tmp_path / "o" / "results.parquet").is_file()
+    with pytest.raises(ConfigError, match="a sweep sets them in its file"):
+        sim.compare(f, seed=3)
 
 
 @pytest.mark.parametrize("kwargs,msg", [({"executor": "spark"}, "unknown executor 'spark'"),

@@ -102,6 +102,17 @@ def test_dask_gives_identical_results(reference, tmp_path):
     assert len(reference) == 12 and reference["throughput_tok_s"].nunique() > 1
 
 
+def test_existing_dask_scheduler_from_the_cli(tmp_path, capsys):
+    distributed = pytest.importorskip("dask.distributed", reason="dask[distributed] is not installed")
+    f = _write(tmp_path / "s.yaml", {"base": str(QUICK), "grid": {"workload.num_requests": [20, 40]}})
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--scheduler",
+                     cluster.scheduler_address, "--json"]) == 0
+    assert capsys.readouterr().out.startswith('{"points": 2, "ran": 2, "skipped": 0, "failed": 0')
+    assert load_sweep_results(tmp_path / "o")["completed"].tolist() == [20, 40]
+
+
 def test_killed_sweep_resumes_only_missing_points(reference, tmp_path):
     f = _write(tmp_path / "s.yaml", TWELVE)
     out = tmp_path / "out"

@@ -50,8 +50,9 @@ def gpu_cases(*, quick: bool) -> list[tuple[str, dict]]:
 
 def _device_info() -> dict:
     from numba import cuda, __version__ as numba_version
-    dev = cuda.get_current_device()
-    name = dev.name.decode() if isinstance(dev.name, bytes) else str(dev.name)
+    dev = cuda.current_context().device
+    name = getattr(dev, "name", "CUDA simulator")
+    name = name.decode() if isinstance(name, bytes) else str(name)
     try:
         from numba.cuda.cudadrv.driver import driver
         drv = ".".join(str(x) for x in driver.get_version())

@@ -41,14 +41,29 @@ SCRIPT = textwrap.dedent("""
     out["gather_vs_contiguous"] = float(abs(ca.paged_gather_cuda(kp, tab, n) - k).max())
     out["decode_diff"] = float(abs(ca.paged_decode_cuda(q, kp, vp, tab, n, threads=4)
                                    - pd.paged_decode(q, kp, vp, tab, n)).max())
+
+    # the --cuda measuring path end to end, on tiny cases (simulator timings are zero)
+    import sys, warnings
+    import pandas as pd_
+    from validate import gpu
+    warnings.simplefilter("ignore")
+    gpu.gpu_cases = lambda quick: [
+        ("attention_tiled", {"n": 12, "d": 4, "block_rows": 4, "block_cols": 4}),
+        ("paged_gather", {"heads": 2, "n": 16, "d": 4, "block_tokens": 4}),
+        ("paged_decode", {"heads": 2, "n": 16, "d": 4, "block_tokens": 4})]
+    path = gpu.append_measurements(gpu.measure(quick=True, repeats=2), __import__("pathlib").Path(sys.argv[1]))
+    back = pd_.read_csv(path)
+    out["measured"] = {"file": path.name, "kernels": list(back["kernel"]),
+                       "elems": int(back["measured_elems"].iloc[0]),
+                       "columns": list(back.columns)}
     print(json.dumps(out))
 """)
 
 
-def test_cuda_kernels_match_cpu_kernels_under_simulator():
+def test_cuda_kernels_match_cpu_kernels_under_simulator(tmp_path):
     env = dict(os.environ, NUMBA_ENABLE_CUDASIM="1")
-    proc = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True, env=env,
-                          timeout=120, cwd=os.getcwd())
+    proc = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path)], capture_output=True,
+                          text=True, env=env, timeout=120, cwd=os.getcwd())
     assert proc.returncode == 0, proc.stderr[-2000:]
     res = json.loads(proc.stdout.strip().splitlines()[-1])
     if "skip" in res:
@@ -59,3 +74,9 @@ def test_cuda_kernels_match_cpu_kernels_under_simulator():
         assert case["max_diff"] < 1e-5 and case["ref_diff"] < 1e-5
     assert res["gather_diff"] == 0.0 and res["gather_vs_contiguous"] == 0.0
     assert res["decode_diff"] < 1e-5
+    from validate.gpu import MEASUREMENT_COLUMNS
+    from validate.kernels.attention_tiled import tile_loads
+    m = res["measured"]
+    assert m["file"].startswith("cuda-simulator-") and m["columns"] == MEASUREMENT_COLUMNS
+    assert m["kernels"] == ["attention_tiled", "paged_gather", "paged_decode"]
+    assert m["elems"] == sum(tile_loads(12, 4, 4))

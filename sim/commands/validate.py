@@ -79,7 +79,11 @@ def _run(args) -> int:
 
 
 def _cuda(args, repeats, say) -> str:
-    from validate.kernels.cuda_attention import cuda_ready
+    from validate.kernels.cuda_attention import cuda_ready, simulator_active
+    if simulator_active():
+        say("memsim validate: --cuda: NUMBA_ENABLE_CUDASIM=1 is set (the CUDA simulator); "
+            "its timings are meaningless, CUDA timing skipped")
+        return "skipped: CUDA simulator active"
     if not cuda_ready():
         say("memsim validate: --cuda: no CUDA GPU here (numba.cuda.is_available() is False); "
             "CUDA timing skipped")

@@ -17,6 +17,7 @@ import numpy as np
 from numba import cuda, float32
 
 __all__ = ["attention_tiled_cuda", "paged_gather_cuda", "paged_decode_cuda", "cuda_ready",
+           "simulator_active",
            "attention_tiled_cuda_ref", "paged_gather_cuda_ref", "paged_decode_cuda_ref"]
 
 _KERNELS: dict = {}
@@ -28,6 +29,12 @@ def cuda_ready() -> bool:
         return bool(cuda.is_available())
     except Exception:        # a broken driver install reports through many exception types
         return False
+
+
+def simulator_active() -> bool:
+    """True when ``NUMBA_ENABLE_CUDASIM=1``: kernels run on the CPU, timings are meaningless."""
+    from numba.core import config
+    return bool(config.ENABLE_CUDASIM)
 
 
 def _tiled_kernel(br: int, bc: int, d: int):

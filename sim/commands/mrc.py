@@ -54,7 +54,6 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="FILE", help="write the curve as .csv or .json")
     p.add_argument("--html", metavar="FILE", help="write a plotly figure (self-contained HTML)")
     p.add_argument("--json", action="store_true", help="one JSON object per point")
-    p.set_defaults(policy_default=["lru"])
 
     def _defaulted(args, _f=_mrc):
         if not args.policy:

@@ -47,10 +47,14 @@ def _t_end(res) -> float:
 
 
 def latency_cdfs(results: Any) -> go.Figure:
-    """CDFs of TTFT, TPOT and end-to-end latency over completed requests."""
+    """CDFs of TTFT, TPOT and end-to-end latency over completed requests.
+
+    A panel whose values span more than two decades gets a log time axis.
+    """
     res_by = labelled(results)
     cols = (("ttft_s", "TTFT"), ("tpot_s", "TPOT"), ("e2e_s", "end-to-end"))
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in cols], horizontal_spacing=0.07)
+    span: dict[int, list[float]] = {j: [] for j in range(1, 4)}
     for i, (label, res) in enumerate(res_by.items()):
         done = res.requests[res.requests["status"] == "completed"] if not res.requests.empty \
             else res.requests
@@ -58,10 +62,13 @@ def latency_cdfs(results: Any) -> go.Figure:
             if col not in done.columns:
                 continue
             x, f = ecdf(done[col])
+            span[j] += [float(v) for v in x[x > 0][[0, -1]]] if (x > 0).any() else []
             fig.add_trace(go.Scatter(x=x, y=f, mode="lines", name=label, legendgroup=label,
                                      showlegend=j == 1, line=dict(color=_color(i), shape="hv")),
                           row=1, col=j)
-            fig.update_xaxes(title_text="seconds", row=1, col=j)
+    for j, vals in span.items():
+        wide = bool(vals) and max(vals) > 100 * min(vals)
+        fig.update_xaxes(title_text="seconds", type="log" if wide else "linear", row=1, col=j)
     fig.update_yaxes(title_text="fraction of requests", range=[0, 1.02], row=1, col=1)
     return _layout(fig, title="Latency CDFs (completed requests)")
 

@@ -94,3 +94,11 @@ def test_idle_links_get_no_panel(make_result):
     res.links.loc[res.links["link"] == "nvme", "bytes"] = 0
     fig = F.link_bandwidth(res)
     assert {a.text for a in fig.layout.annotations} == {"pcie (h2d)"}
+
+
+def test_latency_axis_goes_log_only_for_wide_spans(make_result):
+    res = make_result(0)
+    res.requests.loc[res.requests.index[:5], "ttft_s"] = 1e-4        # TTFT now spans > 2 decades
+    fig = F.latency_cdfs(res)
+    assert fig.layout.xaxis.type == "log"
+    assert fig.layout.xaxis2.type == "linear"                         # TPOT: 10-30 ms

@@ -75,7 +75,7 @@ def bench(name, ids, capacity, policies, use_lcs, tmpdir, repeat=3):
                "numba_load_s": load_s}
         if pol == "belady":
             row["memsim_s_with_next_access"] = r.seconds + t_na
-        if use_lcs:
+        if use_lcs and pol in LCS:
             import libcachesim as lcs
             reader = lcs.TraceReader(oracle, lcs.TraceType.ORACLE_GENERAL_TRACE)
             cache = getattr(lcs, LCS[pol])(capacity, hashpower=22)

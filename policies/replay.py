@@ -101,7 +101,8 @@ def replay(ids, policy, capacity: int, *, sizes=None, times_s=None, admission=No
         warm(mod, pol)
     t0 = time.perf_counter()
     if mod is not None:
-        hits = int(mod.run(pol, dense, sz, n_ids, hit, next_access))
+        extra = {"times_s": times_s} if getattr(pol, "name", "") == "ttl" else {}
+        hits = int(mod.run(pol, dense, sz, n_ids, hit, next_access, **extra))
         used = "fast"
     else:
         hits = replay_python(pol, dense, sz, capacity, hit, admission=adm, times_s=times_s,

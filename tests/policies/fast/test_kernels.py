@@ -75,7 +75,6 @@ def test_user_classes_have_no_kernel():
     class Mine(registry.get("eviction", "lru")):
         name = "mine"
     assert kernel_for(Mine(capacity=3)) is None
-    assert kernel_for(registry.create("eviction", "ttl", capacity=3)) is None
     assert kernel_for(registry.create("eviction", "lru", capacity=3)) is not None
 
 
@@ -88,3 +87,15 @@ def test_fast_and_python_agree_on_random_sequences(seq, cap, name, sized):
     sizes = (ids % 3 + 1) if sized else None
     fast, slow = _both(ids, name, cap, sizes)
     assert np.array_equal(fast.hit, slow.hit)
+
+
+@pytest.mark.parametrize("ttl_s", [0.0, 2.5, 40.0])
+def test_ttl_kernel_with_times_equals_python(ttl_s):
+    ids = _zipf(16, 5000, 700)
+    times = np.cumsum(np.random.default_rng(17).exponential(1.0, len(ids)))
+    times[100:110] = times[100]                       # equal times: ties broken by sequence
+    prep = prepare_sequence(ids)
+    spec = {"name": "ttl", "ttl_s": ttl_s}
+    fast = replay(None, spec, 60, times_s=times, keep_hits=True, _prepared=prep)
+    slow = replay(None, spec, 60, times_s=times, keep_hits=True, engine="python", _prepared=prep)
+    assert fast.engine == "fast" and np.array_equal(fast.hit, slow.hit)

@@ -235,7 +235,7 @@ ArrivalSpec = Annotated[Union[PoissonArrivals, GammaArrivals, UniformArrivals, B
 class SharedPrefixSpec(_Spec):
     """``prompts`` distinct system prompts of ``tokens`` tokens, chosen by Zipf popularity."""
 
-    prompts: Count
+    prompts: Annotated[int, Field(strict=True, ge=1, le=10_000_000)]
     """Number of distinct system prompts."""
     tokens: Tokens
     """Tokens in each system prompt."""

@@ -36,9 +36,9 @@ class _Prompts:
 
     def __init__(self, spec, block_tokens: int, rng_choice, rng_use):
         self.tokens = spec.tokens if spec else 0
-        nb = self.tokens // block_tokens
+        self.nb = nb = self.tokens // block_tokens
         count = spec.prompts if spec else 0
-        self.ids = [tuple(range(i * nb, (i + 1) * nb)) for i in range(count)]
+        self.count = count
         self.first_free_id = count * nb
         self.spec = spec
         if spec:
@@ -51,10 +51,14 @@ class _Prompts:
         if not self.spec:
             return np.full(n, -1, dtype=np.int64)
         idx = np.minimum(np.searchsorted(self.cdf, self._choice.random(n), side="right"),
-                         len(self.ids) - 1)
+                         self.count - 1)
         if self.spec.fraction < 1.0:
             idx = np.where(self._use.random(n) < self.spec.fraction, idx, -1)
         return idx.astype(np.int64)
+
+    def block_ids(self, i: int) -> tuple[int, ...]:
+        """Hash ids of prompt ``i``'s full blocks (empty for -1, no prompt)."""
+        return tuple(range(i * self.nb, (i + 1) * self.nb)) if i >= 0 else ()
 
 
 def generate(spec: SyntheticSpec, *, seed: int, base_dir: Path | None = None) -> Iterator[Request]:
@@ -88,7 +92,7 @@ def generate(spec: SyntheticSpec, *, seed: int, base_dir: Path | None = None) ->
 def _single_turns(spec, arrivals, new_in, new_out, prompts) -> Iterator[Request]:
     bt = spec.hash_block_tokens
     counter = prompts.first_free_id
-    pids = prompts.ids
+    prompt_ids = prompts.block_ids
     while True:
         t = arrivals(_CHUNK)
         p = prompts.draw(_CHUNK)
@@ -101,7 +105,7 @@ def _single_turns(spec, arrivals, new_in, new_out, prompts) -> Iterator[Request]
         for ti, a, b, pi, f0, nf in zip(t.tolist(), inp.tolist(), out.tolist(), p.tolist(),
                                         first.tolist(), fresh.tolist()):
             ids = tuple(range(f0, f0 + nf))
-            yield Request(0, ti, a, b, pids[pi] + ids if pi >= 0 else ids, bt)
+            yield Request(0, ti, a, b, prompt_ids(pi) + ids if pi >= 0 else ids, bt)
 
 
 def _session_chunk(spec, arrivals, new_in, new_out, prompts, rngs):
@@ -126,8 +130,8 @@ def _session_chunk(spec, arrivals, new_in, new_out, prompts, rngs):
         x = u + o
         before = np.cumsum(x) - x                           # tokens of earlier turns, global
         inp = np.where(p >= 0, prompts.tokens, 0)[seg] + before - before[off][seg] + u
-        g_before = np.cumsum(gap) - gap
-        t = start[seg] + g_before - g_before[off][seg]
+        g_before = np.concatenate(([0.0], np.cumsum(gap)[:-1]))  # exclusive; monotone exactly
+        t = start[seg] + (g_before - g_before[off][seg])    # turn 0: exactly its start
         ok = np.ones(m, dtype=bool) if cap is None else (inp <= cap)
         ok[off] = True
         keep = np.add.reduceat(ok.astype(np.int64), off)    # a prefix of each session
@@ -148,7 +152,7 @@ def _sessions(spec, arrivals, new_in, new_out, prompts, rngs) -> Iterator[Reques
     while True:
         if not heap or pending[0][0] < heap[0][0]:
             t_l, in_l, out_l, gap_l, pj = pending
-            state = [sid, 0, t_l, in_l, out_l, gap_l, list(prompts.ids[pj]) if pj >= 0 else []]
+            state = [sid, 0, t_l, in_l, out_l, gap_l, list(prompts.block_ids(pj))]
             sid += 1
             pending = next(plans)
         else:

@@ -199,20 +199,26 @@ def _parquet_bytes(df: pd.DataFrame) -> bytes:
 
 def _tidy(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     """Columns whose values mix numbers and text become text (Parquet needs one type)."""
+    first = ["point", "index", *params, "seed"]
+    if df.empty:
+        return pd.DataFrame(columns=first + ["error"])
     for col in df.columns:
         if df[col].dtype == object:
             kinds = {"number" if isinstance(v, numbers.Number) and not isinstance(v, bool) else type(v)
                      for v in df[col] if v is not None and not (isinstance(v, float) and math.isnan(v))}
             if len(kinds) > 1:
                 df[col] = [None if v is None else str(v) for v in df[col]]
-    first = ["point", "index", *params, "seed"]
     return df[first + [c for c in df.columns if c not in first]]
 
 
 def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = None,
               scheduler: str | None = None, progress: bool | None = None,
-              save_runs: bool = False) -> SweepRun:
-    """Run the sweep's missing points and return the combined table (one row per point)."""
+              save_runs: bool = False, retry_failed: bool = False) -> SweepRun:
+    """Run the sweep's missing points and return the combined table (one row per point).
+
+    Points already in ``out/points/`` are skipped, including ones that failed,
+    unless ``retry_failed``.
+    """
     points = sweep.points()
     params = list(dict.fromkeys(k for p in points for k in p.params))
     rows: dict[str, dict] = {}
@@ -224,6 +230,8 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
                 try:
                     old = pd.read_parquet(f).iloc[0].to_dict()
                 except Exception:      # noqa: BLE001 - an unreadable point is simply run again
+                    continue
+                if retry_failed and old.get("error"):
                     continue
                 old.update({"point": p.key, "index": p.index, "seed": p.seed,
                             **{k: _cell(v) for k, v in p.params.items()}})

@@ -14,7 +14,8 @@ def _sweep(args) -> int:
     sw = load_sweep(args.sweep, out=args.out)
     executor = "dask" if args.scheduler else args.executor
     run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                    progress=True if args.progress else None, save_runs=args.save_runs)
+                    progress=True if args.progress else None, save_runs=args.save_runs,
+                    retry_failed=args.retry_failed)
     info = {"points": len(run.table), "ran": run.ran, "skipped": run.skipped, "failed": run.failed,
             "results": str(run.out / RESULTS_FILE) if run.out else None}
     if args.json:
@@ -40,5 +41,7 @@ def register(sub) -> None:
                    "else sweeps/<file name>)")
     p.add_argument("--save-runs", action="store_true",
                    help="also save every point's full result under OUT/runs/<point>/ (for memsim report)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="run again the points that failed last time (they are skipped otherwise)")
     p.add_argument("--json", action="store_true", help="print one JSON object: points, ran, skipped, failed")
     add_executor_args(p)

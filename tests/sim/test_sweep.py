@@ -165,6 +165,21 @@ def test_a_point_that_cannot_run_is_recorded_not_fatal(tmp_path, capsys):
     assert bad["error"].startswith("SimulationError") and good["error"] == "" and good["completed"] == 20
     assert main(["sweep", str(f), "--out", str(tmp_path / "o")]) == 1       # reported, skipped on rerun
     assert "2 points: 0 run, 2 already done, 1 failed" in capsys.readouterr().out
+    assert main(["sweep", str(f), "--out", str(tmp_path / "o"), "--retry-failed"]) == 1
+    assert "2 points: 1 run, 1 already done, 1 failed" in capsys.readouterr().out
+
+
+def test_interrupted_before_any_point_finishes(tmp_path, monkeypatch):
+    import sim.sweep as sweep_mod
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sweep_mod, "run_many", interrupted)
+    f = _write(tmp_path / "s.yaml", {"base": str(QUICK), "grid": {"workload.num_requests": [20]}})
+    with pytest.raises(KeyboardInterrupt):
+        run_sweep(load_sweep(f, out=tmp_path / "o"), workers=1)
+    assert not (tmp_path / "o" / "results.parquet").exists()
 
 
 def test_mixed_value_types_become_text_in_the_dataset(tmp_path):

@@ -59,6 +59,8 @@ def prepare(*, scenario, workdir: Path) -> Path:
     from workloads import open_workload, resolve_path
     from workloads.spec import MooncakeSpec
     wl, platform = scenario.workload, scenario.platform
+    if platform.endswith((".yaml", ".yml")):  # a hardware file (e.g. a recalibrated copy) named like a built-in
+        platform = Path(platform).stem
     if platform not in HARDWARE:
         raise ValueError(f"no aisimulate system known for memsim platform {platform!r}")
     if scenario.model not in MODELS:

@@ -229,8 +229,11 @@ def test_million_requests_stream_in_bounded_memory():
 
 
 def test_streaming_allocations_are_small():
-    """tracemalloc peak over 200k requests stays near one chunk's arrays."""
-    s = spec(num_requests=200_000, shared_prefix=PREFIX)
+    """tracemalloc peak over 120k requests stays near one chunk's arrays (~13 MiB).
+
+    Keeping the requests instead peaks near 49 MiB.
+    """
+    s = spec(num_requests=120_000, shared_prefix=PREFIX)
     tracemalloc.start()
     try:
         for _ in open_workload(s, seed=0):
@@ -238,7 +241,7 @@ def test_streaming_allocations_are_small():
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < 48 * 2**20, f"peak {peak / 2**20:.0f} MiB"
+    assert peak < 32 * 2**20, f"peak {peak / 2**20:.0f} MiB"
 
 
 def test_write_mooncake_like_reads_back(tmp_path):

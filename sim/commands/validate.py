@@ -39,6 +39,10 @@ def _run(args) -> int:
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder", field="--out")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise ConfigError(f"cannot create {out}: {e.strerror}", field="--out") from None
 
     import numpy as np
 

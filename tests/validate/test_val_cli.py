@@ -23,6 +23,14 @@ def test_out_that_is_a_file_is_exit_2(tmp_path, capsys):
     assert "is not a folder" in capsys.readouterr().err
 
 
+def test_out_that_cannot_be_created_is_exit_2(tmp_path, capsys):
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x")
+    assert main(["validate", "--out", str(blocker / "sub")]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("memsim: error: --out: cannot create") and err.count("\n") == 1
+
+
 @pytest.fixture
 def fast_validate(monkeypatch, cal):
     """The command's wiring with the measuring swapped for a fixed host and two tiny cases."""

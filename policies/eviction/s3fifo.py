@@ -33,8 +33,10 @@ class S3FIFO:
     while the small FIFO is full before the first eviction, counters are capped at
     3 when a main key is re-inserted, and the threshold is 2 hits (the paper says
     "accessed"); an object as large as the small FIFO goes to main rather than
-    being refused.  Hit counts equal libCacheSim's S3FIFO on the tested Zipf and
-    Mooncake sequences (the test allows 0.5 points).
+    being refused (so with unit sizes and a capacity under 20, where the small FIFO
+    holds one object, libCacheSim caches nothing and memsim still caches).  Hit
+    counts equal libCacheSim's S3FIFO on the tested Zipf, Mooncake and random small
+    sequences (capacity >= 20; the test on large traces allows 0.5 points).
     """
 
     name = "s3fifo"

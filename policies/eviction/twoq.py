@@ -27,6 +27,9 @@ class TwoQ:
             libCacheSim's).
         out_fraction: A1out ghost size Kout as a share of the capacity (default 0.5).
     Differs from the paper: nothing for unit sizes; sizes count in the caller's unit.
+    Below 4 objects Kin rounds to 0 and A1in is evicted first whenever it is not
+    empty; libCacheSim's TwoQ differs there, and is identical from 4 objects up on
+    the tested sequences.
     """
 
     name = "2q"

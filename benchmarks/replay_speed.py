@@ -32,7 +32,8 @@ from policies.fast.next_access import next_access  # noqa: E402
 from policies.replay import prepare_sequence, replay, warm  # noqa: E402
 from workloads.accesses import write_oracle  # noqa: E402
 
-POLICIES = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "belady"]
+POLICIES = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "belady",
+            "ttl", "advice"]
 LCS = {"lru": "LRU", "fifo": "FIFO", "clock": "Clock", "lfu": "LFU", "arc": "ARC", "2q": "TwoQ",
        "slru": "SLRU", "s3fifo": "S3FIFO", "sieve": "Sieve", "belady": "Belady"}
 MOONCAKE = ROOT / ".." / "shared" / "traces" / "mooncake_conversation" / "conversation_trace.jsonl"
@@ -138,7 +139,8 @@ def section(rows, args, total_s, cold=None) -> str:
            "(ids densified beforehand); libCacheSim = `process_trace` on an oracleGeneral file "
            "of the same sequence (its time includes its reader). Hit ratios are printed to "
            "show both ran the same decisions (SLRU differs by design: libCacheSim's has 4 "
-           "segments).", "",
+           "segments). ttl and advice have no libCacheSim counterpart; advice's time includes "
+           "its Belady pass for the prediction bits.", "",
            "| trace | policy | capacity | hit ratio memsim | hit ratio libCacheSim | memsim M acc/s | "
            "libCacheSim M acc/s | speed-up | numba load s (cached) | memsim wall M acc/s | "
            "libCacheSim wall M acc/s |",

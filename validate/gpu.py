@@ -48,23 +48,6 @@ def gpu_cases(*, quick: bool) -> list[tuple[str, dict]]:
     return out
 
 
-def _device_info() -> dict:
-    from numba import cuda, __version__ as numba_version
-    dev = cuda.current_context().device
-    name = getattr(dev, "name", "CUDA simulator")
-    name = name.decode() if isinstance(name, bytes) else str(name)
-    try:
-        from numba.cuda.cudadrv.driver import driver
-        drv = ".".join(str(x) for x in driver.get_version())
-    except Exception:       # older/newer numba-cuda layouts
-        drv = ""
-    attr = lambda a: int(getattr(dev, a, 0) or 0)     # noqa: E731  kHz in CUDA's API
-    return {"device": name, "hwmodel": match_platform(name),
-            "compute_capability": ".".join(map(str, dev.compute_capability)), "driver": drv,
-            "sm_clock_hz": attr("CLOCK_RATE") * 1000, "mem_clock_hz": attr("MEMORY_CLOCK_RATE") * 1000,
-            "numba_version": numba_version}
-
-
 def measure(*, quick: bool, repeats: int, seed: int = 0, progress=None) -> pd.DataFrame:
     """Time every GPU case (median of ``repeats`` CUDA-event timings after a warm-up)."""
     from .kernels import cuda_attention as ca
@@ -73,7 +56,8 @@ def measure(*, quick: bool, repeats: int, seed: int = 0, progress=None) -> pd.Da
         from sim.errors import ConfigError
         raise ConfigError("--cuda: no CUDA GPU is available (numba.cuda.is_available() is False)",
                           field="--cuda")
-    info = _device_info()
+    info = ca.device_info()
+    info["hwmodel"] = match_platform(info["device"])
     rng = np.random.default_rng(seed)
     rows, todo = [], gpu_cases(quick=quick)
     today = _dt.date.today().isoformat()

@@ -17,7 +17,7 @@ import numpy as np
 from numba import cuda, float32
 
 __all__ = ["attention_tiled_cuda", "paged_gather_cuda", "paged_decode_cuda", "cuda_ready",
-           "simulator_active",
+           "simulator_active", "device_info",
            "attention_tiled_cuda_ref", "paged_gather_cuda_ref", "paged_decode_cuda_ref"]
 
 _KERNELS: dict = {}
@@ -35,6 +35,28 @@ def simulator_active() -> bool:
     """True when ``NUMBA_ENABLE_CUDASIM=1``: kernels run on the CPU, timings are meaningless."""
     from numba.core import config
     return bool(config.ENABLE_CUDASIM)
+
+
+def device_info() -> dict:
+    """Name, compute capability, driver, clocks (Hz) and Numba version of the current GPU."""
+    from numba import __version__ as numba_version
+    dev = cuda.current_context().device
+    name = getattr(dev, "name", "CUDA simulator")
+    name = name.decode() if isinstance(name, bytes) else str(name)
+    try:
+        from numba.cuda.cudadrv.driver import driver
+        drv = ".".join(str(x) for x in driver.get_version())
+    except Exception:       # the simulator and other numba-cuda layouts have no driver object
+        drv = ""
+
+    def attr(a):            # CUDA reports clocks in kHz
+        try:
+            return int(getattr(dev, a, 0) or 0) * 1000
+        except Exception:   # attribute not exposed by this driver / simulator
+            return 0
+    return {"device": name, "compute_capability": ".".join(map(str, dev.compute_capability)),
+            "driver": drv, "sm_clock_hz": attr("CLOCK_RATE"), "mem_clock_hz": attr("MEMORY_CLOCK_RATE"),
+            "numba_version": numba_version}
 
 
 def _tiled_kernel(br: int, bc: int, d: int):

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import ConfigDict, Field, model_validator
+from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 from sim._schema import StrictModel, validate
 from sim.errors import ConfigError
@@ -53,11 +53,13 @@ class _TraceOptions(_Spec):
     end: Optional[PositiveDuration] = None
     """Keep requests arriving before this offset from the trace's first row."""
 
-    @model_validator(mode="after")
-    def _window(self):
-        if self.end is not None and self.end <= self.start:
-            raise ConfigError(f"end ({self.end:g} s) must be after start ({self.start:g} s)")
-        return self
+    @field_validator("end")
+    @classmethod
+    def _window(cls, end, info: ValidationInfo):
+        start = info.data.get("start")
+        if end is not None and start is not None and end <= start:
+            raise ConfigError(f"end ({end:g} s) must be after start ({start:g} s)")
+        return end
 
 
 class MooncakeSpec(_TraceOptions):
@@ -101,11 +103,13 @@ class _Clamp(_Spec):
     min: Tokens = 1
     max: Optional[Tokens] = None
 
-    @model_validator(mode="after")
-    def _order(self):
-        if self.max is not None and self.max < self.min:
-            raise ConfigError(f"max ({self.max}) must be >= min ({self.min})")
-        return self
+    @field_validator("max")
+    @classmethod
+    def _order(cls, hi, info: ValidationInfo):
+        lo = info.data.get("min")
+        if hi is not None and lo is not None and hi < lo:
+            raise ConfigError(f"max ({hi}) must be >= min ({lo})")
+        return hi
 
 
 class FixedTokens(_Spec):
@@ -120,11 +124,13 @@ class UniformTokens(_Spec):
     low: Tokens
     high: Tokens
 
-    @model_validator(mode="after")
-    def _order(self):
-        if self.high < self.low:
-            raise ConfigError(f"high ({self.high}) must be >= low ({self.low})")
-        return self
+    @field_validator("high")
+    @classmethod
+    def _order(cls, high, info: ValidationInfo):
+        low = info.data.get("low")
+        if low is not None and high < low:
+            raise ConfigError(f"high ({high}) must be >= low ({low})")
+        return high
 
 
 class LognormalTokens(_Clamp):
@@ -168,11 +174,13 @@ class UniformTime(_Spec):
     low: FiniteDuration
     high: FiniteDuration
 
-    @model_validator(mode="after")
-    def _order(self):
-        if self.high < self.low:
-            raise ConfigError(f"high ({self.high:g} s) must be >= low ({self.low:g} s)")
-        return self
+    @field_validator("high")
+    @classmethod
+    def _order(cls, high, info: ValidationInfo):
+        low = info.data.get("low")
+        if low is not None and high < low:
+            raise ConfigError(f"high ({high:g} s) must be >= low ({low:g} s)")
+        return high
 
 
 class LognormalTime(_Spec):

@@ -102,3 +102,16 @@ def test_trace_dir_env_is_used_to_open(monkeypatch, tmp_path):
     monkeypatch.delenv("MEMSIM_TRACE_DIR")
     with pytest.raises(TraceError, match="set MEMSIM_TRACE_DIR"):
         open_workload({"kind": "mooncake", "path": "traces/m/t.jsonl"}, base_dir="/nonexistent")
+
+
+@pytest.mark.parametrize("data, where", [
+    ({**SYN, "input_tokens": {"dist": "uniform", "low": 10, "high": 5}}, "workload.input_tokens.high"),
+    ({**SYN, "output_tokens": {"dist": "normal", "mean": 5, "std": 1, "min": 9, "max": 2}},
+     "workload.output_tokens.max"),
+    ({"kind": "azure", "path": "a.csv", "start": "1 h", "end": "30 min"}, "workload.end"),
+    ({**SYN, "arrivals": {"process": "gamma", "rate": "1 req/s", "cv": 0}}, "workload.arrivals.cv"),
+])
+def test_errors_name_the_field(data, where):
+    with pytest.raises(ConfigError) as err:
+        parse_workload_spec(data, file="scen.yaml")
+    assert str(err.value).startswith(f"scen.yaml: {where}: "), str(err.value)

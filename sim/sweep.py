@@ -2,7 +2,7 @@
 
 A sweep file names ``base:`` (a scenario, relative to the sweep file), ``grid:``
 (every combination), ``zip:`` (lists walked together), optional ``seeds:`` and
-``out:``.  Each point is validated before anything runs, keyed by a hash of its
+``out:``; a path may name a list item by its ``tier``/``name`` (``kv.tiers.dram.capacity``).  Each point is validated before anything runs, keyed by a hash of its
 fully resolved scenario, and written atomically as ``out/points/KEY.parquet``
 the moment it finishes, so a rerun skips finished points and a killed sweep
 loses none; ``out/results.parquet`` combines them, one row per point.
@@ -28,7 +28,7 @@ from .errors import ConfigError
 from .result import atomic_write_bytes, atomic_write_text
 
 __all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep", "is_sweep_file",
-           "load_sweep_results", "RESULTS_FILE"]
+           "load_sweep_results", "fold_list_paths", "RESULTS_FILE"]
 
 RESULTS_FILE = "results.parquet"
 
@@ -87,6 +87,64 @@ class Point:
     scenario: Any = field(repr=False, default=None)
 
 
+def _list_index(items: list, part: str) -> int | None:
+    """The element of a list a path part names: an index, or the item whose ``tier``/``name`` it is."""
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    for i, item in enumerate(items):
+        if isinstance(item, dict) and part in (item.get("tier"), item.get("name")):
+            return i
+    return None
+
+
+def fold_list_paths(data: dict, params: dict[str, Any]) -> dict[str, Any]:
+    """Overrides for ``load_scenario`` where paths may cross lists by item name.
+
+    ``kv.tiers.dram.capacity: 256 GiB`` sets the capacity of the ``kv.tiers`` item
+    whose ``tier`` (or ``name``) is ``dram``; such paths become one override of
+    the whole list (``kv.tiers: [...]``), plain paths stay as they are.
+    """
+    import copy
+    work = copy.deepcopy(data)
+    out: dict[str, Any] = {}
+    lists: list[str] = []
+    for path, value in params.items():
+        parts = path.split(".")
+        cur: Any = work
+        for i, part in enumerate(parts[:-1]):
+            if isinstance(cur, list):
+                j = _list_index(cur, part)
+                if j is None:
+                    names = [str(x.get("tier") or x.get("name")) for x in cur if isinstance(x, dict)]
+                    raise ConfigError(f"{'.'.join(parts[:i])} has no item {part!r} (items: "
+                                      f"{', '.join(names) or 'none'}; or an index)", field=path)
+                prefix = ".".join(parts[:i])
+                lists += [prefix] if prefix not in lists else []
+                cur = cur[j]
+            elif isinstance(cur, dict) and isinstance(cur.get(part), (dict, list)):
+                cur = cur[part]
+            else:
+                break
+        else:
+            if isinstance(cur, list):
+                j = _list_index(cur, parts[-1])
+                if j is not None:
+                    prefix = ".".join(parts[:-1])
+                    lists += [prefix] if prefix not in lists else []
+                    cur[j] = value
+                    continue
+            if isinstance(cur, dict) and any(path.startswith(f"{p}.") for p in lists):
+                cur[parts[-1]] = value
+                continue
+        out[path] = value
+    for prefix in lists:
+        node: Any = work
+        for part in prefix.split("."):
+            node = node[part]
+        out[prefix] = node
+    return out
+
+
 def _hash(scenario) -> str:
     text = json.dumps(scenario.model_dump(mode="json"), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
@@ -111,10 +169,12 @@ class Sweep:
         from .config import load_scenario
         out: list[Point] = []
         seen: dict[str, int] = {}
+        raw = load_yaml(self.base_path)
         for params in self.combinations():
             for seed in self.spec.seeds or [None]:
                 try:
-                    scen = load_scenario(self.base_path, params, seed=seed)
+                    overrides = fold_list_paths(raw, params) if isinstance(raw, dict) else params
+                    scen = load_scenario(self.base_path, overrides, seed=seed)
                 except ConfigError as e:
                     raise self._locate(e, params) from None
                 key = _hash(scen)

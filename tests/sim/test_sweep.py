@@ -211,3 +211,36 @@ def test_progress_bar_counts_and_eta():
     quiet = io.StringIO()                   # not a terminal and not asked for: nothing
     ProgressBar(5, stream=quiet).advance()
     assert quiet.getvalue() == ""
+
+
+def test_paths_name_list_items_by_tier():
+    from sim.sweep import fold_list_paths
+    raw = {"kv": {"block_tokens": 16, "tiers": [{"tier": "dram", "capacity": "1 TiB", "eviction": "lru"},
+                                                 {"tier": "ssd", "capacity": "8 TB"}]}}
+    got = fold_list_paths(raw, {"kv.tiers.dram.capacity": "256 GiB", "kv.block_tokens": 32,
+                                "kv.tiers.dram.eviction": "arc", "kv.tiers.1.capacity": "1 TB"})
+    assert got == {"kv.block_tokens": 32,
+                   "kv.tiers": [{"tier": "dram", "capacity": "256 GiB", "eviction": "arc"},
+                                {"tier": "ssd", "capacity": "1 TB"}]}
+    assert raw["kv"]["tiers"][0]["capacity"] == "1 TiB"             # the base is not touched
+    with pytest.raises(ConfigError, match=r"kv.tiers has no item 'nvme' \(items: dram, ssd; or an index\)"):
+        fold_list_paths(raw, {"kv.tiers.nvme.capacity": "1 TB"})
+
+
+def test_tier_sweep_runs_in_the_engine(tmp_path):
+    base = yaml.safe_load(QUICK.read_text())
+    base["workload"]["num_requests"] = 40
+    base["kv"]["memory_fraction"] = 0.25
+    base["kv"]["tiers"] = [{"tier": "dram", "capacity": "64 GiB", "eviction": "lru"}]
+    _write(tmp_path / "base.yaml", base)
+    f = _write(tmp_path / "s.yaml", {"base": "base.yaml", "grid": {
+        "kv.tiers.dram.capacity": ["16 GiB", "128 GiB"], "kv.tiers.dram.eviction": ["lru", "arc"]}})
+    sw = load_sweep(f, out=tmp_path / "o")
+    caps = [(p.scenario.kv.tiers[0].capacity, p.scenario.kv.tiers[0].eviction) for p in sw.points()]
+    assert caps == [(16 << 30, "lru"), (16 << 30, "arc"), (128 << 30, "lru"), (128 << 30, "arc")]
+    run = run_sweep(sw, workers=1)
+    assert run.failed == 0 and run.table["completed"].tolist() == [40] * 4
+    assert run.table["kv.tiers.dram.capacity"].tolist() == ["16 GiB", "16 GiB", "128 GiB", "128 GiB"]
+    bad = _write(tmp_path / "bad.yaml", {"base": "base.yaml", "grid": {"kv.tiers.hbm2.capacity": ["1 GiB"]}})
+    with pytest.raises(ConfigError, match=r"bad.yaml: grid.kv.tiers.hbm2.capacity: kv.tiers has no item 'hbm2'"):
+        load_sweep(bad).points()

@@ -61,6 +61,7 @@ def measure(*, quick: bool, repeats: int, seed: int = 0, progress=None) -> pd.Da
     rng = np.random.default_rng(seed)
     rows, todo = [], gpu_cases(quick=quick)
     today = _dt.date.today().isoformat()
+    paged: dict = {}                  # (heads, n, d, block_tokens) -> (q, k_pool, v_pool, table)
     for i, (kernel, p) in enumerate(todo):
         elems = None
         if kernel == "attention_tiled":
@@ -71,9 +72,13 @@ def measure(*, quick: bool, repeats: int, seed: int = 0, progress=None) -> pd.Da
             elems = int(run()[1].sum())
         else:
             h, n, d, bt = p["heads"], p["n"], p["d"], p["block_tokens"]
-            kk, vv = (rng.standard_normal((h, n, d), dtype=np.float32) for _ in range(2))
-            qq = rng.standard_normal((h, d), dtype=np.float32)
-            kp, vp, tab = make_paged(kk, vv, bt, rng)
+            if (h, n, d, bt) not in paged:        # gather and decode share one cache
+                kk, vv = (rng.standard_normal((h, n, d), dtype=np.float32) for _ in range(2))
+                qq = rng.standard_normal((h, d), dtype=np.float32)
+                paged.clear()
+                paged[(h, n, d, bt)] = (qq, *make_paged(kk, vv, bt, rng))
+                del kk, vv
+            qq, kp, vp, tab = paged[(h, n, d, bt)]
             if kernel == "paged_gather":
                 def run(timer=None):
                     return ca.paged_gather_cuda(kp, tab, n, timer=timer)

@@ -229,12 +229,14 @@ def load_sweep(source: str | Path | dict, *, out: str | Path | None = None,
 
 @dataclass
 class SweepRun:
-    """What ``run_sweep`` did: the combined table, points run now, points found done, failed points."""
+    """What ``run_sweep`` did: the combined table, points run now, points found done, failed
+    points, where the dataset is, and the varied dotted paths (the table's parameter columns)."""
     table: pd.DataFrame
     ran: int
     skipped: int
     failed: int
     out: Path | None
+    params: list[str] = field(default_factory=list)
 
 
 def _cell(v: Any) -> Any:
@@ -320,7 +322,8 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
                 {"sweep": sweep.file, "base": str(sweep.base_path), "spec": sweep.spec.model_dump(mode="json"),
                  "points": [p.key for p in points]}, indent=1) + "\n")
     failed = int((table["error"] != "").sum()) if len(table) else 0
-    return SweepRun(table=table, ran=len(todo), skipped=len(points) - len(todo), failed=failed, out=sweep.out)
+    return SweepRun(table=table, ran=len(todo), skipped=len(points) - len(todo), failed=failed, out=sweep.out,
+                    params=params)
 
 
 def load_sweep_results(out: str | Path) -> pd.DataFrame:

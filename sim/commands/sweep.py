@@ -22,7 +22,7 @@ def _sweep(args) -> int:
         print_json(info)
         return 0 if not run.failed else 1
     df = run.table
-    params = [c for c in df.columns if "." in c]
+    params = run.params
     shown = [c for c in _SHOW if c in df.columns]
     rows = [[str(r[c]) for c in params] + [format_metric(c, r[c]) for c in shown] + [r["error"]]
             for _, r in df.iterrows()]

@@ -25,7 +25,11 @@ __all__ = ["generate", "write_mooncake_like", "STREAMS"]
 
 STREAMS = ("arrivals", "input", "output", "prompt_choice", "prompt_use",
            "turns", "think", "tool_flag", "tool_gap")
-"""One child of ``SeedSequence(seed)`` per component, spawned in this order."""
+"""One child of ``SeedSequence(seed)`` per component, spawned in this order.
+
+Child ``i`` depends only on the seed and ``i``, so a new component appended at
+the end leaves every existing stream unchanged.
+"""
 
 _CHUNK = 65536          # requests per chunk without sessions
 _SESSION_CHUNK = 4096   # sessions per chunk

@@ -35,6 +35,7 @@ def _no_error_outputs(nb) -> None:
             assert out.get("name") != "stderr" or "Traceback" not in out.get("text", "")
 
 
+@pytest.mark.timeout(120)
 def test_compare_policies(monkeypatch):
     nb, found = _execute("compare_policies.ipynb", monkeypatch)
     _no_error_outputs(nb)
@@ -49,6 +50,7 @@ def test_compare_policies(monkeypatch):
     assert len(figs) == 2
 
 
+@pytest.mark.timeout(120)
 def test_tiering_whatif(monkeypatch):
     nb, found = _execute("tiering_whatif.ipynb", monkeypatch)
     _no_error_outputs(nb)

@@ -27,7 +27,8 @@ def _compare(args) -> int:
     df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
                                 scheduler=args.scheduler, seed=args.seed, overrides=overrides,
                                 keep_results=bool(args.out), progress=True if args.progress else None)
-    if args.out:
+    status = 0 if (df["error"] == "").all() else 1
+    if args.out and results:
         import reports
         out = Path(args.out)
         for label, res in results.items():
@@ -36,16 +37,16 @@ def _compare(args) -> int:
     if args.json:
         for row in df.to_dict(orient="records"):
             print_json(row)
-        return 0
+        return status
     for _, row in df[df["error"] != ""].iterrows():
         print(f"{row['scenario']}: {row['error']}")
     ok = df[df["error"] == ""]
     if len(ok):
         tab = comparison_table({r["scenario"]: r.to_dict() for _, r in ok.iterrows()})
         print(table(list(tab.columns), tab.astype(str).values.tolist()))
-    if args.out:
+    if args.out and results:
         print(f"  results and report.html written to {args.out}/")
-    return 0 if (df["error"] == "").all() else 1
+    return status
 
 
 def register(sub) -> None:

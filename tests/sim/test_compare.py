@@ -93,3 +93,12 @@ def test_sim_compare_is_callable_after_importing_the_module():
     from sim.compare import compare
     assert callable(sim.compare)
     assert sim.compare.compare is compare
+
+
+def test_cli_compare_a_scenario_that_cannot_run(two_files, tmp_path, capsys):
+    a, _ = two_files
+    assert main(["compare", str(a), "--set", "kv.memory_fraction=0.1", "--out", str(tmp_path / "o"),
+                 "--workers", "1"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("roomy: SimulationError: model llama-3.1-8b") and "leaves no HBM" in out
+    assert not (tmp_path / "o" / "report.html").exists()

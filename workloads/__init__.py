@@ -13,6 +13,7 @@ from typing import Any, Iterator
 from ._lines import TRACE_DIR_ENV, check_file, resolve_path
 from ._stream import windowed
 from .azure import read_azure_rows
+from .model import ModelSpec, list_models, load_model
 from .mooncake import read_mooncake_rows
 from .request import Request
 from .spec import (AzureSpec, CsvSpec, MooncakeSpec, ParquetSpec, SyntheticSpec, WorkloadSpec,
@@ -58,14 +59,6 @@ def open_workload(spec: WorkloadSpec | dict[str, Any], *, base_dir: str | Path |
                           hash_block_tokens=bt, unit=unit)
     first = next(stream)
     return _chain(first, stream)
-
-
-def __getattr__(name: str):
-    # The model catalogue is imported on first use, so reading traces never pays for it.
-    if name in ("ModelSpec", "list_models", "load_model"):
-        from . import model
-        return getattr(model, name)
-    raise AttributeError(f"module 'workloads' has no attribute {name!r}")
 
 
 def _chain(first: Request, rest: Iterator[Request]) -> Iterator[Request]:

@@ -89,15 +89,20 @@ def _knee(curve) -> int:
 
 def _with_overlap(levels: list[Level], *, repeats: int) -> list[Level]:
     """Each level's compute/memory overlap from the streaming dot at its probe size:
-    ``overlap = (mem + compute - measured) / min(mem, compute)``, clipped to [0, 1],
-    with compute from the same loop on an L1-resident input."""
+    ``overlap = (mem + compute - measured) / min(mem, compute)``, clipped to [0, 1].
+
+    The dot is repeated per row (``work``) until its compute time, taken from the
+    same loop on an L1-resident input, about equals the level's memory time: the
+    estimate is most sensitive there, and noisy when one term dwarfs the other.
+    """
     l1 = levels[0]
     c_s, c_bytes = mb.stream_dot_time(min(l1.capacity_bytes * 2 // 3, 32 * 1024), repeats=repeats)
-    per_byte = c_s / c_bytes
+    per_byte = c_s / c_bytes                       # compute seconds per byte at work = 1
     out = [replace(l1, overlap=1.0)]
     for lv in levels[1:]:
-        t, nbytes = mb.stream_dot_time(lv.probe_bytes, repeats=repeats)
-        mem, comp = nbytes / lv.read_bytes_per_s, per_byte * nbytes
+        work = max(1, round(1.0 / (lv.read_bytes_per_s * per_byte)))
+        t, nbytes = mb.stream_dot_time(lv.probe_bytes, work=work, repeats=repeats)
+        mem, comp = nbytes / lv.read_bytes_per_s, per_byte * work * nbytes
         ov = (mem + comp - t) / min(mem, comp)
         out.append(replace(lv, overlap=float(min(1.0, max(0.0, ov)))))
     return out

@@ -119,19 +119,20 @@ def chase_latency(size_bytes: int, rng: np.random.Generator, *, repeats: int = 3
     return t / hops
 
 
-def stream_dot_time(size_bytes: int, *, repeats: int = 3, d: int = 128,
+def stream_dot_time(size_bytes: int, *, work: int = 1, repeats: int = 3, d: int = 128,
                     target_s: float = 0.01) -> tuple[float, int]:
-    """(seconds per pass, bytes per pass) of the streaming dot over ``size_bytes``."""
+    """(seconds per pass, bytes per pass) of the streaming dot over ``size_bytes``
+    with each row's dot taken ``work`` times."""
     from .kernels.stream_dot import stream_dot
     rows = max(size_bytes // (4 * d), 1)
     a = huge_empty((rows, d), np.float32)
     a[...] = 1.0
     q = np.ones(d, np.float32)
     out = np.empty(rows, np.float32)
-    stream_dot(a, q, 1, out)
-    t1 = time_call(lambda: stream_dot(a, q, 1, out), repeats=1)
+    stream_dot(a, q, 1, work, out)
+    t1 = time_call(lambda: stream_dot(a, q, 1, work, out), repeats=1)
     passes = max(1, int(target_s / max(t1, 1e-9)))
-    t = time_call(lambda: stream_dot(a, q, passes, out), repeats=repeats)
+    t = time_call(lambda: stream_dot(a, q, passes, work, out), repeats=repeats)
     return t / passes, a.nbytes
 
 

@@ -22,7 +22,7 @@ def test_stream_sum_matches_numpy(rng):
 def test_stream_dot_matches_numpy(rng):
     a = rng.standard_normal((17, 24)).astype(np.float32)
     q = rng.standard_normal(24).astype(np.float32)
-    np.testing.assert_allclose(stream_dot.stream_dot(a, q, 2), stream_dot.stream_dot_ref(a, q, 2),
+    np.testing.assert_allclose(stream_dot.stream_dot(a, q, 2, 3), stream_dot.stream_dot_ref(a, q, 2, 3),
                                rtol=1e-4, atol=1e-4)
 
 

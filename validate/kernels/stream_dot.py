@@ -1,7 +1,8 @@
 """Streaming dot products: each row of a matrix dotted with one vector (row-major).
 
-It moves memory like the streaming sum but does real arithmetic per byte (two
-FLOPs per element), so comparing its time with the sum's bandwidth and its own
+It moves memory like the streaming sum but does real arithmetic per byte: each
+row's dot is taken ``work`` times (2 x work FLOPs per element, the row in L1
+after the first), so comparing its time with the sum's bandwidth and its own
 in-L1 rate shows how much of the memory time the core hides under compute.
 """
 from __future__ import annotations
@@ -12,31 +13,33 @@ from numba import njit
 __all__ = ["stream_dot", "stream_dot_ref"]
 
 
-def _stream_dot(a, q, out, passes):
+def _stream_dot(a, q, out, passes, work):
     rows, d = a.shape
     for _ in range(passes):
         for r in range(rows):
-            acc = np.float32(0.0)
-            for x in range(d):
-                acc += a[r, x] * q[x]
-            out[r] += acc
+            for w in range(work):
+                acc = np.float32(0.0)
+                for x in range(d):
+                    acc += a[r, x] * q[x]
+                out[r] += acc
     return out
 
 
-def stream_dot_ref(a: np.ndarray, q: np.ndarray, passes: int = 1) -> np.ndarray:
-    """``passes * (a @ q)`` with NumPy in float64, cast to a's dtype."""
-    return (passes * (a.astype(np.float64) @ q.astype(np.float64))).astype(a.dtype)
+def stream_dot_ref(a: np.ndarray, q: np.ndarray, passes: int = 1, work: int = 1) -> np.ndarray:
+    """``passes * work * (a @ q)`` with NumPy in float64, cast to a's dtype."""
+    return (passes * work * (a.astype(np.float64) @ q.astype(np.float64))).astype(a.dtype)
 
 
 # NOTE: fastmath lets LLVM vectorise the dot, for speed.
 _compiled = njit(cache=True, fastmath=True)(_stream_dot)
 
 
-def stream_dot(a: np.ndarray, q: np.ndarray, passes: int = 1,
+def stream_dot(a: np.ndarray, q: np.ndarray, passes: int = 1, work: int = 1,
                out: np.ndarray | None = None) -> np.ndarray:
-    """Compiled row-wise dot products, summed over ``passes`` sweeps into ``out``
-    (zeroed if given, allocated if not)."""
-    out = np.zeros(a.shape[0], a.dtype) if out is None else out
-    if out is not None:
+    """Compiled row-wise dot products (each ``work`` times), summed over ``passes``
+    sweeps into ``out`` (zeroed if given, allocated if not)."""
+    if out is None:
+        out = np.zeros(a.shape[0], a.dtype)
+    else:
         out[:] = 0
-    return _compiled(a, q, out, passes)
+    return _compiled(a, q, out, passes, work)

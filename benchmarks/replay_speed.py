@@ -67,7 +67,7 @@ def bench(name, ids, capacity, policies, use_lcs, tmpdir, repeat=3):
         best_cpu = best_wall = float("inf")
         for _ in range(repeat):
             c0 = time.process_time()
-            r = replay(None, pol, capacity, _prepared=prepared, next_access=na)
+            r = replay(None, pol, capacity, prepared=prepared, next_access=na)
             best_cpu = min(best_cpu, time.process_time() - c0)
             best_wall = min(best_wall, r.seconds)
         row = {"trace": name, "policy": pol, "capacity": capacity, "accesses": n,

@@ -45,7 +45,7 @@ def lru_curve(ids, capacities) -> list[dict]:
 
 def _one(args):
     policy, cap, prepared = args
-    r = replay(None, policy, cap, _prepared=prepared)
+    r = replay(None, policy, cap, prepared=prepared)
     row = {k: v for k, v in r.row().items() if k in ("policy", "capacity", "accesses", "hits",
                                                       "hit_ratio")}
     row["miss_ratio"] = 1 - row["hit_ratio"]

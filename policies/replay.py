@@ -74,18 +74,24 @@ def _label(spec) -> str:
 
 def replay(ids, policy, capacity: int, *, sizes=None, times_s=None, admission=None,
            engine: str = "fast", next_access=None, keep_hits: bool = False,
-           _prepared=None) -> ReplayResult:
+           prepared=None) -> ReplayResult:
     """Replay ``ids`` through ``policy`` (a registry spec or instance) at ``capacity``.
 
     ``capacity`` and ``sizes`` share a unit (blocks or bytes).  ``engine="fast"``
     uses the Numba kernel when the policy is a built-in with one and no admission
     filter (other than ``always``) is given; otherwise the Python path runs.
-    ``times_s`` feeds ``now_s`` (the access index when absent).
+    ``times_s`` feeds ``now_s`` (the access index when absent).  ``prepared`` is
+    ``prepare_sequence(ids, sizes)`` computed once for a grid of runs (``ids`` is then
+    ignored).
     """
     check_positive("capacity", capacity)
     if engine not in ("fast", "python"):
         raise ConfigError(f"engine={engine!r} must be 'fast' or 'python'", field="engine")
-    dense, n_ids, sz = _prepared or prepare_sequence(ids, sizes)
+    dense, n_ids, sz = prepared or prepare_sequence(ids, sizes)
+    if times_s is not None:
+        times_s = np.asarray(times_s, np.float64)
+        if len(times_s) != len(dense):
+            raise ConfigError(f"{len(times_s)} times for {len(dense)} accesses", field="times_s")
     pol = registry.create("eviction", policy, capacity=int(capacity))
     adm = None if admission is None else registry.create("admission", admission,
                                                          capacity=int(capacity))

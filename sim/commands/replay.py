@@ -62,7 +62,7 @@ def _replay(args) -> int:
     for pol in args.policy:
         for cap in caps:
             r = replay(None, pol, cap, admission=args.admission, engine=args.engine,
-                       times_s=acc.times_s, _prepared=prepared)
+                       times_s=acc.times_s, prepared=prepared)
             row = r.row()
             if args.json:
                 print_json(row)

@@ -26,7 +26,7 @@ def _irm_zipf(alpha, n, universe, seed):
 def test_lru_stack_inclusion():
     ids, _ = _irm_zipf(0.9, 20_000, 3_000, 1)
     prep = prepare_sequence(ids)
-    hits = [replay(None, "lru", c, _prepared=prep, keep_hits=True).hit for c in (5, 50, 500, 3000)]
+    hits = [replay(None, "lru", c, prepared=prep, keep_hits=True).hit for c in (5, 50, 500, 3000)]
     for small, big in zip(hits, hits[1:]):
         assert (big >= small).all()      # every hit at a smaller size is a hit at a larger one
 
@@ -36,9 +36,9 @@ def test_belady_beats_every_policy(cap):
     ids, _ = _irm_zipf(0.8, 20_000, 3_000, 2)
     ids = np.concatenate([ids, np.arange(5000, 5000 + 2000), ids[:3000]])  # a scan in between
     prep = prepare_sequence(ids)
-    best = replay(None, "belady", cap, _prepared=prep).hits
+    best = replay(None, "belady", cap, prepared=prep).hits
     for name in POLICIES:
-        assert replay(None, name, cap, _prepared=prep).hits <= best, name
+        assert replay(None, name, cap, prepared=prep).hits <= best, name
 
 
 @pytest.mark.parametrize("alpha,cap", [(0.8, 100), (1.0, 300), (0.6, 1000)])
@@ -78,7 +78,7 @@ def test_mooncake_lru_curve_matches_trace_readme():
                     if len(lru) >= cap:
                         lru.popitem(last=False)
                     lru[k] = None
-        ours = replay(None, "lru", cap, _prepared=prep)
+        ours = replay(None, "lru", cap, prepared=prep)
         assert ours.hits == hits, cap
         # the README rounds to 3 places (1k: 12,831/288,500 = 0.04447, printed as 0.045)
         assert abs(ours.hit_ratio - readme) <= 0.0006, (cap, ours.hit_ratio)

@@ -37,10 +37,10 @@ def _compare(ids, capacities, tmp_path):
     n = len(ids)
     for cap in capacities:
         for ours, theirs in EXACT.items():
-            got = replay(None, ours, cap, _prepared=prepared).hits
+            got = replay(None, ours, cap, prepared=prepared).hits
             assert got == _lcs_hits(theirs, path, cap, n), (ours, cap)
         for ours, theirs in CLOSE.items():
-            got = replay(None, ours, cap, _prepared=prepared).hits
+            got = replay(None, ours, cap, prepared=prepared).hits
             diff_points = 100 * abs(got - _lcs_hits(theirs, path, cap, n)) / n
             assert diff_points <= 0.5, (ours, cap, diff_points)
 
@@ -69,7 +69,7 @@ def test_sized_objects_match_libcachesim(tmp_path):
         for ours, theirs in [("lru", "LRU"), ("fifo", "FIFO"), ("sieve", "Sieve"),
                              ("clock", "Clock"), ("lfu", "LFU"), ("2q", "TwoQ"),
                              ("belady", "Belady")]:
-            got = replay(None, ours, cap, _prepared=prepared).hits
+            got = replay(None, ours, cap, prepared=prepared).hits
             assert got == _lcs_hits(theirs, path, cap, len(ids)), (ours, cap)
 
 

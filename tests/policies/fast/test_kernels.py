@@ -22,8 +22,8 @@ def _zipf(seed, n, universe, alpha=0.9):
 
 def _both(ids, name, cap, sizes=None):
     prep = prepare_sequence(ids, sizes)
-    fast = replay(None, name, cap, engine="fast", keep_hits=True, _prepared=prep)
-    slow = replay(None, name, cap, engine="python", keep_hits=True, _prepared=prep)
+    fast = replay(None, name, cap, engine="fast", keep_hits=True, prepared=prep)
+    slow = replay(None, name, cap, engine="python", keep_hits=True, prepared=prep)
     assert fast.engine == "fast" and slow.engine == "python"
     return fast, slow
 
@@ -96,6 +96,6 @@ def test_ttl_kernel_with_times_equals_python(ttl_s):
     times[100:110] = times[100]                       # equal times: ties broken by sequence
     prep = prepare_sequence(ids)
     spec = {"name": "ttl", "ttl_s": ttl_s}
-    fast = replay(None, spec, 60, times_s=times, keep_hits=True, _prepared=prep)
-    slow = replay(None, spec, 60, times_s=times, keep_hits=True, engine="python", _prepared=prep)
+    fast = replay(None, spec, 60, times_s=times, keep_hits=True, prepared=prep)
+    slow = replay(None, spec, 60, times_s=times, keep_hits=True, engine="python", prepared=prep)
     assert fast.engine == "fast" and np.array_equal(fast.hit, slow.hit)

@@ -13,7 +13,8 @@ def _mrc(args) -> int:
     from policies.mrc import capacity_grid, figure, mrc, write_curve
     acc, sizes = load_trace(args)
     if args.capacities:
-        caps = [parse_capacity(c, args.capacity_unit) for c in args.capacities.split(",")]
+        parts = [c for item in args.capacities for c in item.split(",") if c.strip()]
+        caps = [parse_capacity(c.strip(), args.capacity_unit) for c in parts]
     else:
         total = int(np.sum(sizes)) if sizes is not None else len(np.unique(acc.ids))
         caps = capacity_grid(max(total, 1), args.points)
@@ -46,7 +47,8 @@ def register(sub) -> None:
     add_trace_args(p)
     p.add_argument("--policy", action="append", metavar="NAME",
                    help="eviction policy (repeatable; default lru)")
-    p.add_argument("--capacities", metavar="N,N,...", help="comma-separated capacities")
+    p.add_argument("--capacities", nargs="+", metavar="N",
+                   help="capacities (space- or comma-separated)")
     p.add_argument("--points", type=int, default=20,
                    help="log-spaced capacities up to the working set (default 20)")
     p.add_argument("--workers", type=int, metavar="N",

@@ -80,6 +80,10 @@ def test_cli_mrc(tmp_path, capsys):
     assert main(["mrc", str(trace), "--format", "ids", "--points", "4", "--json"]) == 0
     rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert len(rows) == 4 and rows[-1]["policy"] == "lru"
+    assert main(["mrc", str(trace), "--format", "ids", "--capacities", "5", "50,500",
+                 "--json"]) == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert [r["capacity"] for r in rows] == [5, 50, 500]
 
 
 def test_cli_mrc_bad_out_exit_2(tmp_path, capsys):

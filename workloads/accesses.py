@@ -191,8 +191,9 @@ def _read_csv(path: str, id_column, size_column, time_column) -> Accesses:
                         try:
                             kind(v) if kind is np.float64 else int(v)
                         except (ValueError, OverflowError):
+                            noun = "a number" if kind is np.float64 else "an integer"
                             what = "missing value (truncated line?)" if v == "" else \
-                                f"{str(v)[:40]!r} is not {'a number' if kind is np.float64 else 'an integer'}"
+                                f"{str(v)[:40]!r} is not {noun}"
                             raise TraceError(f"column {c!r}: {what}", file=path,
                                              line=first + j + 2) from None
             first += len(chunk)

@@ -96,7 +96,8 @@ class ARC:
         evicted = key == self._last_victim
         self._last_victim = None
         if key in self._t1:
-            x_is_ghost = self._miss is not None and (self._miss in self._b1 or self._miss in self._b2)
+            x = self._miss
+            x_is_ghost = x is not None and (x in self._b1 or x in self._b2)
             drop = self._used["t1"] >= self.capacity and not x_is_ghost
             size = self._pop("t1", key)
             if evicted and not drop:

@@ -82,7 +82,8 @@ def test_random_small_sequences_match_libcachesim(tmp_path):
     path = tmp_path / "r.oracleGeneral"
     low = {"2q": 4, "s3fifo": 20}
     for _ in range(80):
-        n, universe, cap = int(rng.integers(5, 80)), int(rng.integers(2, 20)), int(rng.integers(1, 40))
+        n, universe = int(rng.integers(5, 80)), int(rng.integers(2, 20))
+        cap = int(rng.integers(1, 40))
         ids = rng.integers(0, universe, n)
         write_oracle(path, ids)
         for ours, theirs in {**EXACT, **CLOSE}.items():

@@ -3,7 +3,9 @@ from policies.eviction import S3FIFO
 
 
 def test_hand_worked_victims(drive):
-    # small=2: C and D go to main while small is full before the first eviction; A (1 hit < 2) leaves small for the ghost; A's ghost hit sends it to main; F's miss finds main over its share and evicts C (no hits)
+    # small=2: C and D go to main while small is full before the first eviction;
+    # A (1 hit < 2) leaves small for the ghost; A's ghost hit sends it to main;
+    # F's miss finds main over its share and evicts C (no hits)
     victims, hits = drive({'name': 's3fifo', 'small_fraction': 0.5}, "ABCADBEAF", 4)
     assert "".join(victims) == "ABC"
     assert hits == 2

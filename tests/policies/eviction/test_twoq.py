@@ -3,7 +3,8 @@ from policies.eviction import TwoQ
 
 
 def test_hand_worked_victims(drive):
-    # Kin=1: A1in over its share loses A (to A1out); A's ghost hit reclaims it into Am, pushing out B
+    # Kin=1: A1in over its share loses A (to A1out);
+    # A's ghost hit reclaims it into Am, pushing out B
     victims, hits = drive('2q', "ABCADBEA", 4)
     assert "".join(victims) == "AB"
     assert hits == 2

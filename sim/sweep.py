@@ -170,11 +170,12 @@ class Sweep:
         out: list[Point] = []
         seen: dict[str, int] = {}
         raw = load_yaml(self.base_path)
+        if not isinstance(raw, dict):
+            raise ConfigError("a scenario must be a YAML mapping", file=str(self.base_path))
         for params in self.combinations():
             for seed in self.spec.seeds or [None]:
                 try:
-                    overrides = fold_list_paths(raw, params) if isinstance(raw, dict) else params
-                    scen = load_scenario(self.base_path, overrides, seed=seed)
+                    scen = load_scenario(self.base_path, fold_list_paths(raw, params), seed=seed)
                 except ConfigError as e:
                     raise self._locate(e, params) from None
                 key = _hash(scen)
@@ -188,7 +189,7 @@ class Sweep:
     def _locate(self, e: ConfigError, params: dict) -> ConfigError:
         section = next((s for s in ("grid", "zip") if e.field in getattr(self.spec, s)), None)
         if section is None:
-            where = f"{e.file}: " if e.file else ""
+            where = f"{e.file or self.base_path}: "
             return ConfigError(f"{where}{e.field + ': ' if e.field else ''}{e.problem} (point {params})",
                                file=self.file)
         return ConfigError(e.problem, file=self.file, field=f"{section}.{e.field}")
@@ -253,9 +254,15 @@ def _row(point: Point, summary: dict | None, error: str) -> dict:
     return row
 
 
-def _parquet_bytes(df: pd.DataFrame) -> bytes:
+def _parquet_bytes(data: pd.DataFrame | dict) -> bytes:
+    """A table, or one row given as a dict (straight through pyarrow: a third of pandas' time)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
     buf = io.BytesIO()
-    df.to_parquet(buf, index=False)
+    if isinstance(data, dict):
+        pq.write_table(pa.Table.from_pylist([data]), buf)
+    else:
+        data.to_parquet(buf, index=False)
     return buf.getvalue()
 
 
@@ -307,7 +314,7 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     def finished(o) -> None:
         row = _row(by_key[o.key], o.summary, o.error)
         if pdir is not None:
-            atomic_write_bytes(pdir / f"{o.key}.parquet", _parquet_bytes(pd.DataFrame([row])))
+            atomic_write_bytes(pdir / f"{o.key}.parquet", _parquet_bytes(row))
         rows[o.key] = row
         bar.advance()
 

@@ -1,10 +1,8 @@
 """Validation: real kernels timed on this machine against the simulator's predictions.
 
-``calibrate`` measures the host (caches as SRAM tiers, memory as DRAM, the
-kernels' inner-loop rates) and ``write_host`` saves it as a ``hwmodels``
-platform; ``Predictor`` predicts each kernel from that model with the kernel
-simulator's accounting; ``compare`` times every configuration; ``write_report``
-renders the page.  ``memsim validate`` runs all of it.  Nothing here needs a GPU.
+``calibrate`` -> ``write_host`` (a ``hwmodels`` platform) -> ``Predictor`` ->
+``compare`` (time every configuration) -> ``write_report``; ``memsim validate``
+runs all of it.  Nothing here needs a GPU.
 """
 from .calibrate import Calibration, calibrate, host_platform_dict, load_calibration, write_host
 from .compare import COLUMNS, Case, cases, compare, run_case, summarize

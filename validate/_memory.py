@@ -1,10 +1,7 @@
-"""Benchmark arrays on transparent huge pages where the OS allows it.
+"""Benchmark arrays on 2 MiB transparent huge pages where the OS allows it.
 
-With 4 KiB pages a random walk over more than a few MiB misses the TLB on
-nearly every load, and scattered physical pages crowd some cache sets (an
+4 KiB pages add a page walk to most random loads and crowd some cache sets (an
 L2-sized array ran at 90 or 160 GB/s depending on where its pages landed).
-Arrays from 16 KiB up are mapped anonymously, aligned to 2 MiB and advised
-``MADV_HUGEPAGE``; elsewhere they fall back to ordinary NumPy allocation.
 """
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """Calibrate a hardware model of this host: its caches as SRAM tiers, its memory as DRAM.
 
-Cache sizes come from sysfs; the last level's *usable* size is the knee of the
-streaming-bandwidth curve (a VM may report a host-wide cache it only shares).
-Each level's bandwidth, latency and compute/memory overlap are probed at one
-working set inside it, then written as a ``hwmodels`` platform (plus
-``calibration.json`` with the raw numbers).
+Sizes from sysfs (the last cache's usable size from the streaming-bandwidth knee);
+bandwidth, latency and compute/memory overlap probed inside each level; written as
+a ``hwmodels`` platform plus ``calibration.json`` with the raw numbers.
 """
 from __future__ import annotations
 

@@ -1,10 +1,8 @@
 """Measure every validation configuration and put the prediction beside it.
 
-``cases(quick=)`` lists the configurations (kernel, parameters); ``run_case``
-builds the inputs, times the compiled kernel (warm-up first, median thread CPU
-time of ``repeats`` runs) and asks the ``Predictor``.  ``compare`` does them
-all and returns one DataFrame row per configuration, the columns of
-``validation.csv``.
+``cases(quick=)`` lists the configurations; ``run_case`` times one (warm-up, then
+the median thread CPU time of ``repeats`` runs) and predicts it; ``compare`` does
+them all and returns the rows of ``validation.csv``.
 """
 from __future__ import annotations
 

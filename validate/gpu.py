@@ -1,10 +1,8 @@
 """GPU measurements: time the CUDA kernels, store them, compare stored ones with a model.
 
-``measure`` (needs a GPU) times each CUDA configuration with CUDA events and
-``append_measurements`` adds the rows to ``validate/measurements/<gpu>-<date>.csv``
-with the device, driver and clocks.  ``compare_stored`` runs anywhere: it reads
-every stored CSV and predicts each row from the matching ``hwmodels`` platform
-with the kernel simulator's accounting (``sim.kernel.attention_io``).
+``measure`` (GPU only) times the CUDA kernels with CUDA events; ``append_measurements``
+stores them under ``validate/measurements/``; ``compare_stored`` (any machine)
+predicts every stored row from its platform file with ``sim.kernel``'s accounting.
 """
 from __future__ import annotations
 

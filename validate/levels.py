@@ -1,9 +1,8 @@
 """Which memory level serves a working set: the nearest one that holds all of it.
 
-Every kernel here sweeps its data in the same order on every run (a pointer
-chase too: one random cycle, each line once per lap), and a swept set that
-overflows an LRU-like cache misses on every line, so the whole set is served by
-the first level whose capacity holds it (``fit_level``).
+Every kernel here sweeps its data in the same order on every run (a pointer chase
+too: one random cycle), and a swept set that overflows an LRU-like cache misses on
+every line, so the first level whose capacity holds the whole set serves it.
 """
 from __future__ import annotations
 

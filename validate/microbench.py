@@ -1,9 +1,8 @@
 """Microbenchmarks of this machine: cache sizes, per-level bandwidth and latency, loop rates.
 
-Bandwidth comes from the streaming kernel, latency from pointer chasing, and the
-compute rates from the kernels' own inner loops run on inputs small enough to
-stay in L1.  Every timing is the median thread CPU time of ``repeats`` runs after a warm-up
-run (so Numba compilation is never timed).
+Bandwidth from the streaming kernel, latency from pointer chasing, compute rates
+from the kernels' own inner loops on cache-resident inputs; every timing is the
+median thread CPU time of ``repeats`` runs after a warm-up (compilation never timed).
 """
 from __future__ import annotations
 

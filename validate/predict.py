@@ -1,12 +1,8 @@
 """Predict each validation kernel's time from the calibrated host model.
 
-The rule is the kernel simulator's roofline: bytes moved from the level that
-holds the working set over that level's bandwidth, against FLOPs over the
-inner loop's calibrated rate; the larger wins, plus the part of the smaller the
-core does not hide (the level's measured ``overlap``), plus latency terms (a
-pointer chase is hops x latency; a paged cache pays one latency per block jump).
-Attention traffic comes from ``sim.kernel.attention_io`` -- the same accounting
-as the kernel simulator -- or from this module's closed form if it is missing.
+Roofline with the level's measured overlap: ``max(mem, compute) + (1 - overlap) *
+min(mem, compute)``, plus latency terms; attention traffic comes from
+``sim.kernel.attention_io`` (or an identical closed form when it is missing).
 """
 from __future__ import annotations
 

@@ -1,13 +1,8 @@
-"""The tiled-attention and paged-decode kernels in Numba CUDA (shared memory as SRAM).
+"""Tiled attention, paged gather and paged decode in Numba CUDA (shared memory as SRAM).
 
-``attention_tiled_cuda`` runs FlashAttention-2's loop order with one thread
-block per Q block and one thread per query row; K/V tiles are loaded
-cooperatively into shared memory and the loads are counted exactly like the CPU
-kernel's instrumented build.  ``paged_gather_cuda`` rebuilds a contiguous K or V
-from a paged pool; ``paged_decode_cuda`` does decode attention straight from the
-pool through the block table (one thread block per head).  Reference twins are
-the CPU kernels (``attention_tiled_ref``, ``gather_paged``, ``paged_decode_ref``).
-Everything runs under ``NUMBA_ENABLE_CUDASIM=1`` too (slowly: tiny sizes only).
+The tiled kernel counts its tile loads like the CPU build; the CPU kernels are
+the twins (``*_ref``).  Everything also runs under ``NUMBA_ENABLE_CUDASIM=1``
+(slowly: tiny sizes only).
 """
 from __future__ import annotations
 
@@ -129,8 +124,9 @@ def _tiled_kernel(br: int, bc: int, d: int):
 
 
 def attention_tiled_cuda(q, k, v, block_rows: int, block_cols: int, *, timer=None):
-    """(out, counts) on the GPU; ``timer`` (a list) receives the kernel's seconds
-    measured with CUDA events when given."""
+    """(out, counts) on the GPU: one thread block per Q block, one thread per query
+    row, K/V tiles loaded cooperatively into shared memory (FlashAttention-2 order).
+    ``timer`` (a list) receives the kernel's seconds, measured with CUDA events."""
     n, d = q.shape
     kernel = _tiled_kernel(int(block_rows), int(block_cols), int(d))
     dq, dk, dv = (cuda.to_device(np.ascontiguousarray(x, np.float32)) for x in (q, k, v))

@@ -1,10 +1,8 @@
 """LRU trace replay: count hits of a least-recently-used cache over a key trace.
 
-Keys are dense ints in ``[0, universe)``; the recency list is two int64 arrays
-(``prev``/``next``) indexed by key, so each access is a few dependent random
-loads into arrays of ``universe`` entries.  When ``policies.fast.lru`` (the
-engine's Numba fast path) is importable, ``lru_replay`` runs that kernel with
-unit sizes; otherwise it runs the small kernel below.
+Uses the engine's Numba fast path (``policies.fast.lru``) with unit sizes when it
+is importable, else the small kernel below: recency as ``prev``/``next`` arrays
+indexed by key, a few dependent random loads per access.
 """
 from __future__ import annotations
 

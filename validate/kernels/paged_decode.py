@@ -1,9 +1,7 @@
 """Decode attention over a paged KV cache (PagedAttention's block table).
 
-The cache is a pool of physical blocks, each holding ``block_tokens`` tokens for
-every head; a sequence's block table maps its logical block i to a physical
-block.  The arithmetic is the contiguous kernel's; what changes is that every
-block is a jump to an unrelated address, which restarts the hardware prefetcher.
+The arithmetic is the contiguous kernel's; each block of ``block_tokens`` tokens
+is a jump through the block table to an unrelated address (restarting prefetch).
 """
 from __future__ import annotations
 

@@ -1,9 +1,7 @@
-"""Pointer chasing: follow a random cycle through an array, one dependent load per hop.
+"""Pointer chasing: follow a random cycle, one dependent load per hop.
 
-Each load's address comes from the previous load, so no two overlap and the time
-per hop is the load-to-use latency of the level that holds the array.  The cycle
-visits one slot per cache line (``stride`` slots apart), so one pass over a
-working set takes ``size / line`` hops and every hop is a different line.
+Each address comes from the previous load, so the time per hop is the latency of
+the level holding the array; the cycle visits one slot per cache line.
 """
 from __future__ import annotations
 

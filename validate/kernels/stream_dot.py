@@ -1,9 +1,7 @@
-"""Streaming dot products: each row of a matrix dotted with one vector (row-major).
+"""Streaming dot products: each row of a matrix dotted with a vector, ``work`` times.
 
-It moves memory like the streaming sum but does real arithmetic per byte: each
-row's dot is taken ``work`` times (2 x work FLOPs per element, the row in L1
-after the first), so comparing its time with the sum's bandwidth and its own
-in-L1 rate shows how much of the memory time the core hides under compute.
+Memory traffic of a streaming sum with tunable arithmetic per byte: against the
+sum's bandwidth and its own in-L1 rate it shows how much memory time compute hides.
 """
 from __future__ import annotations
 

@@ -111,7 +111,7 @@ def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
     """Run the microbenchmarks (seconds in quick mode) and return the measured model.
 
     Private caches are probed inside their sysfs size (L1 at half, L2 at a
-    quarter).  For the last cache, streaming bandwidth is swept from 4x the level
+    quarter).  For the last cache, streaming bandwidth is swept from 2x the level
     below up to ``max_probe``; its usable size is the knee of that curve and DRAM's
     bandwidth and latency are read at the sweep's end (``max_probe_bytes``:
     256 MiB quick, 1 GiB otherwise, at most 1/8 of memory).
@@ -123,13 +123,17 @@ def calibrate(*, quick: bool = True, rng: np.random.Generator | None = None,
     cores = os.cpu_count() or 1
     max_probe = max_probe_bytes or (256 if quick else 1024) * 1024 ** 2
     max_probe = min(max_probe, _mem_total_bytes() // 8)
-    sweep, size = [], 4 * (caches[-2].size_bytes if len(caches) > 1 else 1024 ** 2)
+    sweep, size = [], 2 * (caches[-2].size_bytes if len(caches) > 1 else 1024 ** 2)
     while size <= max_probe:
         sweep.append((size, mb.stream_bandwidth(size, repeats=repeats)))
         size *= 2
-    knee = _knee(sweep) if len(sweep) >= 2 else caches[-1].size_bytes
+    falls = len(sweep) >= 2 and sweep[0][1] >= 1.2 * sweep[-1][1]
+    knee = _knee(sweep) if falls else caches[-1].size_bytes
     eff_last = min(caches[-1].size_bytes, max(knee // 1024 ** 2, 1) * 1024 ** 2)
-    if eff_last < caches[-1].size_bytes:
+    if not falls:
+        notes.append(f"streaming bandwidth did not fall between {sweep[0][0] if sweep else 0} and "
+                     f"{max_probe} B: last cache size from sysfs, DRAM probed at {max_probe} B")
+    elif eff_last < caches[-1].size_bytes:
         notes.append(f"L{caches[-1].level}: sysfs says {caches[-1].size_bytes} B; streaming "
                      f"bandwidth falls at {eff_last} B (used as its capacity)")
     levels: list[Level] = []

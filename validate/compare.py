@@ -31,9 +31,6 @@ class Case:
     kernel: str
     params: dict = field(default_factory=dict)
 
-    def label(self) -> str:
-        return json.dumps(self.params, sort_keys=True, separators=(",", ":"))
-
 
 def cases(*, quick: bool) -> list[Case]:
     """The configurations, fixed in advance (quick: smaller and fewer)."""

@@ -83,6 +83,10 @@ def render(df: pd.DataFrame, cal: Calibration, summary: dict, *, command: str = 
     rates = {k: v for k, v in cal.rates.items() if isinstance(v, float)}
     by_kernel = (df.assign(abs_err=df["rel_error"].abs()).groupby("kernel", sort=False)["abs_err"]
                  .agg(["count", "median", "max"]).reset_index())
+    for col in ("median", "max"):
+        by_kernel[col] = [f"{x * 100:.1f}%" for x in by_kernel[col]]
+    by_kernel = by_kernel.rename(columns={"count": "configs", "median": "median abs(rel. error)",
+                                          "max": "worst abs(rel. error)"})
     parts = [
         "<!doctype html><html><head><meta charset='utf-8'><title>memsim validation</title>",
         "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}"
@@ -98,7 +102,7 @@ def render(df: pd.DataFrame, cal: Calibration, summary: dict, *, command: str = 
         f"Instrumented tile-load counts equal the simulator's in {summary['counted_configs']} of "
         f"{summary['counted_configs']} configurations: <b>{'yes' if summary['counts_exact'] else 'NO'}</b>.</p>",
         _fig_html(_scatter(df)), _fig_html(_errors(df)),
-        "<h2>Error by kernel</h2>", _table(by_kernel, ["kernel", "count", "median", "max"]),
+        "<h2>Error by kernel</h2>", _table(by_kernel, list(by_kernel.columns)),
         "<h2>Calibrated host levels</h2>",
         _table(levels, list(levels.columns)),
         "<p>Inner-loop rates: " + ", ".join(f"{html.escape(k)} = {v:.4g}" for k, v in rates.items()) + "</p>",

@@ -25,6 +25,9 @@ def register(sub) -> None:
                    help="timed runs per configuration, median reported (default 5 quick, 7 full)")
     p.add_argument("--calibrate-only", action="store_true",
                    help="only calibrate and write DIR/host.yaml")
+    p.add_argument("--only", metavar="KERNELS", default=None,
+                   help="comma-separated kernels to time (stream, pointer_chase, matmul_tiled, "
+                        "attention_naive, attention_tiled, decode, paged_decode); default all")
     p.add_argument("--seed", type=int, default=0, help="seed of the kernels' random inputs")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
@@ -36,6 +39,7 @@ def _run(args) -> int:
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
     repeats = args.repeats or (5 if args.quick else 7)
+    only = _only(args)
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise ConfigError(f"{out} exists and is not a folder", field="--out")
@@ -65,7 +69,7 @@ def _run(args) -> int:
         say(f"  [{i}/{n}] {row['kernel']:<16} {row['params']:<62} measured {row['measured_s']:.3g} s"
             f"  predicted {row['predicted_s']:.3g} s  ({row['rel_error'] * 100:+.0f}%)")
     df = validate.compare(validate.Predictor(cal), quick=args.quick, repeats=repeats,
-                          seed=args.seed, progress=progress)
+                          seed=args.seed, progress=progress, only=only)
     csv = out / "validation.csv"
     df.to_csv(csv, index=False)
     summary.update(validate.summarize(df))
@@ -74,12 +78,33 @@ def _run(args) -> int:
     gpu = validate.compare_stored()
     summary["stored_gpu_rows"] = int(len(gpu))
     command = "memsim validate" + (" --quick" if args.quick else "") + (" --cuda" if args.cuda else "") \
-        + f" --repeats {repeats} --out {args.out}"
+        + (f" --only {args.only}" if args.only else "") + f" --repeats {repeats} --out {args.out}"
     html = validate.write_report(out / "validation.html", df, cal, summary, command=command, gpu=gpu)
     summary.update({"csv": str(csv), "html": str(html),
                     "wall_s": round(time.perf_counter() - t0, 1)})
     print_json(summary)
     return 0
+
+
+def _only(args):
+    """The cases ``--only`` keeps (None = all); an unknown kernel name is a ConfigError."""
+    if args.only is None:
+        return None
+    import difflib
+
+    import validate
+    from sim.errors import ConfigError
+    all_cases = validate.cases(quick=args.quick)
+    known = list(dict.fromkeys(c.kernel for c in all_cases))
+    wanted = [k.strip() for k in args.only.split(",") if k.strip()]
+    for k in wanted:
+        if k not in known:
+            close = difflib.get_close_matches(k, known, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError(f"unknown kernel {k!r}{hint}; known: {', '.join(known)}", field="--only")
+    if not wanted:
+        raise ConfigError("no kernel named", field="--only")
+    return [c for c in all_cases if c.kernel in wanted]
 
 
 def _cuda(args, repeats, say) -> str:

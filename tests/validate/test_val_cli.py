@@ -31,6 +31,33 @@ def test_out_that_cannot_be_created_is_exit_2(tmp_path, capsys):
     assert err.startswith("memsim: error: --out: cannot create") and err.count("\n") == 1
 
 
+def test_only_unknown_kernel_is_exit_2_with_a_hint(capsys):
+    assert main(["validate", "--only", "stream,atention_tiled"]) == 2
+    err = capsys.readouterr().err
+    assert "--only: unknown kernel 'atention_tiled' (did you mean 'attention_tiled'?)" in err
+
+
+def test_only_keeps_the_named_kernels(monkeypatch, cal, tmp_path, capsys):
+    seen = {}
+    monkeypatch.setattr(validate, "calibrate", lambda **kw: cal)
+
+    def fake_compare(pred, **kw):
+        seen["kernels"] = {c.kernel for c in kw["only"]}
+        return _one_row(pred)
+    monkeypatch.setattr(validate, "compare", fake_compare)
+    assert main(["validate", "--quick", "--quiet", "--only", "decode, paged_decode",
+                 "--out", str(tmp_path)]) == 0
+    assert seen["kernels"] == {"decode", "paged_decode"}
+
+
+def _one_row(pred):
+    import numpy as np
+    from validate.compare import COLUMNS, run_case
+    row = run_case(validate.Case("stream", {"size_bytes": 32 * 1024}), pred, np.random.default_rng(0),
+                   repeats=1)
+    return pd.DataFrame([row], columns=COLUMNS)
+
+
 @pytest.fixture
 def fast_validate(monkeypatch, cal):
     """The command's wiring with the measuring swapped for a fixed host and two tiny cases."""

@@ -90,7 +90,7 @@ class Predictor:
         """Dependent loads: hops x the latency of the level holding the cycle."""
         lv = fit_level(size_bytes, self.levels)
         return Prediction(time_s=hops * lv.latency_s, level=lv.name, bytes_moved=hops * 64.0,
-                          flop=0.0)
+                          flop=0.0, accounting="hops x level latency")
 
     def matmul(self, *, n: int, tile: int) -> Prediction:
         """Tiled n x n matmul: A and B tiles re-read n/tile times, C tiles read+written."""

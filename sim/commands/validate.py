@@ -120,6 +120,11 @@ def _cuda(args, repeats, say) -> str:
     from validate.gpu import append_measurements, measure
     say("memsim validate: timing the CUDA kernels (CUDA events)...")
     df = measure(quick=args.quick, repeats=repeats, seed=args.seed)
-    path = append_measurements(df)
+    try:
+        path = append_measurements(df)
+    except OSError as e:
+        from sim.errors import ConfigError
+        raise ConfigError(f"cannot store GPU measurements: {e}; run from a source checkout "
+                          "(validate/measurements/ must be writable)", field="--cuda") from None
     say(f"  appended {len(df)} rows to {path}")
     return str(path)

@@ -108,6 +108,7 @@ def _only(args):
 
 
 def _cuda(args, repeats, say) -> str:
+    from pathlib import Path
     from validate.kernels.cuda_attention import cuda_ready, simulator_active
     if simulator_active():
         say("memsim validate: --cuda: NUMBA_ENABLE_CUDASIM=1 is set (the CUDA simulator); "
@@ -120,6 +121,7 @@ def _cuda(args, repeats, say) -> str:
     from validate.gpu import append_measurements, measure
     say("memsim validate: timing the CUDA kernels (CUDA events)...")
     df = measure(quick=args.quick, repeats=repeats, seed=args.seed)
+    df.to_csv(Path(args.out) / "gpu_measurements.csv", index=False)    # kept even if the append fails
     try:
         path = append_measurements(df)
     except OSError as e:

@@ -114,3 +114,4 @@ def test_cuda_flag_with_gpu_appends_measurements(fast_validate, monkeypatch, tmp
     monkeypatch.setattr(gpu, "append_measurements", lambda df: tmp_path / "gpu.csv")   # not the repo
     assert main(["validate", "--quick", "--cuda", "--repeats", "1", "--out", str(tmp_path / "o")]) == 0
     assert json.loads(capsys.readouterr().out)["cuda"] == str(tmp_path / "gpu.csv")
+    assert pd.read_csv(tmp_path / "o" / "gpu_measurements.csv")["device"].tolist() == ["Test GPU"]

@@ -200,7 +200,8 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
            "- " + (f"aisimulate {aisim_version} (vLLM backend, measured perf tables, its default KV "
                    "capacity), issue figure in brackets." if aisim_version else
                    "aisimulate not found (set AISIMULATE_PYTHON)."),
-           "", f"Reproduce: `python benchmarks/engine_speed.py --repeat {repeat} --write`", "",
+           "", f"Reproduce: `python benchmarks/engine_speed.py --repeat {repeat} --write` (add `--memsim-root "
+           "DIR` to benchmark an export, see docs/aisimulate-comparison.md).", "",
            "| case | engine | engine wall s (runs) | engine CPU s | process wall / CPU s | sim s | sim x "
            "| trace x | peak RSS MiB | memsim / aisim | >= 500x |",
            "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]

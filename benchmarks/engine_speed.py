@@ -223,6 +223,15 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
                        f"{a['process_wall_s']:.1f} / {a['process_cpu_s']:.1f} | {_f(a['sim_time_s'])} | {_f(ax)} "
                        f"(~{r['aisim_reference_x']:,.0f}) | {_f(at)} | {a['peak_rss_bytes'] / 2**20:,.0f} | | |")
     out.append("")
+    fast = [r["label"] for r in rows if min(_speeds(r["memsim"])) >= TARGET_X]
+    out.append(f"Target >= {TARGET_X:.0f}x real time: met on {len(fast)} of {len(rows)} cases.")
+    if any(r["aisim"] for r in rows):
+        won = [r["label"] for r in rows if r["aisim"] and r["aisim"]["wall_time_s"] > r["memsim"]["wall_time_s"]]
+        lost = [r["label"] for r in rows if r["aisim"] and r["label"] not in won]
+        out.append(f"Faster than aisimulate (engine wall): {', '.join(won) or 'none'}"
+                   + (f"; slower: {', '.join(lost)} (profile in docs/aisimulate-comparison.md, "
+                      "\"Engine speed\")." if lost else "."))
+    out.append("")
     if any(r["aisim"] for r in rows):
         out += ["Serving metrics on the same cases (TTFT/TPOT in seconds; throughput = output tokens / "
                 "simulated seconds; prefix hit = memsim's hit-block ratio, aisimulate's "

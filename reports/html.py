@@ -17,7 +17,7 @@ from . import figures as F
 from . import tables as T
 from ._data import labelled, tier_hit_ratios
 
-__all__ = ["render", "build_html", "sections"]
+__all__ = ["render", "build_html", "SECTIONS"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;background:#fafafa}
@@ -47,7 +47,7 @@ def _extra(name: str) -> Callable[[Any], bool]:
 
 
 #: (anchor, title, "has data" test on one result, figure builder over all results)
-sections: list[tuple[str, str, Callable[[Any], bool], Callable[[dict], Any]]] = [
+SECTIONS: tuple[tuple[str, str, Callable[[Any], bool], Callable[[dict], Any]], ...] = (
     ("latency", "Latency CDFs", _has_requests, F.latency_cdfs),
     ("throughput", "Throughput over time", _has_requests, F.throughput_over_time),
     ("batch", "Batch size over time", lambda r: not r.iterations.empty, F.batch_size_over_time),
@@ -57,7 +57,7 @@ sections: list[tuple[str, str, Callable[[Any], bool], Callable[[dict], Any]]] = 
     ("hits", "Hit ratio per tier", lambda r: bool(tier_hit_ratios(r)), F.hit_ratio_per_tier),
     ("timeline", "Request timeline", _has_scheduled, F.request_timeline),
     ("mrc", "Miss-ratio curves", _extra("mrc"), F.miss_ratio_curve),
-]
+)
 
 
 def _figure_html(fig, n: int) -> str:
@@ -108,7 +108,7 @@ def build_html(results: Any, *, title: str | None = None) -> str:
     ]
     missing: list[str] = []
     n = 0
-    for anchor, name, has, build in sections:
+    for anchor, name, has, build in SECTIONS:
         present = {k: r for k, r in res_by.items() if has(r)}
         if not present:
             missing.append(name)

@@ -35,7 +35,7 @@ def _sweep(args) -> int:
 def register(sub) -> None:
     p = add_command(sub, "sweep", help="run a parameter sweep (grid and zipped dotted paths over a "
                     "base scenario) in parallel; rerunning skips finished points",
-                    example="memsim sweep scenarios/sweep-batch.yaml --workers 2", func=_sweep)
+                    example="memsim sweep scenarios/sweep-batching.yaml --workers 2", func=_sweep)
     p.add_argument("sweep", metavar="SWEEP", help="sweep YAML (base:, grid:, zip:, seeds:, out:)")
     p.add_argument("--out", metavar="DIR", help="results folder (default: the file's out:, "
                    "else sweeps/<file name>)")

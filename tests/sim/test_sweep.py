@@ -244,3 +244,11 @@ def test_tier_sweep_runs_in_the_engine(tmp_path):
     bad = _write(tmp_path / "bad.yaml", {"base": "base.yaml", "grid": {"kv.tiers.hbm2.capacity": ["1 GiB"]}})
     with pytest.raises(ConfigError, match=r"bad.yaml: grid.kv.tiers.hbm2.capacity: kv.tiers has no item 'hbm2'"):
         load_sweep(bad).points()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "scenarios").glob("sweep-*.yaml")), ids=lambda p: p.name)
+def test_shipped_sweep_files_validate(path):
+    sw = load_sweep(path)
+    points = sw.points()
+    assert len(points) >= 9 and sw.out == Path(sw.spec.out)
+    assert len({p.key for p in points}) == len(points)

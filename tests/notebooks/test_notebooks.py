@@ -15,6 +15,8 @@ nbclient = pytest.importorskip("nbclient", reason="nbclient is not installed (pi
 pytest.importorskip("ipykernel", reason="ipykernel is not installed (pip install 'memsim[dev]')")
 
 NOTEBOOKS = Path(__file__).resolve().parents[2] / "notebooks"
+#: Where compare_policies.ipynb looks for the shared trace (../../shared from the notebook).
+MOONCAKE = NOTEBOOKS.parents[1] / "shared" / "traces" / "mooncake_conversation" / "conversation_trace.jsonl"
 REQUESTS = 150
 
 
@@ -36,9 +38,15 @@ def _no_error_outputs(nb) -> None:
 
 
 @pytest.mark.timeout(120)
-def test_compare_policies(monkeypatch):
+@pytest.mark.parametrize("trace", ["shared", "synthetic"])
+def test_compare_policies(monkeypatch, trace):
+    if trace == "shared" and not MOONCAKE.is_file():
+        pytest.skip(f"shared Mooncake trace not found at {MOONCAKE} (../shared is absent)")
+    if trace == "synthetic":          # what the notebook does where ../shared is absent
+        monkeypatch.setenv("MEMSIM_MOONCAKE_TRACE", "/nonexistent/conversation_trace.jsonl")
     nb, found = _execute("compare_policies.ipynb", monkeypatch)
     _no_error_outputs(nb)
+    assert found["source"].startswith("Mooncake" if trace == "shared" else "synthetic")
     assert found["policies"] == ["lru", "fifo", "sieve", "s3fifo", "arc", "lru2"]
     assert found["completed"] == [REQUESTS] * 6                  # the notebook's own policy ran too
     assert all(0.0 <= h <= 1.0 for h in found["prefix_hit_ratio"])

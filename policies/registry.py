@@ -61,7 +61,7 @@ def _builtins() -> None:
     # Importing the families registers their built-ins.  Families that a later
     # issue adds simply appear here once their package exists.
     for mod in ("policies.eviction", "policies.admission", "policies.attention",
-                "policies.kv", "policies.compression"):
+                "policies.kv", "policies.compression", "policies.flash", "policies.offload"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

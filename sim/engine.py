@@ -221,7 +221,9 @@ class Engine:
                 n = len(ds)
                 upper = ds.min_remaining()
                 avail = self.kv.available_blocks()
-                if sched.head_evictable_hits():
+                if sched.head_evictable_hits() or (hier is not None and hier.demotes):
+                    # an eviction inside the run would start a write (or change the head's
+                    # prefix) at that step: stop the run before the first one
                     avail = self.kv.free_blocks
                 upper = ds.max_steps_for_blocks(avail, upper)
                 if upper >= 1:
@@ -233,7 +235,7 @@ class Engine:
                     if self.max_time < math.inf:
                         upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
                     dur = run_time(a, b, s0, n, upper)
-                    if hier is not None and (hier.net.flows or sched.loading):
+                    if hier is not None and (hier.net.in_flight() or sched.loading):
                         # an outside event can change what the next iteration holds:
                         # stop at the boundary of the step in progress when it comes
                         wake = self._wake_event()
@@ -252,7 +254,7 @@ class Engine:
                     continue
             planned = sched.plan(now)
             if planned is None:
-                if sched.loading or (hier is not None and (hier.net.flows or sched.waiting)):
+                if sched.loading or (hier is not None and (hier.net.in_flight() or sched.waiting)):
                     # everything runnable waits on a transfer (or a prefetch window)
                     r = self._peek()
                     wake = self._wake_event()
@@ -275,8 +277,10 @@ class Engine:
         from .progress import Progress
         bar = Progress(enabled=self.progress)
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, len(self.sched.done))
-        self.env.process(self.serve())
+        proc = self.env.process(self.serve())
         self.env.run()
+        # the loop must end by itself; still waiting here means an event it waits on never came
+        assert not proc.is_alive, "serve loop stalled waiting for an event that never came"
         bar.close()
         wall = time.perf_counter() - wall0
         return self._result(wall)

@@ -66,7 +66,8 @@ class Hierarchy:
         self._inflight: set[tuple] = set()    # (store index, h) being written
         self.prefetch_waits: dict[int, simpy.Event] = {}
         self.loaded_bytes = [0] * len(self.stores)
-        self.transfers_bytes: dict[tuple, float] = {}
+        #: evictions from HBM can start writes (write-back / selective demotion)
+        self.demotes = bool(self.stores) and (self.write.demote(1 << 30) or self.write.demote(0))
 
     # ---- channels ----------------------------------------------------------------------
     def _channel(self, key, make) -> Channel:

@@ -53,6 +53,7 @@ class KVManager:
         self.inserted_entries = 0
         self.peak_used_blocks = 0
         self.parked: set[int] = set()
+        self._on_miss = getattr(self.policy, "on_miss", None)
         #: called as on_evict(key, tokens, hits, now_s) when an entry leaves HBM (write-back hook)
         self.on_evict = None
 
@@ -147,6 +148,8 @@ class KVManager:
         if not self.prefix_cache or h in self.entries:
             return False
         blocks = self.blocks_for(tokens)
+        if self._on_miss is not None:  # ARC/2Q/S3-FIFO see the incoming key before evicting for it
+            self._on_miss(h, blocks, now_s)
         if blocks > self.free_blocks and not self.reserve(blocks, now_s):
             return False
         self.entries[h] = Entry(tokens=tokens, blocks=blocks, refs=1)

@@ -60,6 +60,7 @@ class Network:
         self._last = 0.0
         self._gen = 0
         self.completed = 0
+        self.started = 0
 
     # ---- public ------------------------------------------------------------------
     def transfer(self, nbytes: float, channels: tuple[Channel, ...], *, tag: str = "", meta=None) -> simpy.Event:
@@ -68,6 +69,7 @@ class Network:
         ev = self.env.event()
         t = Transfer(nbytes=float(nbytes), channels=tuple(channels), done=ev, remaining=float(nbytes),
                      started_s=self.env.now, tag=tag, meta=meta or {})
+        self.started += 1
         latency = sum(c.latency_s for c in channels)
         if latency > 0:
             self.env.process(self._after(latency, t))
@@ -76,7 +78,8 @@ class Network:
         return ev
 
     def in_flight(self) -> int:
-        return len(self.flows)
+        """Transfers started and not finished (including those still in their latency)."""
+        return self.started - self.completed
 
     def estimate_s(self, nbytes: float, channels: tuple[Channel, ...]) -> float:
         """Time a new transfer of nbytes would take if the current sharing stayed as it is."""
@@ -131,6 +134,7 @@ class Network:
     def _add(self, t: Transfer) -> None:
         self._advance()
         if t.nbytes <= 0:
+            self.completed += 1
             t.done.succeed(t)
             return
         self.flows.append(t)

@@ -169,6 +169,7 @@ class Scheduler:
         decode_kv = ds.kv_total() + n_dec
         budget = self.max_batch_tokens - n_dec
         chunks: list[tuple[Seq, int]] = []
+        starved = False
         for seq in self.prefilling:
             if budget <= 0:
                 break
@@ -177,11 +178,12 @@ class Scheduler:
                 break
             need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
             if not kv.take(need, now):
+                starved = True  # running work lacks blocks: admit nothing new (as vLLM)
                 break
             seq.held += need
             chunks.append((seq, c))
             budget -= c
-        while self.waiting and budget > 0 and self.running() < self.max_batch_size:
+        while not starved and self.waiting and budget > 0 and self.running() < self.max_batch_size:
             got = self._head_need(budget, now)
             if got is None:
                 break
@@ -208,6 +210,11 @@ class Scheduler:
             chunks.append((seq, c))
             budget -= c
         if not n_dec and not chunks:
+            if len(self.prefilling) > 1:
+                # partly prefilled requests hold the blocks each other needs and nothing
+                # decodes: preempt the newest (as vLLM does) and try again
+                self._preempt_newest(now)
+                return self.plan(now)
             return None
         pt = pairs = pkv = last = 0
         for seq, c in chunks:
@@ -291,10 +298,10 @@ class Scheduler:
         seq.shared_tokens = tokens
         seq.computed = tokens
         seq.hit_tokens = tokens
-        seq.hit_blocks = len(pinned)
-        self.kv.count_lookup(len(pinned), len(seq.hash_ids))
         if not seq.preemptions:  # a re-admission would find the request's own blocks
+            seq.hit_blocks = len(pinned)
             seq.found_blocks = self._found(seq)
+            self.kv.count_lookup(len(pinned), len(seq.hash_ids))
         if self.hier is not None:
             if load_plan is None:
                 load_plan = self.hier.plan(seq, len(pinned), tokens, seq.target)

@@ -73,6 +73,9 @@ class TierStore:
             return None
         evicted = []
         policy, entries = self.policy, self.entries
+        on_miss = getattr(policy, "on_miss", None)
+        if on_miss is not None:  # ARC/2Q/S3-FIFO see the incoming key before evicting for it
+            on_miss(h, need, now_s)
         while self.used_chunks + need > self.capacity_chunks:
             key = policy.victim(now_s)
             if key is None:  # everything left is pinned by reads in flight

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal, Union
+from typing import Any, Literal, Optional, Union
 
 import yaml
 from pydantic import Field, PrivateAttr, field_validator
@@ -75,6 +75,8 @@ class KVConfig(StrictModel):
                                    description="fraction of HBM usable for weights + KV (vLLM gpu_memory_utilization)")
     activation_reserve: Size = Field(0, description="HBM per GPU kept for activations and workspace")
     prefix_cache: PrefixCacheConfig = Field(default_factory=PrefixCacheConfig)
+    compression: Optional[PolicySpec] = Field(
+        None, description="KV compression/quantization/selective-fetch policy (policies of kind 'compression')")
     allocation: PolicySpec = Field("paged", description="HBM KV allocation: paged | max_length | predicted | vattention")
     tiers: list[TierConfig] = Field(default_factory=list, description="KV tiers below HBM, fastest first")
     write: PolicySpec = Field("write_back", description="write_through | write_back | selective | drop")

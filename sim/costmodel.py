@@ -123,9 +123,27 @@ class CostModel:
         return t + self.overhead_s
 
     def decode_attn_coeff(self) -> float:
-        """Seconds per KV token of decode attention (compute and memory both scale with it)."""
+        """Seconds per KV token of decode attention (compute, HBM reads and, with selective
+        fetch, PCIe fetches all scale with it; the slowest bounds the step)."""
         return max(self.attn_flops_per_pair / self.attn_flop_per_s,
-                   self.kv_bytes_per_token / self.mem_bytes_per_s)
+                   self.kv_bytes_per_token * self.hbm_read_fraction / self.mem_bytes_per_s,
+                   self.fetch_s_per_token)
+
+    #: fraction of a sequence's resident KV a decode step reads from HBM (compression may lower it)
+    hbm_read_fraction = 1.0
+    #: seconds of host-link transfer per context token per decode step (selective fetch)
+    fetch_s_per_token = 0.0
+
+    def apply_compression(self, policy, model, fetch_link_bytes_per_s: float | None) -> None:
+        """Let a compression policy set stored bytes/token, HBM read fraction and PCIe fetches."""
+        self.kv_bytes_per_token = float(policy.kv_bytes_per_token(model))
+        self.hbm_read_fraction = float(getattr(policy, "hbm_read_fraction", lambda m: 1.0)(model))
+        fetch = float(getattr(policy, "fetch_bytes_per_token", lambda m: 0.0)(model))
+        if fetch > 0:
+            if not fetch_link_bytes_per_s:
+                raise ConfigError("selective fetch needs a link between hbm and dram in the platform",
+                                  field="kv.compression")
+            self.fetch_s_per_token = fetch / fetch_link_bytes_per_s
 
     def decode_affine(self, n: int) -> tuple[float, float]:
         """(a, b) such that a decode-only iteration of n sequences reading S KV tokens takes a + b*S."""

@@ -80,10 +80,20 @@ class Engine:
             self.cost = CostModel(self.platform, self.model, tp=tp, dtype=scenario.dtype)
         hbm = self.cost.hbm
         kvc = scenario.kv
+        self.compression = None
+        if kvc.compression is not None:
+            from policies import create
+            with where("kv.compression"):
+                self.compression = create("compression", kvc.compression)
+                link = self.platform.link_between(hbm.name, "dram") if any(
+                    t.name == "dram" for t in self.platform.tiers) else None
+                bw = link.bandwidth * min(tp, link.count) if link is not None else None
+                self.cost.apply_compression(self.compression, self.model, bw)
         usable = hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
         kv_bytes = usable - self.model.weight_bytes
         self.cost.check_fits(kv_bytes)
-        self.block_bytes = kvc.block_tokens * self.model.kv_bytes_per_token
+        kv_token_bytes = self.cost.kv_bytes_per_token  # stored bytes/token (compression may shrink it)
+        self.block_bytes = max(1, int(round(kvc.block_tokens * kv_token_bytes)))
         total_blocks = int(kv_bytes // self.block_bytes)
         if total_blocks < 1:
             raise SimulationError(f"HBM left for KV ({kv_bytes / 2**20:.1f} MiB) holds no "
@@ -105,7 +115,7 @@ class Engine:
                     pol[kind] = create(kind, getattr(kvc, kind))
             with where("kv.tiers"):
                 self.hier = Hierarchy(self.env, platform=self.platform, hbm=hbm, tiers=kvc.tiers,
-                                      kv_bytes_per_token=self.model.kv_bytes_per_token, tp=tp, cost=self.cost,
+                                      kv_bytes_per_token=int(round(kv_token_bytes)), tp=tp, cost=self.cost,
                                       layers=self.model.layers, wake=self._wake, **pol)
             self.kv.on_evict = self.hier.on_hbm_evict
         sch = scenario.scheduler

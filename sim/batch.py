@@ -19,7 +19,9 @@ class DecodeSet:
         self.priv = np.zeros(cap, np.int64)
         self.held = np.zeros(cap, np.int64)
         self.rem = np.zeros(cap, np.int64)
+        self.res = np.zeros(cap, np.int64)    # blocks reserved up front (allocation policy)
         self.seqs: list = []
+        self.reserving = False                # any member with a reservation
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -27,13 +29,16 @@ class DecodeSet:
     def add(self, seq) -> None:
         i = len(self.seqs)
         if i == self.kv.size:
-            for name in ("kv", "priv", "held", "rem"):
+            for name in ("kv", "priv", "held", "rem", "res"):
                 arr = getattr(self, name)
                 setattr(self, name, np.concatenate([arr, np.zeros_like(arr)]))
         self.kv[i] = seq.computed
         self.priv[i] = seq.computed - seq.shared_tokens
         self.held[i] = seq.held
         self.rem[i] = seq.output_tokens - seq.generated
+        self.res[i] = seq.reserved_blocks
+        if seq.reserved_blocks:
+            self.reserving = True
         seq.slot = i
         self.seqs.append(seq)
 
@@ -42,6 +47,7 @@ class DecodeSet:
         i = seq.slot
         seq.computed = int(self.kv[i])
         seq.held = int(self.held[i])
+        seq.reserved_blocks = int(self.res[i])
         seq.generated = seq.output_tokens - int(self.rem[i])
 
     def remove(self, seq) -> None:
@@ -51,7 +57,7 @@ class DecodeSet:
             moved = self.seqs[last]
             self.seqs[i] = moved
             moved.slot = i
-            for arr in (self.kv, self.priv, self.held, self.rem):
+            for arr in (self.kv, self.priv, self.held, self.rem, self.res):
                 arr[i] = arr[last]
         self.seqs.pop()
         seq.slot = -1
@@ -63,7 +69,10 @@ class DecodeSet:
         if n == 0 or k <= 0:
             return 0
         B = self.block_tokens
-        return int(((self.priv[:n] + k + B - 1) // B).sum() - self.held[:n].sum())
+        want = (self.priv[:n] + k + B - 1) // B
+        if self.reserving:
+            want = np.maximum(want, self.res[:n])
+        return int(want.sum() - self.held[:n].sum())
 
     def max_steps_for_blocks(self, available: int, upper: int) -> int:
         """Largest k <= upper whose blocks_needed(k) <= available (blocks_needed is monotone)."""
@@ -86,6 +95,8 @@ class DecodeSet:
         self.priv[:n] += k
         self.rem[:n] -= k
         new_held = (self.priv[:n] + B - 1) // B
+        if self.reserving:
+            new_held = np.maximum(new_held, self.res[:n])
         taken = int(new_held.sum() - self.held[:n].sum())
         self.held[:n] = new_held
         return taken
@@ -101,3 +112,28 @@ class DecodeSet:
         n = len(self.seqs)
         idx = np.flatnonzero(self.rem[:n] <= 0)
         return [self.seqs[i] for i in idx]
+
+    def steps_within_reservation(self, upper: int) -> int:
+        """Largest k <= upper for which no member outgrows a nonzero reservation."""
+        n = len(self.seqs)
+        if not self.reserving or n == 0:
+            return upper
+        res = self.res[:n]
+        mask = res > 0
+        if not mask.any():
+            return upper
+        room = res[mask] * self.block_tokens - self.priv[:n][mask]
+        return int(max(0, min(upper, room.min())))
+
+    def regrow(self, policy, B: int) -> None:
+        """Members whose next token would outgrow their reservation get a new one."""
+        n = len(self.seqs)
+        if not self.reserving or n == 0:
+            return
+        over = np.flatnonzero((self.res[:n] > 0) & (self.priv[:n] + 1 > self.res[:n] * B))
+        for i in over:
+            seq = self.seqs[i]
+            need = int(self.priv[i]) + 1
+            tokens = policy.regrow_tokens(need, seq.input_tokens, seq.output_tokens)
+            self.res[i] = -(-max(tokens, need) // B)
+            seq.regrows += 1

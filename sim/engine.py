@@ -93,14 +93,22 @@ class Engine:
         kv_bytes = usable - self.model.weight_bytes
         self.cost.check_fits(kv_bytes)
         kv_token_bytes = self.cost.kv_bytes_per_token  # stored bytes/token (compression may shrink it)
-        self.block_bytes = max(1, int(round(kvc.block_tokens * kv_token_bytes)))
+        from policies import create as _create
+        with where("kv.allocation"):
+            alloc = _create("allocation", kvc.allocation)
+        block_tokens = int(alloc.unit_tokens(kvc.block_tokens, kv_token_bytes, self.model.layers))
+        # only paged blocks share prefixes; the contiguous schemes have no prefix cache
+        self.allocation = None if getattr(alloc, "name", "") == "paged" else alloc
+        prefix_cache = kvc.prefix_cache.enabled and self.allocation is None
+        self.block_tokens = block_tokens
+        self.block_bytes = max(1, int(round(block_tokens * kv_token_bytes)))
         total_blocks = int(kv_bytes // self.block_bytes)
         if total_blocks < 1:
             raise SimulationError(f"HBM left for KV ({kv_bytes / 2**20:.1f} MiB) holds no "
-                                  f"{kvc.block_tokens}-token block")
+                                  f"{block_tokens}-token block")
         with where("kv.prefix_cache.eviction"):
-            self.kv = KVManager(total_blocks=total_blocks, block_tokens=kvc.block_tokens,
-                                block_bytes=self.block_bytes, prefix_cache=kvc.prefix_cache.enabled,
+            self.kv = KVManager(total_blocks=total_blocks, block_tokens=block_tokens,
+                                block_bytes=self.block_bytes, prefix_cache=prefix_cache,
                                 eviction=kvc.prefix_cache.eviction)
         self.kv_capacity_bytes = total_blocks * self.block_bytes
         self.env = simpy.Environment()
@@ -121,7 +129,8 @@ class Engine:
         sch = scenario.scheduler
         self.sched = Scheduler(kv=self.kv, cost=self.cost, max_batch_size=sch.max_batch_size,
                                max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill,
-                               hierarchy=self.hier)
+                               hierarchy=self.hier, allocation=self.allocation,
+                               rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
         with where("workload"):
             self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
         self.closed_form = scenario.engine.closed_form
@@ -183,12 +192,19 @@ class Engine:
         while self._next_sample <= now:
             t = self._next_sample
             kv = self.kv
+            sched = self.sched
+            ds = sched.decoding
+            priv_tokens = int(ds.priv[:len(ds)].sum()) + sum(
+                q.computed - q.shared_tokens for q in sched.prefilling) + sum(
+                q.computed - q.shared_tokens for q in sched.loading)
             self._tier_rows.append((t, self.cost.hbm.name, kv.used_blocks * self.block_bytes,
                                     self.kv_capacity_bytes, kv.cached_blocks * self.block_bytes,
-                                    len(self.sched.decoding) + len(self.sched.prefilling),
-                                    len(self.sched.waiting)))
+                                    sched.running(), len(sched.waiting),
+                                    (kv.private_blocks + kv.cached_blocks - kv.evictable_blocks) * self.block_bytes,
+                                    (priv_tokens + kv.pinned_tokens) * self.cost.kv_bytes_per_token))
             for st in (self.hier.stores if self.hier is not None else ()):
-                self._tier_rows.append((t, st.name, st.used_bytes, st.capacity_bytes, st.used_bytes, 0, 0))
+                self._tier_rows.append((t, st.name, st.used_bytes, st.capacity_bytes, st.used_bytes, 0, 0,
+                                        st.used_bytes, st.used_bytes))
             if self.cost.tp_link is not None:
                 self._link_rows.append((t, self.cost.tp_link.name, "both", self._link_bytes_acc, float("nan")))
                 self._link_bytes_acc = 0.0
@@ -236,6 +252,7 @@ class Engine:
                     # prefix) at that step: stop the run before the first one
                     avail = self.kv.free_blocks
                 upper = ds.max_steps_for_blocks(avail, upper)
+                upper = ds.steps_within_reservation(upper)  # outgrowing one re-plans (regrowth)
                 if upper >= 1:
                     a, b = cost.decode_affine(n)
                     s0 = ds.kv_total()
@@ -312,7 +329,8 @@ class Engine:
                                                        "prefill_tokens", "decode_tokens", "kv_tokens"])
         self._sample(self.env.now, final=True)
         tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
-                                                       "cached_bytes", "running", "waiting"])
+                                                       "cached_bytes", "running", "waiting",
+                                                       "allocated_bytes", "kv_bytes"])
         links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes", "utilization"])
         summary = summarize_requests(req)
         sim_time = float(self.env.now)
@@ -339,6 +357,13 @@ class Engine:
         })
         if len(links):
             summary["link_bytes"] = float(links["bytes"].sum())
+        hbm_rows = tiers[tiers.tier == self.cost.hbm.name]
+        alloc_b = hbm_rows["allocated_bytes"].to_numpy(dtype=float)
+        used_b = hbm_rows["kv_bytes"].to_numpy(dtype=float)
+        busy = alloc_b > 0
+        summary["kv_allocation"] = getattr(self.allocation, "name", "paged")
+        summary["kv_waste_fraction"] = float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0
+        summary["kv_regrows"] = int(req["regrows"].sum()) if "regrows" in req else 0
         kv = self.kv
         summary.update({"hbm_hit_blocks": int(kv.hit_blocks), "hbm_miss_blocks": int(kv.miss_blocks),
                         "hbm_evicted_blocks": int(kv.evicted_blocks)})
@@ -376,6 +401,7 @@ def _requests_frame(seqs: list[Seq], store_names=()) -> pd.DataFrame:
         "finish_s": f("finish_s"),
         "preemptions": f("preemptions", np.int64),
         "found_blocks": f("found_blocks", np.int64),
+        "regrows": f("regrows", np.int64),
         "loaded_tokens": f("loaded_tokens", np.int64),
         "ready_s": f("ready_s"),
         "status": [s.status for s in seqs],
@@ -398,7 +424,7 @@ def _requests_frame(seqs: list[Seq], store_names=()) -> pd.DataFrame:
     cols = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
             "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
             "finish_s", "queue_s", "load_s", "prefill_s", "ttft_s", "tpot_s", "e2e_s", "preemptions",
-            "found_blocks", "loaded_tokens", *[f"tokens_{n}" for n in store_names], "recomputed_tokens",
+            "found_blocks", "loaded_tokens", *[f"tokens_{n}" for n in store_names], "recomputed_tokens", "regrows",
             "status", "reason"]
     return df[cols]
 

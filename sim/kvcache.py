@@ -43,6 +43,7 @@ class KVManager:
         self.private_blocks = 0
         self.cached_blocks = 0
         self.evictable_blocks = 0
+        self.pinned_tokens = 0  # tokens in cache entries some running request uses
         self.entries: dict[int, Entry] = {}
         self.policy = create("eviction", eviction, capacity=self.total_blocks) if prefix_cache else None
         # counters
@@ -135,6 +136,7 @@ class KVManager:
                 break
             if e.refs == 0:
                 self.evictable_blocks -= e.blocks
+                self.pinned_tokens += e.tokens
             e.refs += 1
             e.hits += 1
             if h not in self.parked:
@@ -154,6 +156,7 @@ class KVManager:
             return False
         self.entries[h] = Entry(tokens=tokens, blocks=blocks, refs=1)
         self.cached_blocks += blocks
+        self.pinned_tokens += tokens
         self.inserted_entries += 1
         self.policy.on_insert(h, blocks, now_s)
         if self.used_blocks > self.peak_used_blocks:
@@ -167,6 +170,7 @@ class KVManager:
             e.refs -= 1
             if e.refs == 0:
                 self.evictable_blocks += e.blocks
+                self.pinned_tokens -= e.tokens
                 if h in parked:
                     parked.remove(h)
                     self.policy.on_insert(h, e.blocks, now_s)
@@ -182,6 +186,7 @@ class KVManager:
         assert sum(e.blocks for e in self.entries.values()) == self.cached_blocks
         assert sum(e.blocks for e in self.entries.values() if e.refs == 0) == self.evictable_blocks
         assert all(e.refs >= 0 for e in self.entries.values())
+        assert sum(e.tokens for e in self.entries.values() if e.refs > 0) == self.pinned_tokens
         if self.policy is not None:
             assert len(self.policy) + len(self.parked) == len(self.entries), \
                 (len(self.policy), len(self.parked), len(self.entries))

@@ -131,9 +131,10 @@ class Result:
         iterations: one row per batch run: ``start_s, duration_s, steps, batch_size,
             prefill_tokens, decode_tokens, kv_tokens`` (a closed-form decode run
             of ``steps`` identical-composition iterations is one row).
-        tiers: occupancy samples: ``time_s, tier, used_bytes, capacity_bytes`` (+ extra
-            per-tier counters where the scenario has them).
-        links: traffic per sample interval: ``time_s, link, direction, bytes``.
+        tiers: occupancy samples: ``time_s, tier, used_bytes, capacity_bytes, cached_bytes,
+            running, waiting, allocated_bytes`` (KV memory held for running requests: their
+            blocks plus cache entries they use) and ``kv_bytes`` (the KV those hold).
+        links: traffic per sample interval: ``time_s, link, direction, bytes, utilization``.
         scenario: the validated scenario as plain data (what was simulated).
     """
 

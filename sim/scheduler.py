@@ -24,7 +24,7 @@ class Seq:
                  "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
                  "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
                  "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
-                 "reserved_blocks")
+                 "reserved_blocks", "regrows")
 
     def __init__(self, req):
         self.req = req
@@ -57,6 +57,7 @@ class Seq:
         self.loaded_ids = ()
         self.ready_s = float("nan")
         self.reserved_blocks = 0   # blocks held up front by the allocation policy
+        self.regrows = 0           # times the reservation was outgrown and enlarged
 
     def hash_block_tokens(self, i: int) -> int:
         return min(self.hb, self.input_tokens - i * self.hb)
@@ -66,7 +67,7 @@ class Scheduler:
     """Holds the waiting queue, the prefilling list and the decode set; plans and applies iterations."""
 
     def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool,
-                 hierarchy=None):
+                 hierarchy=None, allocation=None, rng=None):
         self.kv = kv
         self.cost = cost
         self.max_batch_size = max_batch_size
@@ -77,6 +78,8 @@ class Scheduler:
         self.prefilling: list[Seq] = []
         self.loading: list[Seq] = []
         self.hier = hierarchy
+        self.alloc = allocation          # None: plain paged blocks on demand
+        self.rng = rng
         self.decoding = DecodeSet(max_batch_size, self.B)
         self.done: list[Seq] = []
         self._admit_counter = 0
@@ -92,7 +95,10 @@ class Scheduler:
     def reject_if_impossible(self, seq: Seq) -> bool:
         """Reject a request that could never run here; True if rejected."""
         need = self.kv.blocks_for(seq.input_tokens + seq.output_tokens)
-        if need > self.kv.total_blocks:
+        cap = getattr(self.alloc, "max_tokens", None)
+        if cap is not None and seq.input_tokens + seq.output_tokens > cap:
+            seq.reason = f"needs {seq.input_tokens + seq.output_tokens} tokens; max_length reserves {cap}"
+        elif need > self.kv.total_blocks:
             seq.reason = (f"needs {need} KV blocks; HBM holds {self.kv.total_blocks}")
         elif not self.chunked and seq.input_tokens > self.max_batch_tokens:
             seq.reason = (f"prompt of {seq.input_tokens} tokens exceeds max_batch_tokens="
@@ -140,8 +146,17 @@ class Scheduler:
         c = min(seq.target - start, budget)
         if c <= 0 or (not self.chunked and c < seq.target - start):
             return None
-        need = self.kv.blocks_for(start + c - tokens) - seq.held
+        need = max(self.kv.blocks_for(start + c - tokens), self._reservation(seq)) - seq.held
         return c, need, pinned_evictable, None
+
+    def _reservation(self, seq: Seq) -> int:
+        """Blocks the allocation policy reserves for this request (drawn once per request)."""
+        if self.alloc is None:
+            return 0
+        if seq.reserved_blocks == 0 and not seq.looked_up:
+            tokens = self.alloc.reserve_tokens(seq.input_tokens, seq.output_tokens, self.rng)
+            seq.reserved_blocks = self.kv.blocks_for(tokens) if tokens else 0
+        return seq.reserved_blocks
 
     def head_admittable(self, now: float) -> bool:
         if not self.waiting or self.running() >= self.max_batch_size:
@@ -160,6 +175,8 @@ class Scheduler:
         """Choose one iteration's work, allocating its blocks. Returns (shape, chunks) or None."""
         kv, ds = self.kv, self.decoding
         # decodes first: one more token each, preempting the newest sequences if blocks run out
+        if self.alloc is not None:
+            ds.regrow(self.alloc, self.B)
         while len(ds):
             need = ds.blocks_needed(1)
             if kv.take(need, now):
@@ -176,11 +193,11 @@ class Scheduler:
             c = min(seq.target - seq.computed, budget)
             if not self.chunked and c < seq.target - seq.computed:
                 break
-            need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
-            if not kv.take(need, now):
+            need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
+            if need > 0 and not kv.take(need, now):
                 starved = True  # running work lacks blocks: admit nothing new (as vLLM)
                 break
-            seq.held += need
+            seq.held += max(need, 0)
             chunks.append((seq, c))
             budget -= c
         while not starved and self.waiting and budget > 0 and self.running() < self.max_batch_size:
@@ -192,6 +209,7 @@ class Scheduler:
                 break
             seq = self.waiting.popleft()
             self._lookup(seq, now, load_plan)
+            seq.looked_up = True
             if load_plan is not None:
                 ok = kv.take(need, now)
                 assert ok, "admission check and allocation disagree"
@@ -201,7 +219,7 @@ class Scheduler:
                 self.hier.start_load(seq, load_plan, now, self._loaded)
                 continue
             c = min(seq.target - seq.computed, budget)
-            need = kv.blocks_for(seq.computed + c - seq.shared_tokens) - seq.held
+            need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
             ok = kv.take(need, now)
             assert ok, "admission check and allocation disagree"
             seq.held += need
@@ -387,6 +405,7 @@ class Scheduler:
         seq.loaded_tokens = 0
         seq.tokens_by_store = None
         seq.loaded_ids = ()
+        seq.reserved_blocks = 0
         seq.preemptions += 1
         seq.status = "waiting"
         self.waiting.appendleft(seq)

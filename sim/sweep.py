@@ -47,6 +47,8 @@ class SweepSpec(StrictModel):
     zip: dict[str, list[Any]] = Field(default_factory=dict, description="dotted.path: [values]; walked together")
     seeds: list[int] | None = Field(None, description="run every point once per seed")
     out: str | None = Field(None, description="results folder (relative to the current directory)")
+    show: list[str] | None = Field(None, description="summary metrics the printed table shows (default: "
+                                                     "throughput, TTFT p50, TPOT p50, prefix hit ratio)")
 
     @field_validator("grid", "zip")
     @classmethod

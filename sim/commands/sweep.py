@@ -23,7 +23,12 @@ def _sweep(args) -> int:
         return 0 if not run.failed else 1
     df = run.table
     params = run.params
-    shown = [c for c in _SHOW if c in df.columns]
+    wanted = sw.spec.show or _SHOW
+    missing = [c for c in wanted if c not in df.columns and len(df)]
+    if missing and run.ran + run.skipped:
+        from sim.errors import ConfigError
+        raise ConfigError(f"show: no summary metric {missing[0]!r} in the results", file=sw.file, field="show")
+    shown = [c for c in wanted if c in df.columns]
     rows = [[str(r[c]) for c in params] + [format_metric(c, r[c]) for c in shown] + [r["error"]]
             for _, r in df.iterrows()]
     print(table(params + shown + ["error"], rows))

@@ -22,6 +22,11 @@ class DecodeSet:
         self.res = np.zeros(cap, np.int64)    # blocks reserved up front (allocation policy)
         self.seqs: list = []
         self.reserving = False                # any member with a reservation
+        # NOTE: running totals and a lazy lower bound on rem, for speed (one small-array
+        # numpy reduction costs more than the rest of a decode step's bookkeeping)
+        self._kv_sum = 0
+        self._held_sum = 0
+        self._min_rem = 1 << 62
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -37,6 +42,9 @@ class DecodeSet:
         self.held[i] = seq.held
         self.rem[i] = seq.output_tokens - seq.generated
         self.res[i] = seq.reserved_blocks
+        self._kv_sum += seq.computed
+        self._held_sum += seq.held
+        self._min_rem = min(self._min_rem, seq.output_tokens - seq.generated)
         if seq.reserved_blocks:
             self.reserving = True
         seq.slot = i
@@ -52,6 +60,8 @@ class DecodeSet:
 
     def remove(self, seq) -> None:
         self.sync(seq)
+        self._kv_sum -= seq.computed
+        self._held_sum -= seq.held
         i, last = seq.slot, len(self.seqs) - 1
         if i != last:
             moved = self.seqs[last]
@@ -61,6 +71,8 @@ class DecodeSet:
                 arr[i] = arr[last]
         self.seqs.pop()
         seq.slot = -1
+        if self._min_rem <= 0:
+            self._min_rem = int(self.rem[:len(self.seqs)].min()) if self.seqs else 1 << 62
 
     # ---- closed-form queries over the first n members ---------------------------
     def blocks_needed(self, k: int) -> int:
@@ -72,7 +84,7 @@ class DecodeSet:
         want = (self.priv[:n] + k + B - 1) // B
         if self.reserving:
             want = np.maximum(want, self.res[:n])
-        return int(want.sum() - self.held[:n].sum())
+        return int(want.sum()) - self._held_sum
 
     def max_steps_for_blocks(self, available: int, upper: int) -> int:
         """Largest k <= upper whose blocks_needed(k) <= available (blocks_needed is monotone)."""
@@ -97,21 +109,33 @@ class DecodeSet:
         new_held = (self.priv[:n] + B - 1) // B
         if self.reserving:
             new_held = np.maximum(new_held, self.res[:n])
-        taken = int(new_held.sum() - self.held[:n].sum())
+        total = int(new_held.sum())
+        taken = total - self._held_sum
+        self._held_sum = total
         self.held[:n] = new_held
+        self._kv_sum += n * k
+        self._min_rem -= k
         return taken
 
     def kv_total(self) -> int:
-        return int(self.kv[:len(self.seqs)].sum())
+        return self._kv_sum
 
     def min_remaining(self) -> int:
         n = len(self.seqs)
-        return int(self.rem[:n].min()) if n else 0
+        if not n:
+            return 0
+        self._min_rem = int(self.rem[:n].min())
+        return self._min_rem
 
     def finished(self) -> list:
+        if self._min_rem > 0:  # a lower bound: nobody can be done yet
+            return []
         n = len(self.seqs)
         idx = np.flatnonzero(self.rem[:n] <= 0)
-        return [self.seqs[i] for i in idx]
+        out = [self.seqs[i] for i in idx]
+        if not out and n:
+            self._min_rem = int(self.rem[:n].min())
+        return out
 
     def steps_within_reservation(self, upper: int) -> int:
         """Largest k <= upper for which no member outgrows a nonzero reservation."""

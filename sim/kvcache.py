@@ -163,6 +163,53 @@ class KVManager:
             self.peak_used_blocks = self.used_blocks
         return True
 
+    def donate(self, hash_ids, start: int, tokens_of, priv_tokens: int, held: int, now_s: float,
+               skip=None, on_insert=None):
+        """Turn a request's private prompt blocks ``hash_ids[start:]`` into cache entries it pins.
+
+        ``priv_tokens``/``held``: the request's private tokens and blocks.  Stops at the
+        first block already cached or that cannot get room.  Returns (ids donated,
+        tokens donated, private blocks the request still holds).
+        """
+        B = self.block_tokens
+        entries, policy, on_miss = self.entries, self.policy, self._on_miss
+        donated, dtok = [], 0
+        for i in range(start, len(hash_ids)):
+            h = hash_ids[i]
+            if skip is not None and h in skip:
+                continue
+            if h in entries:
+                break
+            t = tokens_of(i)
+            blocks = -(-t // B)
+            after = -(-(priv_tokens - t) // B)
+            freed = held - after
+            if on_miss is not None:
+                on_miss(h, blocks, now_s)
+            extra = blocks - freed  # 0 when the block is aligned; the entry may need one more
+            if extra > 0:
+                self.private_blocks -= freed
+                ok = self.reserve(blocks, now_s) if blocks > self.free_blocks else True
+                self.private_blocks += freed
+                if not ok:
+                    break
+            self.private_blocks -= freed
+            entries[h] = Entry(tokens=t, blocks=blocks, refs=1)
+            self.cached_blocks += blocks
+            self.pinned_tokens += t
+            self.inserted_entries += 1
+            policy.on_insert(h, blocks, now_s)
+            priv_tokens -= t
+            held = after
+            donated.append(h)
+            dtok += t
+            if on_insert is not None:
+                on_insert(h, t, now_s)
+        used = self.private_blocks + self.cached_blocks
+        if used > self.peak_used_blocks:
+            self.peak_used_blocks = used
+        return donated, dtok, held
+
     def unpin(self, ids, now_s: float) -> None:
         entries, parked = self.entries, self.parked
         for h in ids:

@@ -347,24 +347,13 @@ class Scheduler:
         # donate the prompt's prefix blocks to the cache (they now hold valid KV)
         if kv.prefix_cache and seq.hash_ids:
             hier = self.hier
-            keep_loaded = hier is None or hier.promotion.cache_in_hbm
-            for i in range(len(seq.pinned), len(seq.hash_ids)):
-                if not keep_loaded and seq.hash_ids[i] in seq.loaded_ids:
-                    continue
-                t = seq.hash_block_tokens(i)
-                before = seq.held
-                after = kv.blocks_for(seq.computed - seq.shared_tokens - t)
-                # the entry's blocks come out of this sequence's private ones (plus at most one)
-                kv.give_back(before - after)
-                if not kv.insert(seq.hash_ids[i], t, end):
-                    kv.take(before - after, end)
-                    break
-                # insert() took entry_blocks from the free pool; we returned before-after
-                seq.held = after
-                seq.shared_tokens += t
-                seq.pinned.append(seq.hash_ids[i])
-                if hier is not None:
-                    hier.on_hbm_insert(seq.hash_ids[i], t, end)
+            skip = seq.loaded_ids if hier is not None and not hier.promotion.cache_in_hbm else None
+            ids, tokens, held = kv.donate(seq.hash_ids, len(seq.pinned), seq.hash_block_tokens,
+                                          seq.computed - seq.shared_tokens, seq.held, end, skip=skip or None,
+                                          on_insert=hier.on_hbm_insert if hier is not None else None)
+            seq.pinned.extend(ids)
+            seq.shared_tokens += tokens
+            seq.held = held
         seq.generated += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end

@@ -27,6 +27,7 @@ class DecodeSet:
         self._kv_sum = 0
         self._held_sum = 0
         self._min_rem = 1 << 62
+        self._stash = None
 
     def __len__(self) -> int:
         return len(self.seqs)
@@ -49,6 +50,7 @@ class DecodeSet:
             self.reserving = True
         seq.slot = i
         self.seqs.append(seq)
+        self._stash = None
 
     def sync(self, seq) -> None:
         """Copy a member's array state back onto its Seq object."""
@@ -71,6 +73,7 @@ class DecodeSet:
                 arr[i] = arr[last]
         self.seqs.pop()
         seq.slot = -1
+        self._stash = None
         if self._min_rem <= 0:
             self._min_rem = int(self.rem[:len(self.seqs)].min()) if self.seqs else 1 << 62
 
@@ -84,7 +87,9 @@ class DecodeSet:
         want = (self.priv[:n] + k + B - 1) // B
         if self.reserving:
             want = np.maximum(want, self.res[:n])
-        return int(want.sum()) - self._held_sum
+        total = int(want.sum())
+        self._stash = (k, n, want, total)  # NOTE: reused by advance(k) for speed
+        return total - self._held_sum
 
     def max_steps_for_blocks(self, available: int, upper: int) -> int:
         """Largest k <= upper whose blocks_needed(k) <= available (blocks_needed is monotone)."""
@@ -103,13 +108,17 @@ class DecodeSet:
         """Apply k decode steps to every member; returns the private blocks they took."""
         n = len(self.seqs)
         B = self.block_tokens
+        stash, self._stash = self._stash, None
         self.kv[:n] += k
         self.priv[:n] += k
         self.rem[:n] -= k
-        new_held = (self.priv[:n] + B - 1) // B
-        if self.reserving:
-            new_held = np.maximum(new_held, self.res[:n])
-        total = int(new_held.sum())
+        if stash is not None and stash[0] == k and stash[1] == n:
+            new_held, total = stash[2], stash[3]
+        else:
+            new_held = (self.priv[:n] + B - 1) // B
+            if self.reserving:
+                new_held = np.maximum(new_held, self.res[:n])
+            total = int(new_held.sum())
         taken = total - self._held_sum
         self._held_sum = total
         self.held[:n] = new_held
@@ -161,3 +170,4 @@ class DecodeSet:
             tokens = policy.regrow_tokens(need, seq.input_tokens, seq.output_tokens)
             self.res[i] = -(-max(tokens, need) // B)
             seq.regrows += 1
+            self._stash = None

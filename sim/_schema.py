@@ -66,6 +66,9 @@ def validate(cls: type[M], data: Any, *, file: str | Path | None = None, prefix:
     except ValidationError as e:
         err = e.errors(include_url=False)[0]
         loc = field_path(err["loc"], cls)
+        ctx_err0 = (err.get("ctx") or {}).get("error")
+        if isinstance(ctx_err0, ConfigError) and ctx_err0.field and ctx_err0.field not in loc:
+            loc = f"{loc}.{ctx_err0.field}" if loc else ctx_err0.field
         if prefix:
             loc = f"{prefix}.{loc}" if loc else prefix
         ctx_err = (err.get("ctx") or {}).get("error")

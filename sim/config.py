@@ -57,7 +57,10 @@ class TierConfig(StrictModel):
         if v == "unlimited" or v is None:
             return v
         from .units import parse_size
-        return parse_size(v)
+        n = parse_size(v)
+        if n <= 0:
+            raise ConfigError(f"{v!r} must be > 0 (leave the tier out, or write \"unlimited\")")
+        return n
 
     def capacity_bytes(self, hw) -> int | None:
         """Bytes for KV in this tier (None: unlimited)."""
@@ -168,24 +171,51 @@ def parse_set(item: str) -> tuple[str, Any]:
 
 
 def apply_overrides(data: dict, overrides: dict[str, Any] | None) -> dict:
-    """A copy of ``data`` with each dotted path set (creating mappings as needed)."""
+    """A copy of ``data`` with each dotted path set (creating mappings as needed).
+
+    A path may cross a list by index or by an item's ``tier``/``name``:
+    ``kv.tiers.dram.capacity`` or ``kv.tiers.0.capacity``.
+    """
     out = copy.deepcopy(data)
     for path, value in (overrides or {}).items():
-        cur = out
+        cur: Any = out
         parts = path.split(".")
-        for i, p in enumerate(parts[:-1]):
-            nxt = cur.get(p) if isinstance(cur, dict) else None
-            if nxt is None:
-                nxt = {}
-                cur[p] = nxt
-            elif not isinstance(nxt, dict):
-                raise ConfigError(f"cannot set {path!r}: {'.'.join(parts[:i + 1])} is not a mapping",
-                                  field=path)
-            cur = nxt
-        if not isinstance(cur, dict):
-            raise ConfigError(f"cannot set {path!r}", field=path)
-        cur[parts[-1]] = value
+        for i, p in enumerate(parts):
+            last = i == len(parts) - 1
+            where = ".".join(parts[:i + 1])
+            if isinstance(cur, list):
+                j = _list_item(cur, p)
+                if j is None:
+                    names = [str(x.get("tier") or x.get("name")) for x in cur if isinstance(x, dict)]
+                    raise ConfigError(f"{'.'.join(parts[:i])} has no item {p!r} "
+                                      f"(items: {', '.join(names) or 'none'}, or an index)", field=f"--set {path}")
+                if last:
+                    cur[j] = value
+                else:
+                    cur = cur[j]
+                continue
+            if not isinstance(cur, dict):
+                raise ConfigError(f"cannot set {path!r}: {'.'.join(parts[:i])} is not a mapping", field=path)
+            if last:
+                cur[p] = value
+            else:
+                nxt = cur.get(p)
+                if nxt is None:
+                    nxt = cur[p] = {}
+                elif not isinstance(nxt, (dict, list)):
+                    raise ConfigError(f"cannot set {path!r}: {where} is not a mapping", field=path)
+                cur = nxt
     return out
+
+
+def _list_item(items: list, key: str) -> int | None:
+    if key.lstrip("-").isdigit():
+        j = int(key)
+        return j if -len(items) <= j < len(items) else None
+    for j, item in enumerate(items):
+        if isinstance(item, dict) and key in (item.get("tier"), item.get("name")):
+            return j
+    return None
 
 
 def load_scenario(source: str | Path | dict | Scenario, overrides: dict[str, Any] | None = None,
@@ -204,7 +234,10 @@ def load_scenario(source: str | Path | dict | Scenario, overrides: dict[str, Any
         base, file = path.resolve().parent, str(source)
         if not isinstance(data, dict):
             raise ConfigError("a scenario must be a YAML mapping", file=file)
-    data = apply_overrides(data, overrides)
+    try:
+        data = apply_overrides(data, overrides)
+    except ConfigError as e:
+        raise e.located(file=file) from None
     if seed is not None:
         data["seed"] = seed
     scen = validate(Scenario, data, file=file)

@@ -121,3 +121,14 @@ def test_union_tag_is_not_part_of_the_field_path(capsys, tmp_path):
     path = write(tmp_path, "s.yaml", {"platform": "h100_sxm", "model": "llama-3.1-8b", "workload": wl})
     rc, _, err = run_cli(capsys, "run", path)
     assert rc == 2 and "workload.arrivals: required field is missing" in err
+
+
+def test_set_crosses_lists_by_item_name(capsys, tmp_path, scenario):
+    path = write(tmp_path, "t.yaml", scenario(workload__num_requests=20,
+                                              kv={"tiers": [{"tier": "dram", "capacity": "1 GiB"}]}))
+    rc, out, _ = run_cli(capsys, "run", path, "--json", "--set", "kv.tiers.dram.capacity=2 GiB")
+    assert rc == 0
+    rc, _, err = run_cli(capsys, "run", path, "--set", "kv.tiers.hdd.capacity=2 GiB")
+    assert rc == 2 and "kv.tiers has no item 'hdd'" in err and "t.yaml" in err
+    rc, _, err = run_cli(capsys, "run", path, "--set", "kv.tiers.0.capacity=0")
+    assert rc == 2 and "kv.tiers[0].capacity" in err

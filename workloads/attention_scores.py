@@ -70,12 +70,12 @@ def _softmax(x: np.ndarray) -> np.ndarray:
 
 
 def synthetic_scores(*, prompt_tokens: int = 1024, steps: int = 256, layers: int = 4, heads: int = 8,
-                     sink_tokens: int = 4, sink_logit: float = 4.0,
-                     recency_tokens: int = 32, recency_logit: float = 3.0,
+                     sink_tokens: int = 4, sink_logit: float = 5.0,
+                     recency_tokens: int = 32, recency_logit: float = 4.0,
                      heavy_fraction: float = 0.02, heavy_logit: float = 3.0,
                      recurring_tokens: int = 16, recurring_logit: float = 6.0,
                      recurring_period_steps: int = 48, recurring_burst_steps: int = 6,
-                     content_std: float = 1.0, noise_std: float = 0.5,
+                     content_std: float = 2.0, noise_std: float = 0.5,
                      layer_correlation: float = 0.8, layer_spread: float = 0.5,
                      observation_tokens: int = 32,
                      rng: np.random.Generator) -> AttentionScores:

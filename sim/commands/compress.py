@@ -1,0 +1,107 @@
+"""``memsim compress``: token-level KV compression (recall, bytes, PCIe) and budget-vs-recall curves."""
+from __future__ import annotations
+
+from sim.errors import ConfigError
+
+from ._common import add_command, print_json
+from ._table import table
+
+_SOURCE_DEFAULTS = dict(prompt_tokens=1024, steps=256, layers=4, heads=8)
+
+
+def _source(args):
+    import numpy as np
+    from workloads.attention_scores import load_scores, synthetic_scores
+    if args.source == "synthetic":
+        return synthetic_scores(rng=np.random.default_rng(args.seed), prompt_tokens=args.prompt_tokens,
+                                steps=args.steps, **{k: v for k, v in _SOURCE_DEFAULTS.items()
+                                                      if k in ("layers", "heads")})
+    if not args.source.endswith(".npz"):
+        raise ConfigError(f"--source {args.source!r}: expected 'synthetic' or a .npz file")
+    return load_scores(args.source)
+
+
+def _budgets(args, scores) -> list[int]:
+    from sim.compress import budget_grid
+    if not args.budget:
+        return budget_grid(scores, args.points)
+    out = []
+    for item in args.budget:
+        for part in item.split(","):
+            part = part.strip()
+            if not part:
+                continue
+            try:
+                b = float(part[:-1]) / 100 * scores.prompt_tokens if part.endswith("%") else int(part)
+            except ValueError:
+                raise ConfigError(f"--budget {part!r}: expected tokens (64) or a share of the "
+                                  f"prompt (10%)") from None
+            if b < 1:
+                raise ConfigError(f"--budget {part!r}: must be at least one token")
+            out.append(int(round(b)))
+    return out
+
+
+def _compress(args) -> int:
+    from policies import registry
+    from sim.compress import recall_curves
+    from workloads import load_model
+    model = load_model(args.model)
+    scores = _source(args)
+    budgets = _budgets(args, scores)
+    if args.curves:
+        pols = args.policy or registry.names("compression")
+    elif not args.policy:
+        raise ConfigError("--policy NAME is required (or --curves for every policy)")
+    else:
+        pols = args.policy
+    df = recall_curves(scores, policies=pols, budgets=budgets, model=model, seed=args.seed)
+    if args.out:
+        if args.out.endswith(".html"):
+            from reports.figures_compression import recall_figure
+            recall_figure(df, title=f"Attention-mass recall vs KV budget ({scores.description})"
+                          ).write_html(args.out, include_plotlyjs=True)
+        elif args.out.endswith(".csv"):
+            df.to_csv(args.out, index=False)
+        else:
+            raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file")
+    if args.json:
+        for row in df.to_dict(orient="records"):
+            print_json(row)
+    else:
+        print(table(["policy", "budget", "recall", "resident", "hbm_read/step", "pcie/step",
+                     "blocking/step", "accuracy"],
+                    [[r.policy, r.budget_tokens, f"{r.recall:.3f}", f"{r.resident_fraction:.3f}",
+                      f"{r.hbm_read_bytes_per_step / 2**20:.1f} MiB",
+                      f"{r.fetch_bytes_per_step / 2**20:.2f} MiB",
+                      f"{r.blocking_fetch_bytes_per_step / 2**20:.2f} MiB",
+                      f"{r.prediction_accuracy:.3f}"] for r in df.itertuples()]))
+        if args.out:
+            print(f"  wrote {args.out}")
+    return 0
+
+
+def register(sub) -> None:
+    p = add_command(sub, "compress", help="token-level KV compression: attention-mass recall, resident "
+                    "bytes, HBM reads and PCIe fetches of a policy over an attention-score source",
+                    example="memsim compress --policy h2o --budget 64 --budget 10%%  |  "
+                            "memsim compress --curves --out recall.html", func=_compress)
+    p.add_argument("--policy", action="append", metavar="NAME",
+                   help="compression policy (repeatable; `memsim policies` lists them)")
+    p.add_argument("--budget", action="append", metavar="N",
+                   help="tokens per layer-head, or a share of the prompt like 10%% (repeatable, "
+                        "comma-separated; default: a log grid of --points budgets)")
+    p.add_argument("--curves", action="store_true", help="budget-vs-recall curves of every policy "
+                   "(or of each --policy)")
+    p.add_argument("--source", default="synthetic", metavar="synthetic|FILE.npz",
+                   help="attention scores: the synthetic generator or a .npz dump "
+                        "(format: docs/compression.md)")
+    p.add_argument("--model", default="llama-3.1-8b", help="model whose KV bytes are counted")
+    p.add_argument("--prompt-tokens", type=int, default=_SOURCE_DEFAULTS["prompt_tokens"],
+                   help="synthetic source: prompt length")
+    p.add_argument("--steps", type=int, default=_SOURCE_DEFAULTS["steps"],
+                   help="synthetic source: decode steps")
+    p.add_argument("--points", type=int, default=8, help="budgets in the default grid")
+    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source and noise")
+    p.add_argument("--out", metavar="FILE", help="write the curves as .html (plotly) or .csv")
+    p.add_argument("--json", action="store_true", help="one JSON object per (policy, budget)")

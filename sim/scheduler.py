@@ -206,6 +206,13 @@ class Scheduler:
                 break
             _, need, pinned_evictable, load_plan = got
             if need > kv.available_blocks() - pinned_evictable:
+                head = self.waiting[0]
+                if self.running() == 0 and not head.looked_up and (pinned_evictable or load_plan):
+                    # Nothing runs, yet pinning its cached prefix leaves too little room (cache
+                    # entries can cost more blocks than the same tokens computed privately when
+                    # hash blocks are smaller than KV blocks): admit it without the cache.
+                    head.looked_up = True
+                    continue
                 break
             seq = self.waiting.popleft()
             self._lookup(seq, now, load_plan)

@@ -120,3 +120,20 @@ def test_overrides_and_result_roundtrip(scenario, tmp_path):
     back = sim.load_result(tmp_path / "r")
     assert back.summary["completed"] == res.summary["completed"]
     assert back.requests.equals(res.requests)
+
+
+def test_prefix_entries_costlier_than_private_blocks_do_not_stall(scenario):
+    """Regression (found by the random-scenario invariants): 32-token hash blocks in
+    64-token KV blocks make a cached prefix cost twice its private size; with an empty
+    batch the head must still be admitted (without the cache) rather than wait forever."""
+    d = scenario(platform="a100_sxm_80gb", seed=465,
+                 workload={"kind": "synthetic", "num_requests": 5,
+                           "arrivals": {"process": "poisson", "rate": "2 req/s"},
+                           "input_tokens": {"dist": "lognormal", "mean": 1499, "sigma": 0.7, "max": 6000},
+                           "output_tokens": {"dist": "lognormal", "mean": 2, "sigma": 0.6, "max": 400},
+                           "hash_block_tokens": 32, "shared_prefix": {"prompts": 1, "tokens": 236}},
+                 scheduler={"max_batch_size": 1, "max_batch_tokens": 8192, "chunked_prefill": False},
+                 kv={"block_tokens": 64, "memory_fraction": 0.19142344500804326})
+    res = Engine(load_scenario(d), check=True).run()
+    assert res.summary["completed"] + res.summary["rejected"] == 5
+    assert res.summary["completed"] >= 4

@@ -17,7 +17,7 @@ class LazyEviction(Evicting):
     exceeds the budget in between), ranking each token by ``max_recurrence_interval -
     steps_since_last_important``: a token whose longest observed gap between important steps
     has not yet elapsed is expected to recur and is kept; the ``lag_steps`` newest tokens
-    are not judged yet.
+    (at most half the cache) are not judged yet.
 
     Models: "LazyEviction: Lagged KV Eviction with Attention Pattern Observation for Efficient
     Long Reasoning" (2025).
@@ -64,15 +64,18 @@ class LazyEviction(Evicting):
         if step % self.lag_steps == 0:
             target = np.maximum(self.budgets - self.lag_steps, 1)
             if np.any(self.resident.sum(-1) > target[:, None]):
-                score, protect = self._scores(step, context_tokens)
+                score, protect = self._scores(step, context_tokens, target)
                 self._keep_top(score, protect, target)
         return self.resident.copy()
 
-    def _scores(self, step: int, C: int):
+    def _scores(self, step: int, C: int, target):
         since = step - np.where(np.isfinite(self.last), self.last, self.born - 1e6)
         score = self.mri - since + 1e-3 * self.acc
         protect = np.zeros((self.L, self.H, C), dtype=bool)
-        protect[..., -self.lag_steps:] = True
+        for li in range(self.L):                       # unjudged newest tokens: at most half the cache
+            n = min(self.lag_steps, int(target[li]) // 2)
+            if n:
+                protect[li, :, C - n:] = True
         return score[..., :C], protect
 
     def _observe(self, step: int, probs: np.ndarray) -> None:

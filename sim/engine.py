@@ -130,6 +130,7 @@ class Engine:
         self.sched = Scheduler(kv=self.kv, cost=self.cost, max_batch_size=sch.max_batch_size,
                                max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill,
                                hierarchy=self.hier, allocation=self.allocation,
+                               session_ttl=kvc.session_ttl, defer=self._defer,
                                rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
         with where("workload"):
             self.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
@@ -145,12 +146,26 @@ class Engine:
         self._link_bytes_acc = 0.0
         self._last_link_sample = 0.0
         self._check_every_event = check
+        self._end_s = None
 
     # ---- outside events -------------------------------------------------------------
     def _wake(self) -> None:
         """A transfer finished: let a waiting serve loop re-plan at the next iteration boundary."""
         if not self._wake_ev.triggered:
             self._wake_ev.succeed()
+
+    def _defer(self, delay: float, fn) -> None:
+        """Run ``fn(now)`` after ``delay`` seconds, then wake the serve loop (e.g. a TTL expiry)."""
+        def fire(_ev):
+            fn(self.env.now)
+            self._wake()
+        self.env.timeout(delay).callbacks.append(fire)
+
+    def _outside_pending(self) -> bool:
+        """Is anything outside the serve loop due to change the batch (transfers, loads, TTLs)?"""
+        hier = self.hier
+        return bool(self.sched.loading or self.sched.ttl_pending
+                    or (hier is not None and hier.net.in_flight()))
 
     def _wake_event(self):
         if self._wake_ev.triggered:
@@ -235,10 +250,12 @@ class Engine:
                 if hier is not None:
                     hier.check()
             if now >= self.max_time:
+                self._end_s = now
                 return
             if sched.idle():
                 r = self._peek()
                 if r is None:
+                    self._end_s = now
                     return
                 yield env.timeout(r.arrival_s - now)
                 continue
@@ -262,7 +279,7 @@ class Engine:
                     if self.max_time < math.inf:
                         upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
                     dur = run_time(a, b, s0, n, upper)
-                    if hier is not None and (hier.net.in_flight() or sched.loading):
+                    if self._outside_pending():
                         # an outside event can change what the next iteration holds:
                         # stop at the boundary of the step in progress when it comes
                         wake = self._wake_event()
@@ -281,7 +298,7 @@ class Engine:
                     continue
             planned = sched.plan(now)
             if planned is None:
-                if sched.loading or (hier is not None and (hier.net.in_flight() or sched.waiting)):
+                if self._outside_pending() or (hier is not None and sched.waiting):
                     # everything runnable waits on a transfer (or a prefetch window)
                     r = self._peek()
                     wake = self._wake_event()
@@ -306,6 +323,8 @@ class Engine:
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, len(self.sched.done))
         proc = self.env.process(self.serve())
         self.env.run()
+        # trailing transfers or TTL timers may run past the last request; they are not serving time
+        self.end_s = self._end_s if self._end_s is not None else self.env.now
         # the loop must end by itself; still waiting here means an event it waits on never came
         assert not proc.is_alive, "serve loop stalled waiting for an event that never came"
         bar.close()
@@ -327,13 +346,13 @@ class Engine:
         req = _requests_frame(seqs, store_names)
         iters = pd.DataFrame(self._iter_rows, columns=["start_s", "duration_s", "steps", "batch_size",
                                                        "prefill_tokens", "decode_tokens", "kv_tokens"])
-        self._sample(self.env.now, final=True)
+        self._sample(self.end_s, final=True)
         tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
                                                        "cached_bytes", "running", "waiting",
                                                        "allocated_bytes", "kv_bytes"])
         links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes", "utilization"])
         summary = summarize_requests(req)
-        sim_time = float(self.env.now)
+        sim_time = float(self.end_s)
         out_tokens = int(req["generated_tokens"].sum())
         summary.update({
             "sim_time_s": sim_time,
@@ -349,6 +368,7 @@ class Engine:
             "kv_blocks": int(self.kv.total_blocks),
             "hbm_peak_used_bytes": int(self.kv.peak_used_blocks * self.block_bytes),
             "prefix_evictions": int(self.kv.evictions),
+            "ttl_pinned_turns": int(self.sched.ttl_pinned_turns),
             "weight_bytes": int(self.model.weight_bytes),
             "platform": self.platform.name,
             "model": self.model.name,

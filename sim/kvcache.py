@@ -24,6 +24,7 @@ class Entry:
     blocks: int
     refs: int = 0
     hits: int = 0
+    until: float = 0.0   # protected from eviction until then (TTL); 0: not protected
 
 
 class KVManager:
@@ -83,13 +84,20 @@ class KVManager:
         policy, entries = self.policy, self.entries
         while self.free_blocks < n:
             key = policy.victim(now_s)
-            if key is None:  # the policy knows no evictable entry: counts disagree
-                raise AssertionError("eviction policy returned no victim while evictable blocks remain")
+            if key is None:
+                # only parked entries remain: protected ones (TTL) go, soonest expiry first
+                key = min((h for h in self.parked if entries[h].refs == 0),
+                          key=lambda h: (entries[h].until, h), default=None)
+                if key is None:  # counts disagree
+                    raise AssertionError("eviction policy returned no victim while evictable blocks remain")
+                self.parked.remove(key)
+            else:
+                e = entries[key]
+                policy.on_remove(key)
+                if e.refs > 0 or e.until > now_s:  # in use, or protected: park it
+                    self.parked.add(key)
+                    continue
             e = entries[key]
-            policy.on_remove(key)
-            if e.refs > 0:  # in use: park it until released
-                self.parked.add(key)
-                continue
             del entries[key]
             if self.on_evict is not None:
                 self.on_evict(key, e.tokens, e.hits, now_s)
@@ -218,9 +226,26 @@ class KVManager:
             if e.refs == 0:
                 self.evictable_blocks += e.blocks
                 self.pinned_tokens -= e.tokens
-                if h in parked:
+                if h in parked and e.until <= now_s:
                     parked.remove(h)
                     self.policy.on_insert(h, e.blocks, now_s)
+
+    def protect(self, ids, until_s: float) -> None:
+        """Evict these entries only after every unprotected one, until ``until_s`` (a TTL)."""
+        for h in ids:
+            e = self.entries.get(h)
+            if e is not None:
+                e.until = max(e.until, until_s)
+
+    def unprotect(self, ids, now_s: float) -> None:
+        """A TTL ran out: entries still parked and unused rejoin the policy's order."""
+        for h in ids:
+            e = self.entries.get(h)
+            if e is None or e.until > now_s:
+                continue
+            if h in self.parked and e.refs == 0:
+                self.parked.remove(h)
+                self.policy.on_insert(h, e.blocks, now_s)
 
     def count_lookup(self, hits: int, total: int) -> None:
         self.hit_blocks += hits
@@ -237,5 +262,5 @@ class KVManager:
         if self.policy is not None:
             assert len(self.policy) + len(self.parked) == len(self.entries), \
                 (len(self.policy), len(self.parked), len(self.entries))
-            assert all(self.entries[h].refs > 0 for h in self.parked)
+            assert all(self.entries[h].refs > 0 or self.entries[h].until > 0 for h in self.parked)
             self.policy.check()

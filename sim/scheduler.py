@@ -67,7 +67,7 @@ class Scheduler:
     """Holds the waiting queue, the prefilling list and the decode set; plans and applies iterations."""
 
     def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool,
-                 hierarchy=None, allocation=None, rng=None):
+                 hierarchy=None, allocation=None, rng=None, session_ttl=None, defer=None):
         self.kv = kv
         self.cost = cost
         self.max_batch_size = max_batch_size
@@ -80,6 +80,10 @@ class Scheduler:
         self.hier = hierarchy
         self.alloc = allocation          # None: plain paged blocks on demand
         self.rng = rng
+        self.session_ttl = session_ttl   # None | "auto" | seconds: keep a finished turn's KV pinned
+        self.defer = defer               # defer(delay_s, fn): run fn later (from the engine)
+        self.ttl_pending = 0             # TTL pins not yet released
+        self.ttl_pinned_turns = 0
         self.decoding = DecodeSet(max_batch_size, self.B)
         self.done: list[Seq] = []
         self._admit_counter = 0
@@ -374,7 +378,20 @@ class Scheduler:
         if seq.slot >= 0:
             self.decoding.remove(seq)
         self.kv.give_back(seq.held)
+        seq.finish_s = end
+        ttl = self._ttl(seq)
         self.kv.unpin(seq.pinned, end)
+        if ttl > 0 and seq.pinned:
+            # Continuum: protect the turn's KV until its session's next turn is due
+            ids = list(seq.pinned)
+            self.kv.protect(ids, end + ttl)
+            self.ttl_pending += 1
+            self.ttl_pinned_turns += 1
+
+            def expire(now, ids=ids):
+                self.ttl_pending -= 1
+                self.kv.unprotect(ids, now)
+            self.defer(ttl, expire)
         seq.held = 0
         seq.pinned = []
         seq.finish_s = end
@@ -382,6 +399,17 @@ class Scheduler:
         self.done.append(seq)
         if self.on_finish is not None:
             self.on_finish(seq)
+
+    def _ttl(self, seq: Seq) -> float:
+        """Seconds to keep a finished turn's prefix pinned (0: release now).
+
+        ``auto`` pins until the session's next turn is due (its arrival plus the gap the
+        workload gives): an oracle for Continuum's predicted tool-call duration."""
+        if self.session_ttl is None or seq.req.session_id < 0 or seq.req.gap_s <= 0:
+            return 0.0
+        if self.session_ttl == "auto":
+            return max(0.0, seq.arrival_s + float(seq.req.gap_s) - seq.finish_s)
+        return float(self.session_ttl)
 
     def _preempt_newest(self, now: float) -> None:
         cands = self.prefilling + self.decoding.seqs

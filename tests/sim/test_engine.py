@@ -137,3 +137,18 @@ def test_prefix_entries_costlier_than_private_blocks_do_not_stall(scenario):
     res = Engine(load_scenario(d), check=True).run()
     assert res.summary["completed"] + res.summary["rejected"] == 5
     assert res.summary["completed"] >= 4
+
+
+def test_session_ttl_protects_turns_and_keeps_closed_form_exact(scenario):
+    wl = {"kind": "synthetic", "num_requests": 150, "arrivals": {"process": "poisson", "rate": "2 req/s"},
+          "input_tokens": {"dist": "lognormal", "mean": 600, "sigma": 0.8, "max": 8000},
+          "output_tokens": {"dist": "lognormal", "mean": 100, "sigma": 0.6, "max": 600},
+          "sessions": {"turns": {"dist": "uniform", "low": 2, "high": 6},
+                       "think_time": {"dist": "lognormal", "mean": "5 s", "sigma": 0.5},
+                       "tool_call_fraction": 0.8, "tool_gap": {"dist": "lognormal", "mean": "1 s", "sigma": 0.5}},
+          "hash_block_tokens": 512}
+    kv = {"block_tokens": 16, "memory_fraction": 0.215, "session_ttl": "auto"}
+    a = Engine(load_scenario(scenario(workload=wl, kv=kv)), check=True).run()
+    b = sim.run(scenario(workload=wl, kv=kv, engine={"closed_form": False}))
+    assert a.summary["ttl_pinned_turns"] > 0 and a.summary["completed"] == 150
+    np.testing.assert_allclose(a.requests["ttft_s"], b.requests["ttft_s"], rtol=1e-9, atol=1e-9)

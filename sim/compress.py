@@ -71,6 +71,10 @@ def simulate(policy, scores, *, budget_tokens: int, model, seed: int = 0) -> Com
     out = {k: np.zeros(T) for k in ("recall", "predicted_recall", "high_precision_recall", "resident",
                                     "read", "fetch", "block", "acc", "full")}
     prev = None
+
+    def mass(mask) -> float:
+        return float((probs * mask).sum(-1).mean())
+
     for t in range(T):
         C = scores.context_tokens(t)
         probs = scores.row(t)
@@ -86,7 +90,6 @@ def simulate(policy, scores, *, budget_tokens: int, model, seed: int = 0) -> Com
         if hasattr(pol, "check"):
             pol.check()
         resident, read, fetch = pol.step_bytes(model, planned, C)
-        mass = lambda m: float((probs * m).sum(-1).mean())     # noqa: E731
         attended = planned
         block = 0.0
         acc = 1.0

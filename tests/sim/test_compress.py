@@ -3,6 +3,7 @@ with KIVI and selective fetch."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +13,7 @@ from sim.compress import budget_grid, recall_curves, simulate
 from workloads import load_model
 from workloads.attention_scores import save_scores, synthetic_scores
 
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SMALL = dict(prompt_tokens=256, steps=48, layers=2, heads=4)
 LONG_RANGE_WINNERS = ("h2o", "scissorhands", "lazy_eviction")
 
@@ -149,8 +151,8 @@ def _kivi(bits: int | None, n: int = 300):
     over = {"workload.num_requests": n}
     if bits is not None:
         over["kv.compression.bits"] = bits
-        return sim.run("scenarios/kivi-llama8b-2bit.yaml", overrides=over).summary
-    return sim.run("scenarios/kivi-llama8b-fp16.yaml", overrides=over).summary
+        return sim.run(SCENARIOS / "kivi-llama8b-2bit.yaml", overrides=over).summary
+    return sim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides=over).summary
 
 
 def test_kivi_two_bit_fits_larger_batch_and_decodes_faster():
@@ -168,7 +170,7 @@ def test_selective_fetch_tpot_tracks_pcie_fetch_time():
     from sim.engine import Engine
     tpot = []
     for f in (0.05, 0.1, 0.2):
-        eng = Engine(load_scenario("scenarios/kivi-llama8b-fp16.yaml", {
+        eng = Engine(load_scenario(SCENARIOS / "kivi-llama8b-fp16.yaml", {
             "kv.compression": {"name": "infinigen", "top_k_fraction": f}, "workload.num_requests": 60}))
         cost = eng.cost
         assert cost.decode_attn_coeff() == cost.fetch_s_per_token          # PCIe is the bottleneck

@@ -415,7 +415,7 @@ def _requests_frame(seqs: list[Seq], store_names=()) -> pd.DataFrame:
         "generated_tokens": f("generated", np.int64),
         "prefix_hit_tokens": f("hit_tokens", np.int64),
         "prefix_hit_blocks": f("hit_blocks", np.int64),
-        "prefix_blocks": np.fromiter((len(s.hash_ids) for s in seqs), dtype=np.int64, count=len(seqs)),
+        "prefix_blocks": f("prefix_blocks", np.int64),
         "scheduled_s": f("scheduled_s"),
         "first_token_s": f("first_token_s"),
         "finish_s": f("finish_s"),

@@ -24,7 +24,7 @@ class Seq:
                  "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
                  "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
                  "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
-                 "reserved_blocks", "regrows")
+                 "reserved_blocks", "regrows", "prefix_blocks")
 
     def __init__(self, req):
         self.req = req
@@ -58,6 +58,7 @@ class Seq:
         self.ready_s = float("nan")
         self.reserved_blocks = 0   # blocks held up front by the allocation policy
         self.regrows = 0           # times the reservation was outgrown and enlarged
+        self.prefix_blocks = len(self.hash_ids)
 
     def hash_block_tokens(self, i: int) -> int:
         return min(self.hb, self.input_tokens - i * self.hb)
@@ -396,6 +397,9 @@ class Scheduler:
         seq.pinned = []
         seq.finish_s = end
         seq.status = "completed"
+        # the result keeps scalars only: let the request's hash ids go
+        seq.prefix_blocks = len(seq.hash_ids)
+        seq.req = seq.hash_ids = seq.loaded_ids = None
         self.done.append(seq)
         if self.on_finish is not None:
             self.on_finish(seq)

@@ -464,9 +464,17 @@ class _Where:
             try:
                 yield
             except ConfigError as e:
-                if e.file:  # already names its own file (a hardware YAML, a trace)
-                    raise
-                raise e.located(file=self.file, field_prefix=field if not e.field else None) from None
+                if e.file:
+                    import os
+                    if field and not os.path.exists(e.file):
+                        # a file the scenario names is missing: say which field names it
+                        raise ConfigError(f"{e.file}: {e.problem}", file=self.file, field=field) from None
+                    raise  # it names its own file (a hardware YAML, a trace line)
+                prefix = field
+                last = field.split(".")[-1] if field else None
+                if e.field and last and (e.field == last or e.field.startswith((last + ".", last + "["))):
+                    prefix = field[: -len(last)].rstrip(".") or None  # it already names that field
+                raise e.located(file=self.file, field_prefix=prefix) from None
         return ctx()
 
 

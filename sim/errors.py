@@ -41,7 +41,8 @@ class ConfigError(MemsimError, ValueError):
         """The same error with a file and/or an enclosing field path added."""
         field = self.field
         if field_prefix:
-            field = f"{field_prefix}.{field}" if field else field_prefix
+            sep = "" if field and field.startswith("[") else "."
+            field = f"{field_prefix}{sep}{field}" if field else field_prefix
         return type(self)(self.problem, file=self.file or (None if file is None else str(file)),
                           field=field)
 

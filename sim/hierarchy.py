@@ -47,8 +47,12 @@ class Hierarchy:
         self.wake = wake
         self.stores: list[TierStore] = []
         self.hw_tiers = []
-        for cfg in tiers:
+        for i, cfg in enumerate(tiers):
             hw = platform.tier(cfg.tier)
+            if hw.kind in ("sram", "hbm"):
+                from .errors import ConfigError
+                raise ConfigError(f"tier {cfg.tier!r} is {hw.kind}; KV tiers lie below HBM "
+                                  f"(dram, cxl, flash, ssd, remote)", field=f"[{i}].tier")
             self.hw_tiers.append(hw)
             self.stores.append(TierStore(name=cfg.tier, kind=hw.kind, capacity_bytes=cfg.capacity_bytes(hw),
                                          chunk_tokens=cfg.chunk_tokens, kv_bytes_per_token=kv_bytes_per_token,

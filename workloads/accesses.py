@@ -69,6 +69,8 @@ def read_accesses(path, *, format: str, id_column: str | None = None,
     reader = {"mooncake": _read_mooncake, "ids": _read_ids, "oracle": _read_oracle,
               "csv": lambda p: _read_csv(p, id_column, size_column, time_column)}[format]
     acc = reader(path)
+    if len(acc) == 0:  # a hit ratio over nothing is meaningless: say so instead of printing 0
+        raise TraceError("the trace has no accesses", file=path)
     acc.source = path
     return acc
 

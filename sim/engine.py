@@ -22,6 +22,7 @@ from .config import Scenario, load_scenario
 from .costmodel import CostModel
 from .errors import SimulationError
 from .kvcache import KVManager
+from .records import Records
 from .result import Result, summarize_requests
 from .scheduler import Scheduler, Seq
 
@@ -65,7 +66,8 @@ def run_time(a: float, b: float, s0: float, n: int, k: int) -> float:
 class Engine:
     """One simulation: owns the SimPy environment, the scheduler and the recorders."""
 
-    def __init__(self, scenario: Scenario, *, progress: bool = False, check: bool = False):
+    def __init__(self, scenario: Scenario, *, progress: bool = False, check: bool = False,
+                 spill_rows: int = 250_000):
         from hwmodels import load_platform
         from workloads import load_model, open_workload
         self.scenario = scenario
@@ -139,7 +141,11 @@ class Engine:
         self.max_time = scenario.engine.max_sim_time or math.inf
         self._next_req = None
         self._arrived = 0
-        self._iter_rows: list[tuple] = []
+        from .records import Records
+        self.spill_rows = spill_rows  # result rows kept in memory before spilling to Parquet
+        self._iters = Records(ITER_COLUMNS, spill_rows=spill_rows)
+        self._steps_total = 0
+        self._batch_steps = 0
         self._tier_rows: list[tuple] = []
         self._link_rows: list[tuple] = []
         self._next_sample = 0.0
@@ -232,7 +238,9 @@ class Engine:
             self._next_sample += self.sample_interval
 
     def _record(self, start, dur, steps, batch, ptok, dtok, kvtok) -> None:
-        self._iter_rows.append((start, dur, steps, batch, ptok, dtok, kvtok))
+        self._iters.append((start, dur, steps, batch, ptok, dtok, kvtok))
+        self._steps_total += steps
+        self._batch_steps += batch * steps
         if self.cost.tp > 1:
             self._link_bytes_acc += self.cost.allreduce_bytes_per_token * (ptok + dtok)
 
@@ -320,7 +328,12 @@ class Engine:
         wall0 = time.perf_counter()
         from .progress import Progress
         bar = Progress(enabled=self.progress)
-        self.sched.on_finish = lambda seq: bar.tick(self.env.now, len(self.sched.done))
+        self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
+        store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
+        self._store_names = store_names
+        self._reqs = Records(_raw_request_columns(store_names), derive=_derive_requests,
+                             spill_rows=self.spill_rows)
+        self.sched.record = lambda seq: self._reqs.append(_request_row(seq, len(store_names)))
         proc = self.env.process(self.serve())
         self.env.run()
         # trailing transfers or TTL timers may run past the last request; they are not serving time
@@ -333,37 +346,37 @@ class Engine:
 
     def _result(self, wall: float) -> Result:
         sched = self.sched
-        seqs = list(sched.done)
         # whatever is still queued or running when the run stopped
-        unfinished = list(sched.waiting) + list(sched.prefilling) + list(sched.decoding.seqs)
         for s in sched.decoding.seqs:
             sched.decoding.sync(s)
-        for s in unfinished:
+        for s in list(sched.waiting) + list(sched.prefilling) + list(sched.loading) + list(sched.decoding.seqs):
             s.status = "unfinished"
-        seqs += unfinished
-        seqs.sort(key=lambda s: s.rid)
-        store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
-        req = _requests_frame(seqs, store_names)
-        iters = pd.DataFrame(self._iter_rows, columns=["start_s", "duration_s", "steps", "batch_size",
-                                                       "prefill_tokens", "decode_tokens", "kv_tokens"])
+            self._reqs.append(_request_row(s, len(self._store_names)))
+        reqs = self._reqs
+        if reqs.spilled:   # a huge run: summarise column by column, keep the tables on disk
+            req = None
+            col = reqs.column
+        else:
+            req = reqs.frame(sort_by="request_id")
+            col = (lambda c: req[c].to_numpy())
+        iters = None if self._iters.spilled else self._iters.frame()
         self._sample(self.end_s, final=True)
         tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
                                                        "cached_bytes", "running", "waiting",
                                                        "allocated_bytes", "kv_bytes"])
         links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes", "utilization"])
-        summary = summarize_requests(req)
+        summary = summarize_requests(col)
         sim_time = float(self.end_s)
-        out_tokens = int(req["generated_tokens"].sum())
+        out_tokens = int(col("generated_tokens").sum())
         summary.update({
             "sim_time_s": sim_time,
             "wall_time_s": wall,
             "sim_speed": sim_time / wall if wall > 0 else float("inf"),
             "throughput_tok_s": out_tokens / sim_time if sim_time > 0 else 0.0,
             "throughput_req_s": summary["completed"] / sim_time if sim_time > 0 else 0.0,
-            "iterations": int(iters["steps"].sum()) if len(iters) else 0,
-            "batch_runs": int(len(iters)),
-            "mean_batch_size": float((iters["batch_size"] * iters["steps"]).sum() / iters["steps"].sum())
-            if len(iters) else 0.0,
+            "iterations": int(self._steps_total),
+            "batch_runs": int(len(self._iters)),
+            "mean_batch_size": float(self._batch_steps / self._steps_total) if self._steps_total else 0.0,
             "kv_capacity_bytes": int(self.kv_capacity_bytes),
             "kv_blocks": int(self.kv.total_blocks),
             "hbm_peak_used_bytes": int(self.kv.peak_used_blocks * self.block_bytes),
@@ -383,7 +396,7 @@ class Engine:
         busy = alloc_b > 0
         summary["kv_allocation"] = getattr(self.allocation, "name", "paged")
         summary["kv_waste_fraction"] = float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0
-        summary["kv_regrows"] = int(req["regrows"].sum()) if "regrows" in req else 0
+        summary["kv_regrows"] = int(col("regrows").sum())
         kv = self.kv
         summary.update({"hbm_hit_blocks": int(kv.hit_blocks), "hbm_miss_blocks": int(kv.miss_blocks),
                         "hbm_evicted_blocks": int(kv.evicted_blocks)})
@@ -398,53 +411,58 @@ class Engine:
                     f"{st.name}_peak_bytes": int(st.peak_chunks * st.chunk_bytes)})
             for (name, direction), ch in sorted(self.hier._channels.items()):
                 summary[f"link_{name}_{direction}_bytes"] = float(ch.bytes_total)
-            summary["loaded_tokens"] = int(req["loaded_tokens"].sum())
-            summary["recomputed_tokens"] = int(req["recomputed_tokens"].sum())
+            summary["loaded_tokens"] = int(col("loaded_tokens").sum())
+            summary["recomputed_tokens"] = int(col("recomputed_tokens").sum())
         scen = self.scenario.model_dump(mode="json")
+        sources = {"requests": reqs, "iterations": self._iters}
         return Result(summary=summary, requests=req, iterations=iters, tiers=tiers, links=links,
-                      scenario=scen)
+                      scenario=scen, sources=sources)
 
 
-def _requests_frame(seqs: list[Seq], store_names=()) -> pd.DataFrame:
-    f = lambda attr, dt=float: np.fromiter((getattr(s, attr) for s in seqs), dtype=dt, count=len(seqs))
-    df = pd.DataFrame({
-        "request_id": f("rid", np.int64),
-        "arrival_s": f("arrival_s"),
-        "input_tokens": f("input_tokens", np.int64),
-        "output_tokens": f("output_tokens", np.int64),
-        "generated_tokens": f("generated", np.int64),
-        "prefix_hit_tokens": f("hit_tokens", np.int64),
-        "prefix_hit_blocks": f("hit_blocks", np.int64),
-        "prefix_blocks": f("prefix_blocks", np.int64),
-        "scheduled_s": f("scheduled_s"),
-        "first_token_s": f("first_token_s"),
-        "finish_s": f("finish_s"),
-        "preemptions": f("preemptions", np.int64),
-        "found_blocks": f("found_blocks", np.int64),
-        "regrows": f("regrows", np.int64),
-        "loaded_tokens": f("loaded_tokens", np.int64),
-        "ready_s": f("ready_s"),
-        "status": [s.status for s in seqs],
-        "reason": [s.reason for s in seqs],
-    })
-    for k, name in enumerate(store_names):
-        df[f"tokens_{name}"] = np.fromiter(((s.tokens_by_store[k] if s.tokens_by_store else 0) for s in seqs),
-                                           dtype=np.int64, count=len(seqs))
+ITER_COLUMNS = ["start_s", "duration_s", "steps", "batch_size", "prefill_tokens", "decode_tokens", "kv_tokens"]
+
+_RAW = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
+        "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
+        "finish_s", "preemptions", "found_blocks", "loaded_tokens", "ready_s", "regrows", "status", "reason"]
+
+
+def _raw_request_columns(store_names) -> list[str]:
+    return _RAW + [f"tokens_{n}" for n in store_names]
+
+
+def _request_row(s: Seq, n_stores: int) -> tuple:
+    by = s.tokens_by_store or (0,) * n_stores
+    return (s.rid, s.arrival_s, s.input_tokens, s.output_tokens, s.generated, s.hit_tokens, s.hit_blocks,
+            s.prefix_blocks, s.scheduled_s, s.first_token_s, s.finish_s, s.preemptions, s.found_blocks,
+            s.loaded_tokens, s.ready_s, s.regrows, s.status, s.reason, *by[:n_stores])
+
+
+def _derive_requests(df: pd.DataFrame) -> pd.DataFrame:
+    """Add the computed latency and token columns, in the documented order."""
+    store_cols = [c for c in df.columns if c.startswith("tokens_")]
+    for c in ("arrival_s", "scheduled_s", "first_token_s", "finish_s", "ready_s"):
+        df[c] = df[c].astype(float)
+    for c in ("request_id", "input_tokens", "output_tokens", "generated_tokens", "prefix_hit_tokens",
+              "prefix_hit_blocks", "prefix_blocks", "preemptions", "found_blocks", "loaded_tokens",
+              "regrows", *store_cols):
+        df[c] = df[c].astype(np.int64)
+    df["status"] = df["status"].astype(str)
+    df["reason"] = df["reason"].astype(str)
     df["recomputed_tokens"] = df["input_tokens"] - df["prefix_hit_tokens"] - df["loaded_tokens"]
     df["queue_s"] = df["scheduled_s"] - df["arrival_s"]
-    started = np.where(np.isnan(df["ready_s"]), df["scheduled_s"], df["ready_s"])
-    df["load_s"] = np.where(np.isnan(df["ready_s"]), 0.0, df["ready_s"] - df["scheduled_s"])
+    ready = df["ready_s"].to_numpy()
+    started = np.where(np.isnan(ready), df["scheduled_s"], ready)
+    df["load_s"] = np.where(np.isnan(ready), 0.0, ready - df["scheduled_s"])
     df["prefill_s"] = df["first_token_s"] - started
     df["ttft_s"] = df["first_token_s"] - df["arrival_s"]
     df["e2e_s"] = df["finish_s"] - df["arrival_s"]
     with np.errstate(divide="ignore", invalid="ignore"):
         gen = df["generated_tokens"].to_numpy()
-        tpot = (df["finish_s"] - df["first_token_s"]).to_numpy() / np.where(gen > 1, gen - 1, np.nan)
-    df["tpot_s"] = tpot
+        df["tpot_s"] = (df["finish_s"] - df["first_token_s"]).to_numpy() / np.where(gen > 1, gen - 1, np.nan)
     cols = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
             "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
             "finish_s", "queue_s", "load_s", "prefill_s", "ttft_s", "tpot_s", "e2e_s", "preemptions",
-            "found_blocks", "loaded_tokens", *[f"tokens_{n}" for n in store_names], "recomputed_tokens", "regrows",
+            "found_blocks", "loaded_tokens", *store_cols, "recomputed_tokens", "regrows",
             "status", "reason"]
     return df[cols]
 

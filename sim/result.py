@@ -10,7 +10,6 @@ import json
 import math
 import os
 import tempfile
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -101,33 +100,40 @@ def _pct(x: np.ndarray, q: float) -> float:
     return float(np.percentile(x, q)) if x.size else float("nan")
 
 
-def summarize_requests(req: pd.DataFrame) -> dict[str, Any]:
-    """Latency and token metrics over completed requests (NaN where there are none)."""
-    done = req[req["status"] == "completed"]
+def summarize_requests(req) -> dict[str, Any]:
+    """Latency and token metrics over completed requests (NaN where there are none).
+
+    ``req`` is the requests DataFrame, or a function returning one column by name as a
+    NumPy array (so a table spilled to disk is read one column at a time)."""
+    col = (lambda c: req[c].to_numpy()) if isinstance(req, pd.DataFrame) else req
+    status = np.asarray(col("status")).astype(str)
+    done = status == "completed"
     out: dict[str, Any] = {
-        "requests": int(len(req)),
-        "completed": int(len(done)),
-        "rejected": int((req["status"] == "rejected").sum()),
-        "unfinished": int((req["status"] == "unfinished").sum()),
+        "requests": int(status.size),
+        "completed": int(done.sum()),
+        "rejected": int((status == "rejected").sum()),
+        "unfinished": int((status == "unfinished").sum()),
     }
-    for col, name in (("ttft_s", "ttft"), ("tpot_s", "tpot"), ("e2e_s", "e2e"), ("queue_s", "queue")):
-        v = done[col].to_numpy(dtype=float)
+    for c, name in (("ttft_s", "ttft"), ("tpot_s", "tpot"), ("e2e_s", "e2e"), ("queue_s", "queue")):
+        v = np.asarray(col(c), dtype=float)[done]
         out[f"{name}_mean_s"] = float(np.nanmean(v)) if np.isfinite(v).any() else float("nan")
         for q in (50, 90, 99):
             out[f"{name}_p{q}_s"] = _pct(v, q)
-    out["input_tokens"] = int(done["input_tokens"].sum())
-    out["output_tokens"] = int(done["generated_tokens"].sum())
-    blocks = float(req["prefix_blocks"].sum())
-    found = req["found_blocks"] if "found_blocks" in req else req["prefix_hit_blocks"]
+    out["input_tokens"] = int(np.asarray(col("input_tokens"))[done].sum())
+    out["output_tokens"] = int(np.asarray(col("generated_tokens"))[done].sum())
+    blocks = float(np.asarray(col("prefix_blocks")).sum())
+    try:
+        found = np.asarray(col("found_blocks"))
+    except (KeyError, ValueError):
+        found = np.asarray(col("prefix_hit_blocks"))
     out["prefix_hit_ratio"] = float(found.sum() / blocks) if blocks else 0.0
-    out["hbm_prefix_hit_ratio"] = float(req["prefix_hit_blocks"].sum() / blocks) if blocks else 0.0
-    tok = float(req["input_tokens"].sum())
-    out["prefix_hit_token_ratio"] = float(req["prefix_hit_tokens"].sum() / tok) if tok else 0.0
-    out["preemptions"] = int(req["preemptions"].sum())
+    out["hbm_prefix_hit_ratio"] = float(np.asarray(col("prefix_hit_blocks")).sum() / blocks) if blocks else 0.0
+    tok = float(np.asarray(col("input_tokens")).sum())
+    out["prefix_hit_token_ratio"] = float(np.asarray(col("prefix_hit_tokens")).sum() / tok) if tok else 0.0
+    out["preemptions"] = int(np.asarray(col("preemptions")).sum())
     return out
 
 
-@dataclass
 class Result:
     """What ``sim.run`` returns.
 
@@ -135,7 +141,8 @@ class Result:
         summary: flat dict of headline metrics (``completed``, ``throughput_tok_s``,
             ``ttft_p50_s``, ``ttft_p99_s``, ``tpot_p50_s``, ``e2e_p50_s``,
             ``sim_time_s``, ``wall_time_s``, ``prefix_hit_ratio``, ...).
-        requests: one row per request (columns in ``REQUEST_COLUMNS``).
+        requests: one row per request (columns in ``REQUEST_COLUMNS``), in request_id
+            order (a run large enough to spill to disk keeps completion order).
         iterations: one row per batch run: ``start_s, duration_s, steps, batch_size,
             prefill_tokens, decode_tokens, kv_tokens`` (a closed-form decode run
             of ``steps`` identical-composition iterations is one row).
@@ -144,15 +151,41 @@ class Result:
             blocks plus cache entries they use) and ``kv_bytes`` (the KV those hold).
         links: traffic per sample interval: ``time_s, link, direction, bytes, utilization``.
         scenario: the validated scenario as plain data (what was simulated).
+
+    A table the engine spilled to disk (a very large run) is read back only when
+    accessed; ``save`` streams it without loading it.
     """
 
-    summary: dict[str, Any]
-    requests: pd.DataFrame
-    iterations: pd.DataFrame
-    tiers: pd.DataFrame
-    links: pd.DataFrame
-    scenario: dict[str, Any] = field(default_factory=dict)
-    extras: dict[str, pd.DataFrame] = field(default_factory=dict)
+    def __init__(self, summary: dict[str, Any], requests: pd.DataFrame | None = None,
+                 iterations: pd.DataFrame | None = None, tiers: pd.DataFrame | None = None,
+                 links: pd.DataFrame | None = None, scenario: dict[str, Any] | None = None,
+                 extras: dict[str, pd.DataFrame] | None = None, *, sources: dict | None = None):
+        self.summary = summary
+        self.scenario = scenario or {}
+        self.extras = extras or {}
+        self._tables = {"requests": requests, "iterations": iterations, "tiers": tiers, "links": links}
+        self._sources = sources or {}   # name -> sim.records.Records (spilled tables)
+
+    def _get(self, name: str) -> pd.DataFrame:
+        t = self._tables.get(name)
+        if t is None:
+            src = self._sources.get(name)
+            t = src.frame() if src is not None else pd.DataFrame()
+            self._tables[name] = t
+        return t
+
+    def _set(self, name: str, df: pd.DataFrame) -> None:
+        self._tables[name] = df
+        self._sources.pop(name, None)
+
+    requests = property(lambda self: self._get("requests"), lambda self, v: self._set("requests", v))
+    iterations = property(lambda self: self._get("iterations"), lambda self, v: self._set("iterations", v))
+    tiers = property(lambda self: self._get("tiers"), lambda self, v: self._set("tiers", v))
+    links = property(lambda self: self._get("links"), lambda self, v: self._set("links", v))
+
+    def __repr__(self) -> str:
+        return (f"Result(completed={self.summary.get('completed')}, "
+                f"sim_time_s={self.summary.get('sim_time_s')}, tables={list(TABLES)})")
 
     def tables(self) -> dict[str, pd.DataFrame]:
         out = {name: getattr(self, name) for name in TABLES}
@@ -167,7 +200,13 @@ class Result:
         """
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
-        for name, df in self.tables().items():
+        for name in TABLES:
+            src = self._sources.get(name) if self._tables.get(name) is None else None
+            if src is not None:
+                _atomic_stream(src, out / f"{name}.parquet")
+            else:
+                _atomic_parquet(getattr(self, name), out / f"{name}.parquet")
+        for name, df in self.extras.items():
             _atomic_parquet(df, out / f"{name}.parquet")
         atomic_write_text(out / "scenario.yaml", yaml.safe_dump(self.scenario, sort_keys=False))
         atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2) + "\n")
@@ -183,6 +222,21 @@ class Result:
         if ta.keys() != tb.keys():
             return False
         return all(ta[k].equals(tb[k]) for k in ta)
+
+
+def _atomic_stream(src, path: Path) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        src.write(tmp)
+        os.chmod(tmp, _umask_mode())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
 
 
 def _jsonable(obj):

@@ -87,6 +87,9 @@ class Scheduler:
         self.ttl_pinned_turns = 0
         self.decoding = DecodeSet(max_batch_size, self.B)
         self.done: list[Seq] = []
+        self.n_done = 0
+        #: where finished or rejected sequences go (the engine records and drops them)
+        self.record = self.done.append
         self._admit_counter = 0
         self.on_finish = None  # callback(seq) set by the engine
 
@@ -111,7 +114,8 @@ class Scheduler:
         else:
             return False
         seq.status = "rejected"
-        self.done.append(seq)
+        self.n_done += 1
+        self.record(seq)
         return True
 
     def _peek_prefix(self, seq: Seq) -> tuple[int, int, int]:
@@ -400,7 +404,8 @@ class Scheduler:
         # the result keeps scalars only: let the request's hash ids go
         seq.prefix_blocks = len(seq.hash_ids)
         seq.req = seq.hash_ids = seq.loaded_ids = None
-        self.done.append(seq)
+        self.n_done += 1
+        self.record(seq)
         if self.on_finish is not None:
             self.on_finish(seq)
 

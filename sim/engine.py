@@ -146,8 +146,9 @@ class Engine:
         self._iters = Records(ITER_COLUMNS, spill_rows=spill_rows)
         self._steps_total = 0
         self._batch_steps = 0
-        self._tier_rows: list[tuple] = []
-        self._link_rows: list[tuple] = []
+        self._tier_rows = Records(TIER_COLUMNS, spill_rows=spill_rows)
+        self._link_rows = Records(LINK_COLUMNS, spill_rows=spill_rows)
+        self._last_tier_t = None
         self._next_sample = 0.0
         self._link_bytes_acc = 0.0
         self._last_link_sample = 0.0
@@ -207,7 +208,7 @@ class Engine:
     def _sample(self, now: float, *, final: bool = False) -> None:
         if final:  # record up to now, then one last sample that closes the partial interval
             self._sample(now)
-            if self._tier_rows and self._tier_rows[-1][0] == now:
+            if self._last_tier_t == now:
                 return
             self._next_sample = now
         while self._next_sample <= now:
@@ -218,6 +219,7 @@ class Engine:
             priv_tokens = int(ds.priv[:len(ds)].sum()) + sum(
                 q.computed - q.shared_tokens for q in sched.prefilling) + sum(
                 q.computed - q.shared_tokens for q in sched.loading)
+            self._last_tier_t = t
             self._tier_rows.append((t, self.cost.hbm.name, kv.used_blocks * self.block_bytes,
                                     self.kv_capacity_bytes, kv.cached_blocks * self.block_bytes,
                                     sched.running(), len(sched.waiting),
@@ -361,10 +363,8 @@ class Engine:
             col = (lambda c: req[c].to_numpy())
         iters = None if self._iters.spilled else self._iters.frame()
         self._sample(self.end_s, final=True)
-        tiers = pd.DataFrame(self._tier_rows, columns=["time_s", "tier", "used_bytes", "capacity_bytes",
-                                                       "cached_bytes", "running", "waiting",
-                                                       "allocated_bytes", "kv_bytes"])
-        links = pd.DataFrame(self._link_rows, columns=["time_s", "link", "direction", "bytes", "utilization"])
+        tiers = None if self._tier_rows.spilled else self._tier_rows.frame()
+        links = None if self._link_rows.spilled else self._link_rows.frame()
         summary = summarize_requests(col)
         sim_time = float(self.end_s)
         out_tokens = int(col("generated_tokens").sum())
@@ -388,11 +388,11 @@ class Engine:
             "tp": self.cost.tp,
             "seed": self.scenario.seed,
         })
-        if len(links):
-            summary["link_bytes"] = float(links["bytes"].sum())
-        hbm_rows = tiers[tiers.tier == self.cost.hbm.name]
-        alloc_b = hbm_rows["allocated_bytes"].to_numpy(dtype=float)
-        used_b = hbm_rows["kv_bytes"].to_numpy(dtype=float)
+        if len(self._link_rows):
+            summary["link_bytes"] = float(self._link_rows.column("bytes").sum())
+        is_hbm = self._tier_rows.column("tier").astype(str) == self.cost.hbm.name
+        alloc_b = self._tier_rows.column("allocated_bytes").astype(float)[is_hbm]
+        used_b = self._tier_rows.column("kv_bytes").astype(float)[is_hbm]
         busy = alloc_b > 0
         summary["kv_allocation"] = getattr(self.allocation, "name", "paged")
         summary["kv_waste_fraction"] = float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0
@@ -414,11 +414,15 @@ class Engine:
             summary["loaded_tokens"] = int(col("loaded_tokens").sum())
             summary["recomputed_tokens"] = int(col("recomputed_tokens").sum())
         scen = self.scenario.model_dump(mode="json")
-        sources = {"requests": reqs, "iterations": self._iters}
+        sources = {"requests": reqs, "iterations": self._iters, "tiers": self._tier_rows,
+                   "links": self._link_rows}
         return Result(summary=summary, requests=req, iterations=iters, tiers=tiers, links=links,
                       scenario=scen, sources=sources)
 
 
+TIER_COLUMNS = ["time_s", "tier", "used_bytes", "capacity_bytes", "cached_bytes", "running", "waiting",
+                "allocated_bytes", "kv_bytes"]
+LINK_COLUMNS = ["time_s", "link", "direction", "bytes", "utilization"]
 ITER_COLUMNS = ["start_s", "duration_s", "steps", "batch_size", "prefill_tokens", "decode_tokens", "kv_tokens"]
 
 _RAW = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",

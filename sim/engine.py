@@ -83,6 +83,7 @@ class Engine:
         hbm = self.cost.hbm
         kvc = scenario.kv
         self.compression = None
+        self.attention_recall = 1.0   # the full cache keeps all attention mass
         if kvc.compression is not None:
             from policies import create
             with where("kv.compression"):
@@ -91,6 +92,8 @@ class Engine:
                     t.name == "dram" for t in self.platform.tiers) else None
                 bw = link.bandwidth * min(tp, link.count) if link is not None else None
                 self.cost.apply_compression(self.compression, self.model, bw)
+                self.attention_recall = _estimate_recall(kvc.compression, self.compression, self.model,
+                                                          scenario.seed)
         usable = hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
         kv_bytes = usable - self.model.weight_bytes
         self.cost.check_fits(kv_bytes)
@@ -360,6 +363,7 @@ class Engine:
             col = reqs.column
         else:
             req = reqs.frame(sort_by="request_id")
+            req["attention_recall"] = self.attention_recall
             col = (lambda c: req[c].to_numpy())
         iters = None if self._iters.spilled else self._iters.frame()
         self._sample(self.end_s, final=True)
@@ -395,6 +399,7 @@ class Engine:
         used_b = self._tier_rows.column("kv_bytes").astype(float)[is_hbm]
         busy = alloc_b > 0
         summary["kv_allocation"] = getattr(self.allocation, "name", "paged")
+        summary["attention_recall"] = float(self.attention_recall)
         summary["kv_waste_fraction"] = float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0
         summary["kv_regrows"] = int(col("regrows").sum())
         kv = self.kv
@@ -469,6 +474,27 @@ def _derive_requests(df: pd.DataFrame) -> pd.DataFrame:
             "found_blocks", "loaded_tokens", *store_cols, "recomputed_tokens", "regrows",
             "status", "reason"]
     return df[cols]
+
+
+def _estimate_recall(spec, policy, model, seed: int) -> float:
+    """Attention-mass recall of a compression policy at the budget it runs with in the engine,
+    measured once with the token-level simulation on a seeded synthetic attention source
+    (``sim.compress``); NaN when the policy states no engine budget."""
+    mode = getattr(policy, "mode", None)
+    if mode == "quantize":
+        return 1.0  # every token stays resident
+    frac = getattr(policy, "budget_fraction", None) if mode == "evict" else getattr(policy, "top_k_fraction", None)
+    if mode == "evict" and frac is None:
+        return 1.0  # no engine budget: the engine keeps every token
+    if frac is None:
+        return float("nan")
+    from sim.compress import simulate
+    from workloads.attention_scores import synthetic_scores
+    rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
+    scores = synthetic_scores(prompt_tokens=512, steps=64, layers=2, heads=4, rng=rng)
+    budget = max(1, int(round(frac * (512 + 32))))
+    res = simulate(spec, scores, budget_tokens=budget, model=model, seed=seed)
+    return float(np.mean(res.recall))
 
 
 class _Where:

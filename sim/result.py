@@ -48,6 +48,7 @@ REQUEST_COLUMNS = {
     "tpot_s": "(finish_s - first_token_s) / (generated_tokens - 1); NaN for 1 token",
     "e2e_s": "finish_s - arrival_s",
     "preemptions": "times the request was preempted (recompute)",
+    "attention_recall": "attention mass the kept KV covers (kv.compression; 1.0 for the full cache)",
     "status": "completed | rejected | unfinished",
     "reason": "why a request was rejected, else empty",
 }

@@ -152,3 +152,15 @@ def test_session_ttl_protects_turns_and_keeps_closed_form_exact(scenario):
     b = sim.run(scenario(workload=wl, kv=kv, engine={"closed_form": False}))
     assert a.summary["ttl_pinned_turns"] > 0 and a.summary["completed"] == 150
     np.testing.assert_allclose(a.requests["ttft_s"], b.requests["ttft_s"], rtol=1e-9, atol=1e-9)
+
+
+def test_compression_policies_record_attention_recall(scenario):
+    def run(policy):
+        return sim.run(scenario(workload__num_requests=20, kv={"block_tokens": 16, "compression": policy}))
+    full, h2o, stream = run("full"), run({"name": "h2o", "budget_fraction": 0.2}), \
+        run({"name": "streaming_llm", "budget_fraction": 0.2})
+    assert full.summary["attention_recall"] == 1.0
+    assert stream.summary["attention_recall"] < h2o.summary["attention_recall"] < 1.0
+    assert (h2o.requests["attention_recall"] == h2o.summary["attention_recall"]).all()
+    # a 20% budget stores a fifth of the KV bytes: more blocks fit
+    assert h2o.summary["kv_blocks"] > 4 * full.summary["kv_blocks"]

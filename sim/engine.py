@@ -336,7 +336,9 @@ class Engine:
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
         store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
         self._store_names = store_names
-        self._reqs = Records(_raw_request_columns(store_names), derive=_derive_requests,
+        recall = self.attention_recall
+        self._reqs = Records(_raw_request_columns(store_names),
+                             derive=lambda df: _derive_requests(df).assign(attention_recall=recall),
                              spill_rows=self.spill_rows)
         self.sched.record = lambda seq: self._reqs.append(_request_row(seq, len(store_names)))
         proc = self.env.process(self.serve())
@@ -363,7 +365,6 @@ class Engine:
             col = reqs.column
         else:
             req = reqs.frame(sort_by="request_id")
-            req["attention_recall"] = self.attention_recall
             col = (lambda c: req[c].to_numpy())
         iters = None if self._iters.spilled else self._iters.frame()
         self._sample(self.end_s, final=True)

@@ -77,34 +77,39 @@ class KVManager:
 
     def reserve(self, n: int, now_s: float) -> bool:
         """Make ``n`` blocks free (evicting unpinned cached entries); False if impossible."""
-        if n <= self.free_blocks:
+        free = self.total_blocks - self.private_blocks - self.cached_blocks
+        if n <= free:
             return True
-        if n > self.available_blocks():
+        if n > free + self.evictable_blocks:
             return False
-        policy, entries = self.policy, self.entries
-        while self.free_blocks < n:
-            key = policy.victim(now_s)
+        # NOTE: locals instead of attribute lookups in this loop, for speed (it runs per victim)
+        policy, entries, parked, on_evict = self.policy, self.entries, self.parked, self.on_evict
+        victim, on_remove = policy.victim, policy.on_remove
+        freed = evictions = 0
+        while free + freed < n:
+            key = victim(now_s)
             if key is None:
                 # only parked entries remain: protected ones (TTL) go, soonest expiry first
-                key = min((h for h in self.parked if entries[h].refs == 0),
+                key = min((h for h in parked if entries[h].refs == 0),
                           key=lambda h: (entries[h].until, h), default=None)
                 if key is None:  # counts disagree
                     raise AssertionError("eviction policy returned no victim while evictable blocks remain")
-                self.parked.remove(key)
+                parked.remove(key)
             else:
                 e = entries[key]
-                policy.on_remove(key)
+                on_remove(key)
                 if e.refs > 0 or e.until > now_s:  # in use, or protected: park it
-                    self.parked.add(key)
+                    parked.add(key)
                     continue
-            e = entries[key]
-            del entries[key]
-            if self.on_evict is not None:
-                self.on_evict(key, e.tokens, e.hits, now_s)
-            self.cached_blocks -= e.blocks
-            self.evictable_blocks -= e.blocks
-            self.evicted_blocks += e.blocks
-            self.evictions += 1
+            e = entries.pop(key)
+            if on_evict is not None:
+                on_evict(key, e.tokens, e.hits, now_s)
+            freed += e.blocks
+            evictions += 1
+        self.cached_blocks -= freed
+        self.evictable_blocks -= freed
+        self.evicted_blocks += freed
+        self.evictions += evictions
         return True
 
     def take(self, n: int, now_s: float) -> bool:
@@ -113,11 +118,12 @@ class KVManager:
             if n < 0:
                 self.private_blocks += n
             return True
-        if not self.reserve(n, now_s):
+        if n > self.total_blocks - self.private_blocks - self.cached_blocks and not self.reserve(n, now_s):
             return False
         self.private_blocks += n
-        if self.used_blocks > self.peak_used_blocks:
-            self.peak_used_blocks = self.used_blocks
+        used = self.private_blocks + self.cached_blocks
+        if used > self.peak_used_blocks:
+            self.peak_used_blocks = used
         return True
 
     def give_back(self, n: int) -> None:

@@ -336,9 +336,9 @@ class Engine:
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
         store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
         self._store_names = store_names
-        recall = self.attention_recall
+        import functools
         self._reqs = Records(_raw_request_columns(store_names),
-                             derive=lambda df: _derive_requests(df).assign(attention_recall=recall),
+                             derive=functools.partial(_derive_requests, recall=self.attention_recall),
                              spill_rows=self.spill_rows)
         self.sched.record = lambda seq: self._reqs.append(_request_row(seq, len(store_names)))
         proc = self.env.process(self.serve())
@@ -447,7 +447,7 @@ def _request_row(s: Seq, n_stores: int) -> tuple:
             s.loaded_tokens, s.ready_s, s.regrows, s.status, s.reason, *by[:n_stores])
 
 
-def _derive_requests(df: pd.DataFrame) -> pd.DataFrame:
+def _derive_requests(df: pd.DataFrame, recall: float = 1.0) -> pd.DataFrame:
     """Add the computed latency and token columns, in the documented order."""
     store_cols = [c for c in df.columns if c.startswith("tokens_")]
     for c in ("arrival_s", "scheduled_s", "first_token_s", "finish_s", "ready_s"):
@@ -474,7 +474,7 @@ def _derive_requests(df: pd.DataFrame) -> pd.DataFrame:
             "finish_s", "queue_s", "load_s", "prefill_s", "ttft_s", "tpot_s", "e2e_s", "preemptions",
             "found_blocks", "loaded_tokens", *store_cols, "recomputed_tokens", "regrows",
             "status", "reason"]
-    return df[cols]
+    return df[cols].assign(attention_recall=recall)
 
 
 def _estimate_recall(spec, policy, model, seed: int) -> float:

@@ -167,6 +167,14 @@ class Result:
         self._tables = {"requests": requests, "iterations": iterations, "tiers": tiers, "links": links}
         self._sources = sources or {}   # name -> sim.records.Records (spilled tables)
 
+    def __getstate__(self):
+        # crossing a process boundary (parallel sweeps): send tables, not spill files
+        for name in TABLES:
+            self._get(name)
+        state = dict(self.__dict__)
+        state["_sources"] = {}
+        return state
+
     def _get(self, name: str) -> pd.DataFrame:
         t = self._tables.get(name)
         if t is None:

@@ -226,3 +226,36 @@ STALLS.append(_many)
 def test_a_request_filling_hbm_does_not_stall(data):
     eng = Engine(load_scenario(data), check=True)
     check_invariants(eng, eng.run())
+
+
+def test_identical_results_across_processes(tmp_path):
+    """The same scenario file gives the same summary in a fresh interpreter (no hidden state)."""
+    import json
+    import subprocess
+    import sys
+
+    import yaml
+
+    from sim.result import _jsonable
+    data = {"version": 1, "name": "xproc", "seed": 7, "platform": "h100_sxm", "model": "llama-3.1-8b",
+            "workload": {"kind": "synthetic", "num_requests": 60,
+                         "arrivals": {"process": "poisson", "rate": "20 req/s"},
+                         "input_tokens": {"dist": "lognormal", "mean": 800, "sigma": 0.8, "max": 6000},
+                         "output_tokens": {"dist": "lognormal", "mean": 40, "sigma": 0.6, "max": 300},
+                         "shared_prefix": {"prompts": 3, "tokens": 512},
+                         "sessions": {"turns": {"dist": "uniform", "low": 1, "high": 3},
+                                      "think_time": {"dist": "exponential", "mean": "2 s"}},
+                         "hash_block_tokens": 64},
+            "kv": {"block_tokens": 16, "memory_fraction": _kv_fraction("h100_sxm", "llama-3.1-8b", 1, 2**30),
+                   "tiers": [{"tier": "dram", "capacity": "512 MiB", "eviction": "s3fifo"}, {"tier": "ssd"}]}}
+    f = tmp_path / "xproc.yaml"
+    f.write_text(yaml.safe_dump(data))
+    here = Engine(load_scenario(str(f))).run().summary
+    out = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(f), "--json"], capture_output=True,
+                         text=True, check=True, cwd=tmp_path).stdout
+    there = json.loads(out.strip().splitlines()[-1])
+    drop = ("wall_time_s", "sim_speed")
+    a = json.loads(json.dumps(_jsonable({k: v for k, v in here.items() if k not in drop}), sort_keys=True))
+    b = {k: v for k, v in there.items() if k not in drop}
+    assert a == b
+    assert a["completed"] > 0 and a.get("dram_bytes_written", 0) > 0

@@ -196,7 +196,7 @@ class Engine:
                 return
             self._next_req = None
             self._arrived += 1
-            seq = Seq(r)
+            seq = Seq(r, self.block_tokens)
             if not sched.reject_if_impossible(seq):
                 sched.waiting.append(seq)
                 hier = self.hier

@@ -16,6 +16,18 @@ from .costmodel import IterationShape
 __all__ = ["Seq", "Scheduler"]
 
 
+def _aligned(ids, hb: int, block_tokens: int):
+    """Prefix-hash blocks regrouped so each group spans whole KV blocks, as vLLM hashes per
+    KV block: hash blocks of 16 tokens under 32-token KV blocks pair up, keyed by the
+    group's last (chained) id.  Unchanged when hb is already a multiple of block_tokens."""
+    if not ids or not hb or not block_tokens or hb % block_tokens == 0:
+        return tuple(ids), hb
+    import math
+    g = math.lcm(hb, block_tokens) // hb
+    n = len(ids)
+    return tuple(ids[min(n, (j + 1) * g) - 1] for j in range(-(-n // g))), hb * g
+
+
 class Seq:
     """One request as the scheduler sees it."""
 
@@ -26,14 +38,13 @@ class Seq:
                  "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
                  "reserved_blocks", "regrows", "prefix_blocks")
 
-    def __init__(self, req):
+    def __init__(self, req, block_tokens: int = 0):
         self.req = req
         self.rid = req.request_id
         self.arrival_s = req.arrival_s
         self.input_tokens = req.input_tokens
         self.output_tokens = req.output_tokens
-        self.hash_ids = req.hash_ids or ()
-        self.hb = req.hash_block_tokens
+        self.hash_ids, self.hb = _aligned(req.hash_ids or (), req.hash_block_tokens, block_tokens)
         self.target = req.input_tokens          # tokens whose KV must exist before decoding
         self.computed = 0
         self.shared_tokens = 0
@@ -153,6 +164,10 @@ class Scheduler:
                 return 0, need, pinned_evictable, plan
         start = max(seq.computed, tokens)
         c = min(seq.target - start, budget)
+        if not self.chunked and c < seq.target - start and self.running() == 0 and seq.preemptions:
+            # a preempted request recomputes prompt + generated tokens, which may exceed the
+            # budget its prompt alone fitted: with nothing else running it goes in whole
+            c = seq.target - start
         if c <= 0 or (not self.chunked and c < seq.target - start):
             return None
         need = max(self.kv.blocks_for(start + c - tokens), self._reservation(seq)) - seq.held
@@ -213,7 +228,7 @@ class Scheduler:
             got = self._head_need(budget, now)
             if got is None:
                 break
-            _, need, pinned_evictable, load_plan = got
+            c_head, need, pinned_evictable, load_plan = got
             if need > kv.available_blocks() - pinned_evictable:
                 head = self.waiting[0]
                 if self.running() == 0 and not head.looked_up and (pinned_evictable or load_plan):
@@ -234,7 +249,7 @@ class Scheduler:
                 self.loading.append(seq)
                 self.hier.start_load(seq, load_plan, now, self._loaded)
                 continue
-            c = min(seq.target - seq.computed, budget)
+            c = c_head
             need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
             ok = kv.take(need, now)
             assert ok, "admission check and allocation disagree"
@@ -243,6 +258,8 @@ class Scheduler:
             self.prefilling.append(seq)
             chunks.append((seq, c))
             budget -= c
+            if budget < 0:
+                budget = 0
         if not n_dec and not chunks:
             if len(self.prefilling) > 1:
                 # partly prefilled requests hold the blocks each other needs and nothing

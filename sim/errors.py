@@ -28,7 +28,8 @@ class ConfigError(MemsimError, ValueError):
     """
 
     def __init__(self, problem: str, *, file: str | None = None, field: str | None = None):
-        self.problem = problem
+        # one line, always: messages that embed a library's text may carry newlines
+        self.problem = " ".join(str(problem).split()) if "\n" in str(problem) else str(problem)
         self.file = None if file is None else str(file)
         self.field = field
         super().__init__(self._render())

@@ -199,6 +199,8 @@ def _read_csv(path: str, id_column, size_column, time_column) -> Accesses:
                             raise TraceError(f"column {c!r}: {what}", file=path,
                                              line=first + j + 2) from None
             first += len(chunk)
+    except UnicodeDecodeError as e:
+        raise TraceError(f"not UTF-8 text (byte {e.start} of a chunk)", file=path) from None
     except pd.errors.ParserError as e:
         raise TraceError(f"malformed CSV: {e}", file=path) from None
     arr = {c: (np.concatenate(v) if v else np.zeros(0)) for c, v in out.items()}

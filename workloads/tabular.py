@@ -156,11 +156,11 @@ def read_parquet_rows(path: Path, spec) -> Iterator[Row]:
 
     try:
         pf = pq.ParquetFile(path)
+        names = pf.schema_arrow.names
     except FileNotFoundError:
         raise trace_error("trace file not found", path) from None
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as e:
         raise trace_error(f"not a readable Parquet file: {e}", path) from None
-    names = pf.schema_arrow.names
     cols = _columns(spec)
     for c in cols:
         if c not in names:
@@ -185,7 +185,7 @@ def read_parquet_rows(path: Path, spec) -> Iterator[Row]:
         for batch in batches:
             yield from _parquet_batch(batch, spec, cols, clock, bt, row0, path)
             row0 += batch.num_rows
-    except (pa.ArrowException, OSError) as e:
+    except (pa.ArrowException, OSError, UnicodeDecodeError) as e:
         raise trace_error(f"cannot read Parquet data: {e}", path, row0, unit="row") from None
 
 

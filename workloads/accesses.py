@@ -70,7 +70,7 @@ def read_accesses(path, *, format: str, id_column: str | None = None,
               "csv": lambda p: _read_csv(p, id_column, size_column, time_column)}[format]
     acc = reader(path)
     if len(acc) == 0:  # a hit ratio over nothing is meaningless: say so instead of printing 0
-        raise TraceError("the trace has no accesses", file=path)
+        raise TraceError("empty trace: no accesses", file=path)
     acc.source = path
     return acc
 
@@ -147,6 +147,10 @@ def _read_oracle(path: str) -> Accesses:
         ids[lo:lo + len(chunk)] = chunk["id"].view(np.int64)
         sizes[lo:lo + len(chunk)] = chunk["size"]
         times[lo:lo + len(chunk)] = chunk["time"]
+    bad = np.flatnonzero(sizes <= 0)
+    if bad.size:  # an object of no size cannot occupy a cache
+        raise TraceError(f"record {int(bad[0]) + 1}: object size {int(sizes[bad[0]])}; sizes must be > 0",
+                         file=path)
     return Accesses(ids=ids, sizes=sizes, times_s=times)
 
 

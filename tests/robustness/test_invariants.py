@@ -97,20 +97,6 @@ def build(data: dict):
     return eng
 
 
-STALL_MSG = "scheduler stalled"
-
-
-def run_or_discard(eng: Engine):
-    """``eng.run()``; a run hitting the known engine stall is discarded (it is pinned, strictly,
-    by test_a_request_filling_hbm_does_not_stall below) so the other invariants keep their coverage."""
-    try:
-        return eng.run()
-    except AssertionError as e:
-        if STALL_MSG in str(e):
-            assume(False)
-        raise
-
-
 def check_invariants(eng: Engine, res) -> None:
     s, req, it = res.summary, res.requests, res.iterations
     # every request: completed with all its tokens, or rejected with a reason
@@ -168,7 +154,7 @@ def check_invariants(eng: Engine, res) -> None:
 @given(data=scenarios())
 def test_random_scenarios_keep_the_invariants(data):
     eng = build(data)
-    res = run_or_discard(eng)
+    res = eng.run()
     check_invariants(eng, res)
     again = Engine(load_scenario(data)).run()
     assert res.equals(again), "same scenario and seed, different result"
@@ -178,7 +164,7 @@ def test_random_scenarios_keep_the_invariants(data):
 @given(data=scenarios())
 def test_closed_form_equals_stepping(data):
     eng = build(data)
-    a = run_or_discard(eng)
+    a = eng.run()
     b = Engine(load_scenario({**data, "engine": {"closed_form": False}}), check=True).run()
     assert a.summary["completed"] == b.summary["completed"]
     assert (a.requests.status == b.requests.status).all()
@@ -218,12 +204,9 @@ STALLS.append(_many)
 
 
 @pytest.mark.parametrize("data", STALLS, ids=["chunked", "unchunked", "24-requests"])
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="sim/engine.py serve(): AssertionError 'scheduler stalled with waiting requests "
-                          "and an empty batch' under KV pressure with the prefix cache on, e.g. when a request needs all of HBM's KV blocks "
-                          "(found by hypothesis; each case runs with the prefix cache off, "
-                          "a larger memory_fraction or max_batch_tokens=8192)")
 def test_a_request_filling_hbm_does_not_stall(data):
+    """Found by hypothesis: the engine stalled ('scheduler stalled with waiting requests and an
+    empty batch') under KV pressure with the prefix cache on (fixed in 730ba82)."""
     eng = Engine(load_scenario(data), check=True)
     check_invariants(eng, eng.run())
 

@@ -13,7 +13,6 @@ order without overlap, and the same result when run again.
 """
 from __future__ import annotations
 
-import math
 
 import numpy as np
 import pytest

@@ -56,8 +56,8 @@ def write_mooncake_jsonl(requests, path: Path) -> int:
 
 def prepare(*, scenario, workdir: Path) -> Path:
     """Write the aisimulate config for a loaded memsim Scenario into ``workdir``; returns its path."""
-    from workloads import open_workload, resolve_path
-    from workloads.spec import MooncakeSpec
+    from memsim.workloads import open_workload, resolve_path
+    from memsim.workloads.spec import MooncakeSpec
     wl, platform = scenario.workload, scenario.platform
     if platform.endswith((".yaml", ".yml")):  # a hardware file (e.g. a recalibrated copy) named like a built-in
         platform = Path(platform).stem
@@ -118,6 +118,7 @@ def _child(config: str, outdir: str) -> None:
     """
     import contextlib
     import io
+
     from aisimulate.supervision import main as predict_main
     buf = io.StringIO()
     t0 = time.perf_counter()

@@ -2,7 +2,7 @@
 
 Cases: the Mooncake conversation trace on 1x H100, the Azure conversation trace on 1x H100
 and 1x A100, all Llama-3.1-8B.  Each run is a fresh subprocess (peak RSS from ``wait4``);
-the clock covers only ``sim.run`` / aisimulate's ``predict``, after imports.
+the clock covers only ``memsim.run`` / aisimulate's ``predict``, after imports.
 
     python benchmarks/engine_speed.py [--repeat 2] [--cases mooncake-h100,...] [--write]
 """
@@ -55,12 +55,11 @@ METRICS = ["completed", "sim_time_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", 
 def _memsim_child(scenario: str, overrides_json: str, root: str) -> None:
     sys.path.insert(0, root)
     # Imports (numpy, pandas, simpy, pydantic, the catalogue) are paid before the clock;
-    # `sim.run` is resolved here too, since `sim` imports its engine lazily on first use.
-    import sim
-    import sim.engine  # noqa: F401
-    import hwmodels  # noqa: F401
-    import workloads.model  # noqa: F401
-    run = sim.run
+    # `memsim.run` is resolved here too, since `sim` imports its engine lazily on first use.
+    import memsim
+    import memsim.sim.engine
+    import memsim.workloads.model
+    run = memsim.run
     overrides = json.loads(overrides_json)
     t0, c0 = time.perf_counter(), time.process_time()
     res = run(scenario, overrides=overrides)
@@ -68,7 +67,7 @@ def _memsim_child(scenario: str, overrides_json: str, root: str) -> None:
     arr = res.requests["arrival_s"]
     out = {k: res.summary.get(k) for k in METRICS}
     out.update(wall_time_s=wall, cpu_time_s=cpu, self_reported_wall_s=res.summary["wall_time_s"],
-               trace_span_s=float(arr.max() - arr.min()), requests=int(len(arr)), sim_module=sim.__file__)
+               trace_span_s=float(arr.max() - arr.min()), requests=int(len(arr)), sim_module=memsim.__file__)
     print(json.dumps(out))
 
 
@@ -116,7 +115,7 @@ def run_case(case: Case, *, repeat: int, aisim_python: str | None, scratch: Path
     row = {"case": case.name, "label": case.label, "memsim": memsim, "aisim": None,
            "aisim_reference_x": case.aisim_reference_x}
     if aisim_python:
-        from sim.config import load_scenario
+        from memsim.sim.config import load_scenario
         scen = load_scenario(scen_path, case.overrides)
         work = scratch / case.name
         config = _aisim.prepare(scenario=scen, workdir=work)
@@ -180,7 +179,7 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
            f"Run {now} on {machine()}. The box is shared with other engineers' jobs, so each case ran "
            f"{repeat}x per engine, each in a fresh process, and the faster run is kept (all engine walls "
            "listed).", "",
-           "- **engine wall**: memsim: time around `sim.run(...)` after imports (it includes loading the "
+           "- **engine wall**: memsim: time around `memsim.run(...)` after imports (it includes loading the "
            "scenario and streaming the trace). aisimulate: the `wall_time_ms` its own report gives for "
            "the native replay (no imports, no Python start-up) — the figure the issue quotes.",
            "- **engine CPU**: memsim: CPU time over the same span (`time.process_time`), which other "
@@ -282,8 +281,8 @@ PROBE_PLATFORMS = ["h100_sxm", "a100_sxm_80gb"]
 def run_probes(*, aisim_python: str | None, scratch: Path, overrides: dict,
                platforms: list[str] = PROBE_PLATFORMS) -> list[dict]:
     """TTFT p50 / TPOT p50 of each probe on each platform, memsim (in-process) and aisimulate."""
-    import sim
-    from sim.config import load_scenario
+    import memsim
+    from memsim.sim.config import load_scenario
     rows = []
     for i, (name, n, isl, osl) in enumerate(PROBES):
         trace = scratch / f"probe{i}.jsonl"
@@ -297,7 +296,7 @@ def run_probes(*, aisim_python: str | None, scratch: Path, overrides: dict,
                     "workload": {"kind": "mooncake", "path": str(trace)},
                     "scheduler": {"max_batch_size": 256, "max_batch_tokens": 8192, "chunked_prefill": True}}
             scen = load_scenario(data, overrides)
-            m = sim.run(scen).summary
+            m = memsim.run(scen).summary
             row = {"probe": name, "platform": Path(plat).name, "memsim": {k: m.get(k) for k in METRICS}, "aisim": None}
             if aisim_python:
                 work = scratch / f"probe{i}-{plat}"
@@ -359,7 +358,7 @@ def main(argv=None) -> int:
     sys.path.insert(0, str(root))
     aisim_python = None if args.no_aisim else _aisim.find_python()
     if args.probe:
-        from sim.config import parse_set
+        from memsim.sim.config import parse_set
         overrides = dict(parse_set(item) for item in args.set)
         with tempfile.TemporaryDirectory(prefix="engine_probe_") as scratch:
             rows = run_probes(aisim_python=aisim_python, scratch=Path(scratch), overrides=overrides,

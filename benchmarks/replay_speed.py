@@ -26,11 +26,11 @@ import numpy as np
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from policies import registry  # noqa: E402
-from policies.fast import KERNELS, kernel_for  # noqa: E402
-from policies.fast.next_access import next_access  # noqa: E402
-from policies.replay import prepare_sequence, replay, warm  # noqa: E402
-from workloads.accesses import write_oracle  # noqa: E402
+from memsim.policies import registry  # noqa: E402
+from memsim.policies.fast import KERNELS, kernel_for  # noqa: E402
+from memsim.policies.fast.next_access import next_access  # noqa: E402
+from memsim.policies.replay import prepare_sequence, replay, warm  # noqa: E402
+from memsim.workloads.accesses import write_oracle  # noqa: E402
 
 POLICIES = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "belady",
             "ttl", "advice"]
@@ -93,9 +93,9 @@ def bench(name, ids, capacity, policies, use_lcs, tmpdir, repeat=3):
 COLD = """
 import json, sys, time
 import numpy as np
-from policies import registry
-from policies.fast import kernel_for
-from policies.replay import warm
+from memsim.policies import registry
+from memsim.policies.fast import kernel_for
+from memsim.policies.replay import warm
 out = {}
 for name in sys.argv[1:]:
     pol = registry.create("eviction", name, capacity=1)
@@ -207,7 +207,7 @@ def main(argv=None) -> int:
                       args.repeat)
         del ids
         if MOONCAKE.exists():
-            from workloads.accesses import read_accesses
+            from memsim.workloads.accesses import read_accesses
             mc = read_accesses(MOONCAKE, format="mooncake").ids
             rows += bench("mooncake", mc, args.mooncake_capacity, policies, use_lcs, tmp,
                           args.repeat)

@@ -47,8 +47,8 @@ def scenario(n: int, trace: Path | None) -> dict:
 
 def write_trace(path: Path, n: int) -> Path:
     """A Mooncake-format JSONL of n requests from the same generator (streamed to disk)."""
-    from workloads.spec import parse_workload_spec
-    from workloads.synthetic import generate
+    from memsim.workloads.spec import parse_workload_spec
+    from memsim.workloads.synthetic import generate
     spec = parse_workload_spec(scenario(n, None)["workload"])
     with open(path, "w", encoding="utf-8") as f:
         for r in generate(spec, seed=0):
@@ -60,8 +60,8 @@ def write_trace(path: Path, n: int) -> Path:
 TRACEMALLOC_CHILD = r"""
 import sys, tracemalloc, json
 tracemalloc.start(8)
-from sim.config import load_scenario
-from sim.engine import Engine
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
 eng = Engine(load_scenario(sys.argv[1]))
 res = eng.run()
 snap = tracemalloc.take_snapshot()
@@ -92,7 +92,7 @@ def main(argv=None) -> int:
     if args.tracemalloc:
         cmd = [sys.executable, "-c", TRACEMALLOC_CHILD, str(scen)]
     else:
-        cmd = [sys.executable, "-m", "sim.cli", "run", str(scen), "--json"]
+        cmd = [sys.executable, "-m", "memsim.cli", "run", str(scen), "--json"]
     t0 = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     wall = time.perf_counter() - t0

@@ -42,7 +42,7 @@ def sweep_file(folder: Path, requests: int) -> Path:
 
 
 def timed(path: Path, out: Path, **kw):
-    from sim.sweep import load_sweep, run_sweep
+    from memsim.studies.sweep import load_sweep, run_sweep
     t0 = time.perf_counter()
     run = run_sweep(load_sweep(path, out=out), progress=False, **kw)
     wall = time.perf_counter() - t0
@@ -51,7 +51,7 @@ def timed(path: Path, out: Path, **kw):
 
 
 def same(a, b) -> bool:
-    from sim.compare import WALL_CLOCK
+    from memsim.studies.compare import WALL_CLOCK
     drop = [c for c in WALL_CLOCK if c in a.columns]
     return a.drop(columns=drop).reset_index(drop=True).equals(b.drop(columns=drop).reset_index(drop=True))
 
@@ -64,11 +64,11 @@ def main() -> int:
     ap.add_argument("--write", action="store_true", help=f"append the results to {RESULTS.name}")
     args = ap.parse_args()
 
-    import sim
+    import memsim
     with tempfile.TemporaryDirectory(prefix="memsim-sweep-bench-") as tmp:
         tmp = Path(tmp)
         path = sweep_file(tmp, args.requests)
-        sim.run(ROOT / "scenarios" / "quickstart.yaml", overrides={"workload.num_requests": 50})  # warm imports
+        memsim.run(ROOT / "scenarios" / "quickstart.yaml", overrides={"workload.num_requests": 50})  # warm imports
         load0 = os.getloadavg()
         t1 = t2 = float("inf")
         for i in range(args.repeat):

@@ -26,7 +26,7 @@ SESSIONS = {"turns": {"dist": "uniform", "low": 1, "high": 8},
 
 CHILD = r"""
 import json, resource, sys, time
-from workloads import open_workload
+from memsim.workloads import open_workload
 spec = json.loads(sys.argv[1])
 t = time.perf_counter(); n = 0
 for r in open_workload(spec, seed=0):
@@ -38,7 +38,7 @@ print(json.dumps({"n": n, "s": dt, "rss_mib": resource.getrusage(resource.RUSAGE
 
 def write_traces(folder: str, n: int) -> dict[str, str]:
     sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-    from workloads import open_workload
+    from memsim.workloads import open_workload
     paths = {k: os.path.join(folder, f"trace.{k}") for k in ("jsonl", "csv", "azure.csv")}
     with open(paths["jsonl"], "w") as m, open(paths["csv"], "w") as c, open(paths["azure.csv"], "w") as a:
         c.write("timestamp,input_tokens,output_tokens,h\n")

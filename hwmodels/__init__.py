@@ -9,8 +9,7 @@ Every number in a shipped file cites its datasheet, paper or measurement; see
 ``docs/hardware.md`` for the schema and how to add a platform.
 """
 from ._loader import HWMODELS_DIR, list_platforms, load_platform, platform_path
-from .schema import (DTYPES, KIND_RANK, TIER_KINDS, Compute, CurvePoint, Efficiency, Link,
-                     Platform, Tier)
+from .schema import DTYPES, KIND_RANK, TIER_KINDS, Compute, CurvePoint, Efficiency, Link, Platform, Tier
 
 __all__ = ["load_platform", "list_platforms", "platform_path", "HWMODELS_DIR",
            "Platform", "Compute", "Efficiency", "Tier", "Link", "CurvePoint",

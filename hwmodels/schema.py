@@ -1,7 +1,7 @@
 """The hardware file's schema: a platform is compute, tiers (nearest compute first) and links.
 
 Each model mirrors one YAML mapping, key for key; quantities carry units and are
-parsed by ``sim.units`` (bytes, seconds, bytes/s, FLOP/s inside).  Derived values
+parsed by ``memsim.ground.units`` (bytes, seconds, bytes/s, FLOP/s inside).  Derived values
 (``Compute.sram_total``, ``Tier.capacity_total``) are properties, never YAML keys.
 """
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Literal, get_args
 
 from pydantic import Field, PrivateAttr, field_validator, model_validator
 
-from sim._schema import StrictModel
-from sim.errors import ConfigError, check_fraction, check_positive
-from sim.units import Bandwidth, Duration, EnergyPerByte, FlopRate, Frequency, Size
+from memsim.ground.errors import ConfigError, check_fraction, check_positive
+from memsim.ground.schema import StrictModel
+from memsim.ground.units import Bandwidth, Duration, EnergyPerByte, FlopRate, Frequency, Size
 
 from ._curve import Curve
 

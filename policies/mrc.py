@@ -11,8 +11,9 @@ from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
+from .fast.stack_distance import stack_distances
 from .replay import prepare_sequence, replay
 
 __all__ = ["lru_curve", "mrc", "capacity_grid", "write_curve", "figure"]
@@ -29,7 +30,6 @@ def capacity_grid(n_unique: int, points: int = 20, *, low: int = 1) -> list[int]
 
 def lru_curve(ids, capacities) -> list[dict]:
     """Exact LRU hit ratios of unit-size ``ids`` at each capacity, from stack distances."""
-    from .fast.stack_distance import stack_distances
     dense, n_ids, _ = prepare_sequence(ids)
     d = stack_distances(dense, n_ids)
     n = len(d)
@@ -70,6 +70,7 @@ def mrc(ids, policy, capacities, *, sizes=None, workers: int | None = None) -> l
 def write_curve(rows: list[dict], path: str) -> None:
     """Write rows as CSV or JSON (by the file's extension)."""
     import json
+
     import pandas as pd
     if path.endswith(".json"):
         with open(path, "w") as f:

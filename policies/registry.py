@@ -12,9 +12,10 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 __all__ = ["register", "get", "create", "names", "kinds", "describe", "load_entry_points",
            "KINDS"]
@@ -60,8 +61,8 @@ def register(kind: str, *, aliases: tuple[str, ...] = (), replace: bool = False)
 def _builtins() -> None:
     # Importing the families registers their built-ins.  Families that a later
     # issue adds simply appear here once their package exists.
-    for mod in ("policies.eviction", "policies.admission", "policies.attention",
-                "policies.kv", "policies.compression", "policies.flash", "policies.offload"):
+    for mod in ("memsim.policies.eviction", "memsim.policies.admission", "memsim.policies.attention",
+                "memsim.policies.kv", "memsim.policies.compression", "memsim.policies.flash", "memsim.policies.offload"):
         try:
             importlib.import_module(mod)
         except ModuleNotFoundError as e:

@@ -13,7 +13,8 @@ from typing import Any, Optional
 
 import numpy as np
 
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
+from memsim.ground.ids import densify
 
 from . import registry
 from .fast import kernel_for
@@ -50,7 +51,6 @@ class ReplayResult:
 
 def prepare_sequence(ids, sizes=None):
     """Dense int64 ids, their count, and int64 sizes (1 each when ``sizes`` is None)."""
-    from workloads.accesses import densify
     dense, n_ids = densify(np.asarray(ids))
     dense = np.ascontiguousarray(dense, np.int64)
     if sizes is None:

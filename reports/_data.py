@@ -6,8 +6,9 @@ so a one-hour run still gives a report of a few megabytes.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -3,11 +3,12 @@
 Each function takes one Result, a list of them or a ``{label: Result}`` dict and
 returns a ``plotly.graph_objects.Figure``; several results are overlaid, one
 colour per result.  ``sweep_metric`` and ``compare_bars`` plot the DataFrames
-``sim.compare`` and ``memsim sweep`` produce.
+``memsim.studies.compare`` and ``memsim sweep`` produce.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,6 +17,7 @@ from plotly.colors import qualitative
 from plotly.subplots import make_subplots
 
 from ._data import binned_max, ecdf, labelled, spread_over_bins, tier_hit_ratios, time_edges
+from .figures_attention import attention_io_figure
 
 __all__ = ["latency_cdfs", "throughput_over_time", "batch_size_over_time", "tier_occupancy",
            "link_bandwidth", "hit_ratio_per_tier", "request_timeline", "miss_ratio_curve",
@@ -287,7 +289,6 @@ def miss_ratio_curve(results: Any) -> go.Figure:
 
 def attention_io(result: Any) -> go.Figure:
     """The attention-I/O figure of one result's ``extras['attention_io']`` table."""
-    from .figures_attention import attention_io_figure
     return attention_io_figure(result.extras["attention_io"])
 
 

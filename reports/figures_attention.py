@@ -1,6 +1,6 @@
 """The attention I/O-vs-fast-memory figure: one log-log line per algorithm, plus the bound.
 
-Input is ``sim.kernel.sweep``'s DataFrame; output a plotly figure the report
+Input is ``memsim.sim.kernel.sweep``'s DataFrame; output a plotly figure the report
 embeds.  A vertical line marks M = d^2, where the optimal algorithm changes.
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The budget-vs-recall figure: one line per compression policy.
 
-Input is ``sim.compress.recall_curves``'s DataFrame; output a plotly figure with recall
+Input is ``memsim.sim.compress.recall_curves``'s DataFrame; output a plotly figure with recall
 against the token budget (left) and against resident KV bytes as a share of a full cache
 (right), where quantized formats, which keep every token, also have a place.
 """

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
+
+from memsim.ground import __version__
+from memsim.sim.result import atomic_write_text
 
 from . import figures as F
 from . import tables as T
@@ -121,7 +125,7 @@ def build_html(results: Any, *, title: str | None = None) -> str:
         try:
             fig = F.attention_io(res)
         except ModuleNotFoundError as e:
-            if e.name != "reports.figures_attention":
+            if e.name != "memsim.reports.figures_attention":
                 raise
             body.append((f"attn-{n}", f"Attention I/O: {label}",
                          '<p class="note">reports.figures_attention is not installed.</p>'))
@@ -138,7 +142,6 @@ def build_html(results: Any, *, title: str | None = None) -> str:
         sections_html += ('<p class="note">Not in these results (no data): '
                           + html.escape(", ".join(missing)) + ".</p>")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    from sim import __version__
     return (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
@@ -156,7 +159,6 @@ def render(results: Any, out_path: str | Path, *, title: str | None = None) -> P
     The file is self-contained (plotly.js inline, no external URLs) and written
     atomically, so a reader never sees half a report.
     """
-    from sim.result import atomic_write_text
 
     out = Path(out_path)
     atomic_write_text(out, build_html(results, title=title))

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
+from memsim.policies import create
 
 __all__ = ["CompressResult", "simulate", "recall_curves", "budget_grid"]
 
@@ -57,7 +58,6 @@ def simulate(policy, scores, *, budget_tokens: int, model, seed: int = 0) -> Com
     source's layer-heads stands for an equal share of the model's KV.  ``seed`` feeds the
     policies that draw noise (SpeCache's low-bit scoring error).
     """
-    from policies import create
     pol = create("compression", policy)
     check_positive("budget_tokens", budget_tokens)
     if getattr(pol, "mode", None) not in ("evict", "quantize", "fetch"):

@@ -13,9 +13,10 @@ from typing import Any, Literal, Optional, Union
 import yaml
 from pydantic import Field, PrivateAttr, field_validator
 
-from ._schema import StrictModel, load_yaml, validate
-from .errors import ConfigError
-from .units import Duration, Size
+from memsim.ground.errors import ConfigError
+from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.ground.units import Duration, Size, parse_size, parse_time
+from memsim.workloads.spec import WorkloadSpec
 
 __all__ = ["Scenario", "SchedulerConfig", "KVConfig", "PrefixCacheConfig", "ParallelismConfig",
            "EngineConfig", "load_scenario", "apply_overrides", "parse_set"]
@@ -56,7 +57,6 @@ class TierConfig(StrictModel):
     def _cap(cls, v):
         if v == "unlimited" or v is None:
             return v
-        from .units import parse_size
         n = parse_size(v)
         if n <= 0:
             raise ConfigError(f"{v!r} must be > 0 (leave the tier out, or write \"unlimited\")")
@@ -95,7 +95,6 @@ class KVConfig(StrictModel):
     def _ttl(cls, v):
         if v in ("auto", None):
             return v
-        from .units import parse_time
         return parse_time(v)
 
     @field_validator("tiers")
@@ -123,7 +122,6 @@ class EngineConfig(StrictModel):
 
 
 def _workload_type():
-    from workloads.spec import WorkloadSpec
     return WorkloadSpec
 
 

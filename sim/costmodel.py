@@ -17,7 +17,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from .errors import ConfigError, SimulationError
+from memsim.ground.errors import ConfigError, SimulationError
 
 __all__ = ["CostModel", "IterationShape"]
 

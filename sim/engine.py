@@ -1,4 +1,4 @@
-"""``sim.run``: build the platform, model, workload and policies, then serve the requests in SimPy.
+"""``memsim.run``: build the platform, model, workload and policies, then serve the requests in SimPy.
 
 The serving loop is one SimPy process.  Between changes of the batch's
 composition it advances decode iterations in closed form: a decode-only
@@ -18,9 +18,18 @@ import numpy as np
 import pandas as pd
 import simpy
 
+from memsim.ground.errors import ConfigError, SimulationError
+from memsim.ground.progress import Progress
+from memsim.hwmodels import load_platform
+from memsim.policies import create
+from memsim.policies import create as _create
+from memsim.sim.compress import simulate
+from memsim.workloads import load_model, open_workload
+from memsim.workloads.attention_scores import synthetic_scores
+
 from .config import Scenario, load_scenario
 from .costmodel import CostModel
-from .errors import SimulationError
+from .hierarchy import Hierarchy
 from .kvcache import KVManager
 from .records import Records
 from .result import Result, summarize_requests
@@ -68,8 +77,6 @@ class Engine:
 
     def __init__(self, scenario: Scenario, *, progress: bool = False, check: bool = False,
                  spill_rows: int = 250_000):
-        from hwmodels import load_platform
-        from workloads import load_model, open_workload
         self.scenario = scenario
         self.progress = progress
         where = _Where(scenario.source_file)
@@ -85,7 +92,6 @@ class Engine:
         self.compression = None
         self.attention_recall = 1.0   # the full cache keeps all attention mass
         if kvc.compression is not None:
-            from policies import create
             with where("kv.compression"):
                 self.compression = create("compression", kvc.compression)
                 link = self.platform.link_between(hbm.name, "dram") if any(
@@ -98,7 +104,6 @@ class Engine:
         kv_bytes = usable - self.model.weight_bytes
         self.cost.check_fits(kv_bytes)
         kv_token_bytes = self.cost.kv_bytes_per_token  # stored bytes/token (compression may shrink it)
-        from policies import create as _create
         with where("kv.allocation"):
             alloc = _create("allocation", kvc.allocation)
         block_tokens = int(alloc.unit_tokens(kvc.block_tokens, kv_token_bytes, self.model.layers))
@@ -120,8 +125,6 @@ class Engine:
         self._wake_ev = self.env.event()
         self.hier = None
         if kvc.tiers:
-            from policies import create
-            from .hierarchy import Hierarchy
             pol = {}
             for kind in ("write", "load", "prefetch", "promotion", "overlap"):
                 with where(f"kv.{kind}"):
@@ -144,7 +147,6 @@ class Engine:
         self.max_time = scenario.engine.max_sim_time or math.inf
         self._next_req = None
         self._arrived = 0
-        from .records import Records
         self.spill_rows = spill_rows  # result rows kept in memory before spilling to Parquet
         self._iters = Records(ITER_COLUMNS, spill_rows=spill_rows)
         self._steps_total = 0
@@ -331,7 +333,6 @@ class Engine:
     # ---- driver -----------------------------------------------------------------------
     def run(self) -> Result:
         wall0 = time.perf_counter()
-        from .progress import Progress
         bar = Progress(enabled=self.progress)
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
         store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
@@ -480,7 +481,7 @@ def _derive_requests(df: pd.DataFrame, recall: float = 1.0) -> pd.DataFrame:
 def _estimate_recall(spec, policy, model, seed: int) -> float:
     """Attention-mass recall of a compression policy at the budget it runs with in the engine,
     measured once with the token-level simulation on a seeded synthetic attention source
-    (``sim.compress``); NaN when the policy states no engine budget."""
+    (``memsim.sim.compress``); NaN when the policy states no engine budget."""
     mode = getattr(policy, "mode", None)
     if mode == "quantize":
         return 1.0  # every token stays resident
@@ -489,8 +490,6 @@ def _estimate_recall(spec, policy, model, seed: int) -> float:
         return 1.0  # no engine budget: the engine keeps every token
     if frac is None:
         return float("nan")
-    from sim.compress import simulate
-    from workloads.attention_scores import synthetic_scores
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(3)[2])
     scores = synthetic_scores(prompt_tokens=512, steps=64, layers=2, heads=4, rng=rng)
     budget = max(1, int(round(frac * (512 + 32))))
@@ -506,7 +505,6 @@ class _Where:
 
     def __call__(self, field):
         import contextlib
-        from .errors import ConfigError
 
         @contextlib.contextmanager
         def ctx():

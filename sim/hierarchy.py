@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import simpy
 
+from memsim.ground.errors import ConfigError
+
 from .link import Channel, Network
 from .tierstore import TierStore
 
@@ -50,7 +52,6 @@ class Hierarchy:
         for i, cfg in enumerate(tiers):
             hw = platform.tier(cfg.tier)
             if hw.kind in ("sram", "hbm"):
-                from .errors import ConfigError
                 raise ConfigError(f"tier {cfg.tier!r} is {hw.kind}; KV tiers lie below HBM "
                                   f"(dram, cxl, flash, ssd, remote)", field=f"[{i}].tier")
             self.hw_tiers.append(hw)

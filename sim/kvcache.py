@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies import create
+from memsim.policies import create
 
 __all__ = ["KVManager", "Entry"]
 

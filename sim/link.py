@@ -9,8 +9,8 @@ queued on it (the device's bandwidth-vs-queue-depth curve).
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import simpy
 

@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +15,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
-__all__ = ["Result", "load_result", "atomic_write_bytes", "atomic_write_text", "TABLES",
+from memsim.ground.errors import ConfigError
+from memsim.ground.files import atomic_write_parquet, atomic_write_text, atomic_write_with
+
+__all__ = ["Result", "load_result", "TABLES",
            "REQUEST_COLUMNS", "summarize_requests"]
 
 #: The tables every Result carries, in save order.
@@ -52,48 +53,6 @@ REQUEST_COLUMNS = {
     "status": "completed | rejected | unfinished",
     "reason": "why a request was rejected, else empty",
 }
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, _umask_mode())  # mkstemp creates 0600; results are ordinary files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    atomic_write_bytes(path, text.encode("utf-8"))
-
-
-def _atomic_parquet(df: pd.DataFrame, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        df.to_parquet(tmp, index=False)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
 
 
 def _pct(x: np.ndarray, q: float) -> float:
@@ -136,7 +95,7 @@ def summarize_requests(req) -> dict[str, Any]:
 
 
 class Result:
-    """What ``sim.run`` returns.
+    """What ``memsim.run`` returns.
 
     Attributes:
         summary: flat dict of headline metrics (``completed``, ``throughput_tok_s``,
@@ -212,11 +171,11 @@ class Result:
         for name in TABLES:
             src = self._sources.get(name) if self._tables.get(name) is None else None
             if src is not None:
-                _atomic_stream(src, out / f"{name}.parquet")
+                atomic_write_with(out / f"{name}.parquet", src.write)
             else:
-                _atomic_parquet(getattr(self, name), out / f"{name}.parquet")
+                atomic_write_parquet(getattr(self, name), out / f"{name}.parquet")
         for name, df in self.extras.items():
-            _atomic_parquet(df, out / f"{name}.parquet")
+            atomic_write_parquet(df, out / f"{name}.parquet")
         atomic_write_text(out / "scenario.yaml", yaml.safe_dump(self.scenario, sort_keys=False))
         atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2) + "\n")
         return out
@@ -233,21 +192,6 @@ class Result:
         return all(ta[k].equals(tb[k]) for k in ta)
 
 
-def _atomic_stream(src, path: Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        src.write(tmp)
-        os.chmod(tmp, _umask_mode())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def _jsonable(obj):
     if isinstance(obj, dict):
         return {str(k): _jsonable(v) for k, v in obj.items()}
@@ -262,7 +206,6 @@ def _jsonable(obj):
 
 def load_result(result_dir: str | Path) -> Result:
     """Read a directory written by ``Result.save``; ConfigError if it is not one."""
-    from .errors import ConfigError
     d = Path(result_dir)
     if not (d / "summary.json").is_file():
         raise ConfigError("not a memsim result directory (no summary.json)", file=str(d))

@@ -11,7 +11,7 @@ import math
 
 import simpy
 
-from .errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
 
 __all__ = ["SSD"]
 

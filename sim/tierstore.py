@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from policies import create
+from memsim.policies import create
 
 __all__ = ["TierStore", "StoredEntry", "UNLIMITED"]
 

@@ -13,6 +13,13 @@ import numpy as np
 import pandas as pd
 
 from ._memory import huge_empty
+from .kernels.attention_naive import attention_naive
+from .kernels.attention_tiled import attention_tiled, attention_tiled_counted, tile_buffer_elems
+from .kernels.decode_attention import decode_attention
+from .kernels.matmul_tiled import matmul_tiled
+from .kernels.paged_decode import paged_decode
+from .kernels.pointer_chase import chase, make_cycle
+from .kernels.stream import stream_sum
 from .microbench import time_call
 from .predict import Predictor
 
@@ -70,7 +77,6 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
     p = dict(case.params)
     measured_elems = None
     if case.kernel == "stream":
-        from .kernels.stream import stream_sum
         a = huge_empty(p["size_bytes"] // 4, np.float32)
         a[:] = 1.0
         passes = _target_count(time_call(lambda: stream_sum(a, 1), repeats=1), target_s)
@@ -78,7 +84,6 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         pr = pred.stream(size_bytes=a.nbytes, passes=passes)
         p["passes"] = passes
     elif case.kernel == "pointer_chase":
-        from .kernels.pointer_chase import chase, make_cycle
         n = p["size_bytes"] // 8
         nxt = make_cycle(n, rng, out=huge_empty(n, np.int64))
         lap = n // 8
@@ -92,20 +97,16 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         pr = pred.chase(size_bytes=p["size_bytes"], hops=hops)
         p["hops"] = hops
     elif case.kernel == "matmul_tiled":
-        from .kernels.matmul_tiled import matmul_tiled
         a, b = _f32(rng, (p["n"], p["n"])), _f32(rng, (p["n"], p["n"]))
         c = np.zeros_like(a)
         t = time_call(lambda: matmul_tiled(a, b, p["tile"], out=c), repeats=repeats)
         pr = pred.matmul(n=p["n"], tile=p["tile"])
     elif case.kernel == "attention_naive":
-        from .kernels.attention_naive import attention_naive
         q, k, v = (_f32(rng, (p["n"], p["d"])) for _ in range(3))
         s, o = huge_empty((p["n"], p["n"]), np.float32), np.empty_like(q)
         t = time_call(lambda: attention_naive(q, k, v, s=s, out=o), repeats=repeats)
         pr = pred.attention_naive(n=p["n"], d=p["d"])
     elif case.kernel == "attention_tiled":
-        from .kernels.attention_tiled import (attention_tiled, attention_tiled_counted,
-                                              tile_buffer_elems)
         n, d, br, bc = p["n"], p["d"], p["block_rows"], p["block_cols"]
         q, k, v = (_f32(rng, (n, d)) for _ in range(3))
         o = np.empty_like(q)
@@ -116,7 +117,6 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         pr = pred.attention_tiled(n=n, d=d, block_rows=br, block_cols=bc,
                                   sram_elems=tile_buffer_elems(d, br, bc) + br)
     elif case.kernel == "decode":
-        from .kernels.decode_attention import decode_attention
         h, n, d = p["heads"], p["n"], p["d"]
         q = _f32(rng, (h, d))
         k, v = _f32(rng, (h, n, d)), _f32(rng, (h, n, d))
@@ -124,7 +124,6 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         t = time_call(lambda: decode_attention(q, k, v, scores=sc, out=o), repeats=repeats)
         pr = pred.decode(heads=h, n=n, d=d)
     elif case.kernel == "paged_decode":
-        from .kernels.paged_decode import paged_decode
         h, n, d, bt = p["heads"], p["n"], p["d"], p["block_tokens"]
         q = _f32(rng, (h, d))
         nblk = -(-n // bt)

@@ -2,7 +2,7 @@
 
 ``measure`` (GPU only) times the CUDA kernels with CUDA events; ``append_measurements``
 stores them under ``validate/measurements/``; ``compare_stored`` (any machine)
-predicts every stored row from its platform file with ``sim.kernel``'s accounting.
+predicts every stored row from its platform file with ``memsim.sim.kernel``'s accounting.
 """
 from __future__ import annotations
 
@@ -13,6 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from memsim.ground.errors import ConfigError
+from memsim.hwmodels import load_platform
+from memsim.sim.kernel import attention_io
+
+from .kernels import cuda_attention as ca
+from .kernels.attention_tiled import tile_buffer_elems
+from .kernels.paged_decode import make_paged
 
 __all__ = ["MEASUREMENTS_DIR", "MEASUREMENT_COLUMNS", "gpu_cases", "measure",
            "append_measurements", "compare_stored", "match_platform", "predict_gpu_row"]
@@ -48,10 +56,7 @@ def gpu_cases(*, quick: bool) -> list[tuple[str, dict]]:
 
 def measure(*, quick: bool, repeats: int, seed: int = 0, progress=None) -> pd.DataFrame:
     """Time every GPU case (median of ``repeats`` CUDA-event timings after a warm-up)."""
-    from .kernels import cuda_attention as ca
-    from .kernels.paged_decode import make_paged
     if not ca.cuda_ready():
-        from sim.errors import ConfigError
         raise ConfigError("--cuda: no CUDA GPU is available (numba.cuda.is_available() is False)",
                           field="--cuda")
     info = ca.device_info()
@@ -107,8 +112,6 @@ def append_measurements(df: pd.DataFrame, directory: Path = MEASUREMENTS_DIR) ->
 def predict_gpu_row(kernel: str, params: dict, platform) -> tuple[float, int | None]:
     """(predicted seconds, simulator elements) of one GPU row on a ``hwmodels`` platform:
     roofline of the simulator's HBM traffic against peak fp32 x attention efficiency."""
-    from sim.kernel import attention_io
-    from .kernels.attention_tiled import tile_buffer_elems
     hbm = next((t for t in platform.tiers if t.kind != "sram"), platform.tiers[0])
     rate = platform.compute.peak("fp32") * platform.compute.efficiency.attention
     if kernel == "attention_tiled":
@@ -128,7 +131,6 @@ def predict_gpu_row(kernel: str, params: dict, platform) -> tuple[float, int | N
 
 def compare_stored(directory: Path = MEASUREMENTS_DIR) -> pd.DataFrame:
     """Every stored GPU row with its prediction from the matching platform file."""
-    from hwmodels import load_platform
     rows = []
     for path in sorted(directory.glob("*.csv")):
         df = pd.read_csv(path)

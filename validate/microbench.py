@@ -12,6 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from ._memory import huge_empty, huge_zeros
+from .kernels.attention_tiled import attention_tiled
+from .kernels.decode_attention import decode_attention
+from .kernels.matmul_tiled import matmul_tiled
+from .kernels.pointer_chase import chase, make_cycle
+from .kernels.stream import stream_sum
+from .kernels.stream_dot import stream_dot
 
 __all__ = ["time_call", "read_caches", "stream_bandwidth", "chase_latency", "loop_rates",
            "stream_dot_time", "CacheInfo"]
@@ -86,7 +92,6 @@ def read_caches(root: Path = CACHE_DIR) -> list[CacheInfo]:
 
 def stream_bandwidth(size_bytes: int, *, repeats: int = 3, target_s: float = 0.01) -> float:
     """Read bandwidth (bytes/s) of the streaming kernel over a ``size_bytes`` working set."""
-    from .kernels.stream import stream_sum
     a = huge_empty(max(size_bytes // 4, 1), np.float32)
     a[:] = 1.0
     stream_sum(a, 1)
@@ -104,7 +109,6 @@ def chase_latency(size_bytes: int, rng: np.random.Generator, *, repeats: int = 3
     (never restarting at the same slot, which would re-use lines cached by the
     previous run).
     """
-    from .kernels.pointer_chase import chase, make_cycle
     n = max(size_bytes // 8, 16)
     nxt = make_cycle(n, rng, out=huge_zeros(n, np.int64))
     lap = nxt.size // 8
@@ -122,7 +126,6 @@ def stream_dot_time(size_bytes: int, *, work: int = 1, repeats: int = 3, d: int 
                     target_s: float = 0.01) -> tuple[float, int]:
     """(seconds per pass, bytes per pass) of the streaming dot over ``size_bytes``
     with each row's dot taken ``work`` times."""
-    from .kernels.stream_dot import stream_dot
     rows = max(size_bytes // (4 * d), 1)
     a = huge_empty((rows, d), np.float32)
     a[...] = 1.0
@@ -154,9 +157,6 @@ def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
     256 tokens), fitted to ``t = flop / rate + exps * exp_s`` so the FLOP rate and
     the exp cost separate.
     """
-    from .kernels.attention_tiled import attention_tiled
-    from .kernels.decode_attention import decode_attention
-    from .kernels.matmul_tiled import matmul_tiled
     reps = 200
     n = 32
     a = rng.standard_normal((n, n)).astype(np.float32)

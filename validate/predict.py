@@ -2,16 +2,18 @@
 
 Roofline with the level's measured overlap: ``max(mem, compute) + (1 - overlap) *
 min(mem, compute)``, plus latency terms; attention traffic comes from
-``sim.kernel.attention_io`` (or an identical closed form when it is missing).
+``memsim.sim.kernel.attention_io`` (``closed_form_counts`` cross-checks it).
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from memsim.sim.kernel import attention_io
+
 from .calibrate import Calibration
 from .levels import fit_level
 
-__all__ = ["Prediction", "Predictor", "attention_counts", "overlapped", "DTYPE_BYTES"]
+__all__ = ["Prediction", "Predictor", "attention_counts", "closed_form_counts", "overlapped", "DTYPE_BYTES"]
 
 DTYPE_BYTES = 4
 """The kernels run in float32."""
@@ -41,15 +43,15 @@ def _ceil_div(a: int, b: int) -> int:
 def attention_counts(algo: str, *, n: int, d: int, heads: int = 1, block_rows: int = 1,
                      block_cols: int = 1, sram_elems: int) -> tuple[int, int, int, str]:
     """(reads, writes, index_bytes, source) in elements for ``flash2`` / ``decode`` /
-    ``decode_paged`` from the kernel simulator, else from the closed form below."""
-    try:
-        from sim.kernel import attention_io
-    except ImportError:
-        attention_io = None
-    if attention_io is not None:
-        r = attention_io(algo, n=n, d=d, sram_elems=sram_elems, heads=heads,
-                         dtype_bytes=DTYPE_BYTES, block_rows=block_rows, block_cols=block_cols)
-        return r.reads, r.writes, r.index_bytes, "sim.kernel.attention_io"
+    ``decode_paged``, counted by the kernel simulator."""
+    r = attention_io(algo, n=n, d=d, sram_elems=sram_elems, heads=heads,
+                     dtype_bytes=DTYPE_BYTES, block_rows=block_rows, block_cols=block_cols)
+    return r.reads, r.writes, r.index_bytes, "memsim.sim.kernel.attention_io"
+
+
+def closed_form_counts(algo: str, *, n: int, d: int, heads: int = 1, block_rows: int = 1,
+                       block_cols: int = 1) -> tuple[int, int, int, str]:
+    """The same counts from the textbook closed forms (a cross-check of the simulator)."""
     if algo == "flash2":
         reads = n * d + _ceil_div(n, block_rows) * 2 * n * d
         return reads * heads, (n * d + n) * heads, 0, "closed form"
@@ -62,7 +64,7 @@ def attention_counts(algo: str, *, n: int, d: int, heads: int = 1, block_rows: i
 
 
 class Predictor:
-    """Predictions for one calibrated host (``Calibration`` from ``validate.calibrate``)."""
+    """Predictions for one calibrated host (``Calibration`` from ``memsim.validate.calibrate``)."""
 
     def __init__(self, cal: Calibration):
         self.cal = cal

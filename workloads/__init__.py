@@ -7,8 +7,9 @@ garbled file fails before a simulation starts.  See docs/workloads.md.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from ._lines import TRACE_DIR_ENV, check_file, resolve_path
 from ._stream import windowed
@@ -16,8 +17,7 @@ from .azure import read_azure_rows
 from .model import ModelSpec, list_models, load_model
 from .mooncake import read_mooncake_rows
 from .request import Request
-from .spec import (AzureSpec, CsvSpec, MooncakeSpec, ParquetSpec, SyntheticSpec, WorkloadSpec,
-                   parse_workload_spec)
+from .spec import AzureSpec, CsvSpec, MooncakeSpec, ParquetSpec, SyntheticSpec, WorkloadSpec, parse_workload_spec
 from .synthetic import generate, write_mooncake_like
 from .tabular import read_csv_rows, read_parquet_rows
 

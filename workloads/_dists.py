@@ -6,17 +6,32 @@ Each ``*_sampler(spec, rng)`` returns ``draw(n) -> numpy array``, so a chunk of
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._lines import check_file, resolve_path
-from .spec import (BurstArrivals, EmpiricalTokens, ExponentialTime, FixedTime, FixedTokens,
-                   GammaArrivals, LognormalTime, LognormalTokens, NormalTime, NormalTokens,
-                   PoissonArrivals, UniformArrivals, UniformTime, UniformTokens)
+from .azure import read_azure_rows
+from .mooncake import read_mooncake_rows
+from .spec import (
+    BurstArrivals,
+    EmpiricalTokens,
+    ExponentialTime,
+    FixedTime,
+    FixedTokens,
+    GammaArrivals,
+    LognormalTime,
+    LognormalTokens,
+    NormalTime,
+    NormalTokens,
+    PoissonArrivals,
+    UniformArrivals,
+    UniformTime,
+    UniformTokens,
+)
 
 __all__ = ["token_sampler", "time_sampler", "arrival_sampler", "empirical_lengths"]
 
@@ -53,8 +68,6 @@ def token_sampler(spec, rng: np.random.Generator, *, base_dir: Path | None = Non
 
 def empirical_lengths(spec: EmpiricalTokens, *, base_dir: Path | None, field: str) -> np.ndarray:
     """All input (or output) lengths of a Mooncake or Azure trace, in file order."""
-    from .azure import read_azure_rows
-    from .mooncake import read_mooncake_rows
 
     path = resolve_path(spec.path, base_dir)
     fmt = spec.format or {".jsonl": "mooncake", ".csv": "azure"}.get(path.suffix.lower())

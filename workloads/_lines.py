@@ -10,10 +10,10 @@ import gzip
 import os
 import re
 import zlib
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
-from sim.errors import TraceError
+from memsim.ground.errors import TraceError
 
 __all__ = ["TRACE_DIR_ENV", "MAX_TOKENS", "resolve_path", "iter_lines", "WallClock", "trace_error"]
 

@@ -7,7 +7,7 @@ timeline that starts at the trace's first row.
 from __future__ import annotations
 
 import math
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ._lines import trace_error
 from .request import Request

@@ -15,9 +15,9 @@ from typing import Optional
 
 import numpy as np
 
-from sim.errors import ConfigError, TraceError
+from memsim.ground.errors import ConfigError, TraceError
 
-__all__ = ["Accesses", "read_accesses", "write_oracle", "densify", "FORMATS", "ORACLE_DTYPE"]
+__all__ = ["Accesses", "read_accesses", "write_oracle", "FORMATS", "ORACLE_DTYPE"]
 
 FORMATS = ("mooncake", "ids", "oracle", "csv")
 
@@ -40,18 +40,6 @@ class Accesses:
 
     def __len__(self) -> int:
         return len(self.ids)
-
-
-def densify(ids: np.ndarray) -> tuple[np.ndarray, int]:
-    """Map arbitrary int ids to dense 0..n-1 (first-appearance order is not kept)."""
-    ids = np.asarray(ids)
-    if len(ids) == 0:
-        return np.zeros(0, np.int64), 0
-    lo, hi = int(ids.min()), int(ids.max())
-    if ids.dtype.kind in "iu" and lo >= 0 and hi < max(4 * len(ids), 1 << 16):
-        return ids.astype(np.int64, copy=False), hi + 1   # already small and dense enough
-    uniq, inv = np.unique(ids, return_inverse=True)
-    return inv.astype(np.int64), len(uniq)
 
 
 def read_accesses(path, *, format: str, id_column: str | None = None,
@@ -89,7 +77,7 @@ def _bad_int_line(lines, first_line: int, path: str):
 def _read_ids(path: str) -> Accesses:
     parts = []
     line_no = 1
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         while True:
             lines = list(islice(f, _CHUNK))
             if not lines:
@@ -108,7 +96,7 @@ def _read_ids(path: str) -> Accesses:
 def _read_mooncake(path: str) -> Accesses:
     ids: list[int] = []
     times: list[float] = []
-    with open(path, "r", encoding="utf-8", errors="replace") as f:
+    with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
                 continue

@@ -3,7 +3,7 @@
 ``synthetic_scores`` draws distributions with the structure eviction papers exploit
 (attention sinks, a recency window, persistent heavy hitters, tokens that recur after
 long gaps); ``load_scores`` reads a real dump from a NumPy ``.npz`` file.  Both
-return an ``AttentionScores``; ``sim.compress`` replays a policy over it.
+return an ``AttentionScores``; ``memsim.sim.compress`` replays a policy over it.
 
 Layout.  A sequence has ``prompt_tokens`` P prompt tokens and then ``steps`` decode
 steps.  At decode step t the KV cache holds the ``P + t`` tokens at positions
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.errors import ConfigError, TraceError, check_positive
+from memsim.ground.errors import ConfigError, TraceError, check_positive
 
 __all__ = ["AttentionScores", "synthetic_scores", "load_scores", "save_scores"]
 

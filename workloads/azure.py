@@ -6,8 +6,8 @@ row.  Rows are split by hand, not through pandas, so a 10M-row file streams.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ._lines import MAX_TOKENS, WallClock, iter_lines, trace_error
 from ._stream import Row

@@ -10,14 +10,14 @@ are derived here, in one place, so the engine and the tests agree on them.
 """
 from __future__ import annotations
 
-import difflib
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
 
-from sim._schema import StrictModel, load_yaml
-from sim.errors import ConfigError
+from memsim.ground import catalogue
+from memsim.ground.errors import ConfigError
+from memsim.ground.schema import StrictModel, load_yaml, validate_located
 
 __all__ = ["ModelSpec", "MoE", "load_model", "list_models", "model_path", "MODELS_DIR",
            "DTYPE_BYTES"]
@@ -198,18 +198,8 @@ class ModelSpec(StrictModel):
 
 def model_path(name_or_path: str | Path) -> Path:
     """The catalogue file for a model name, or ``name_or_path`` itself if it is a path."""
-    s = str(name_or_path)
-    p = Path(s)
-    if p.suffix in (".yaml", ".yml") or "/" in s or "\\" in s or p.is_file():
-        return p
-    cand = MODELS_DIR / f"{s}.yaml"
-    if cand.is_file():
-        return cand
-    names = [q.stem for q in sorted(MODELS_DIR.glob("*.yaml"))]
-    close = difflib.get_close_matches(s.lower(), names, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise ConfigError(f"unknown model {s!r}{hint}; catalogue: {', '.join(names)}; "
-                      "or give a path to a .yaml file", field="model")
+    return catalogue.find(name_or_path, MODELS_DIR, noun="model", shelf="catalogue", field="model",
+                          lower=True)
 
 
 def load_model(name_or_path: str | Path) -> ModelSpec:
@@ -219,15 +209,9 @@ def load_model(name_or_path: str | Path) -> ModelSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping at the top level, got {type(data).__name__}",
                           file=str(path))
-    from hwmodels._loader import validate_located
     return validate_located(ModelSpec, data, file=path)
 
 
 def list_models() -> list[tuple[str, str]]:
     """``[(name, description), ...]`` of the catalogue, sorted by name."""
-    out = []
-    for p in sorted(MODELS_DIR.glob("*.yaml")):
-        data = load_yaml(p)
-        desc = data.get("description", "") if isinstance(data, dict) else ""
-        out.append((p.stem, str(desc)))
-    return out
+    return catalogue.listing(MODELS_DIR)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from ._lines import MAX_TOKENS, iter_lines, trace_error
 from ._stream import Row

@@ -11,9 +11,9 @@ from typing import Annotated, Any, Literal, Optional, Union
 
 from pydantic import ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
-from sim._schema import StrictModel, validate
-from sim.errors import ConfigError
-from sim.units import Duration, Rate
+from memsim.ground.errors import ConfigError
+from memsim.ground.schema import StrictModel, validate
+from memsim.ground.units import Duration, Rate
 
 __all__ = [
     "WorkloadSpec", "parse_workload_spec",

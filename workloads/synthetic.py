@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import heapq
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import numpy as np
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._dists import arrival_sampler, time_sampler, token_sampler
 from .request import Request

@@ -2,8 +2,8 @@
 
 Importing this package registers the built-ins; ``base.Admission`` is the interface.
 """
-from .base import Admission
 from .always import Always
+from .base import Admission
 from .second_hit import SecondHit
 from .size_threshold import SizeThreshold
 

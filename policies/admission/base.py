@@ -5,7 +5,8 @@ a refused object is simply not stored (the access stays a miss).
 """
 from __future__ import annotations
 
-from typing import Hashable, Protocol, runtime_checkable
+from collections.abc import Hashable
+from typing import Protocol, runtime_checkable
 
 __all__ = ["Admission"]
 

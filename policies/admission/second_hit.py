@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ..registry import register
 

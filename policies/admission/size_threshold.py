@@ -1,7 +1,7 @@
 """Size threshold: refuse objects larger than a limit (absolute or a share of the cache)."""
 from __future__ import annotations
 
-from sim.errors import ConfigError, check_fraction, check_positive
+from memsim.ground.errors import ConfigError, check_fraction, check_positive
 
 from ..registry import register
 

@@ -2,7 +2,7 @@
 
 Importing this package registers the built-ins in the ``attention`` family:
 ``naive``, ``flash1``, ``flash2``, ``small_m`` (also ``small-m``), ``chunked``,
-``decode`` and ``decode_paged``.  ``sim.kernel`` counts their I/O and times them.
+``decode`` and ``decode_paged``.  ``memsim.sim.kernel`` counts their I/O and times them.
 """
 from .base import AttentionAlgorithm, FastMemory
 from .chunked import Chunked

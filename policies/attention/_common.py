@@ -6,7 +6,7 @@ sizes from M (``_derive``); this class checks given tile sizes against M and tur
 """
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._tiles import check_block
 

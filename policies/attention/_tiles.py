@@ -6,9 +6,9 @@ finds the biggest block size whose working set still fits in fast memory.
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 __all__ = ["ceil_div", "blocks", "largest_fit", "check_block", "too_small"]
 

@@ -14,7 +14,7 @@ __all__ = ["AttentionAlgorithm", "FastMemory"]
 
 @runtime_checkable
 class FastMemory(Protocol):
-    """What ``walk`` drives; ``sim.kernel.Sram`` implements it.  Sizes are elements.
+    """What ``walk`` drives; ``memsim.sim.kernel.Sram`` implements it.  Sizes are elements.
 
     Call order inside a walk: ``phase`` (a new kernel: everything before it has
     finished), ``unit`` (an independent piece of work that may run on its own SM),

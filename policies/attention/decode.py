@@ -6,7 +6,7 @@ d (q) + 2 n d (K, V) reads and d (o) writes per (sequence, head).
 """
 from __future__ import annotations
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from ._common import TiledAttention
 from ._tiles import blocks, largest_fit, too_small

@@ -6,7 +6,7 @@ is a multiple of the block size the KV reads equal the contiguous kernel's.
 """
 from __future__ import annotations
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from ._common import TiledAttention
 from ._tiles import ceil_div, too_small

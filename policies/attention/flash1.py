@@ -5,7 +5,7 @@ the I/O is about 2 n d (K, V) + Tc (3 n d + 4 n) with Tc = ceil(n / Bc).
 """
 from __future__ import annotations
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from ._common import TiledAttention
 from ._tiles import blocks, ceil_div, largest_fit, too_small

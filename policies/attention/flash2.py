@@ -5,7 +5,7 @@ is n d (Q) + Tr * 2 n d (K, V) + n d (O) + n (logsumexp) with Tr = ceil(n / Br).
 """
 from __future__ import annotations
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from ._common import TiledAttention
 from ._tiles import blocks, ceil_div, largest_fit, too_small

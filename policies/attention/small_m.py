@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from ._common import TiledAttention
 from ._tiles import blocks, ceil_div, largest_fit, too_small

@@ -1,9 +1,22 @@
 """KV compression policies (kind ``compression``): eviction to a token budget, low-bit
 formats, and selective fetch from DRAM.  Importing the package registers them all;
-``base.CompressionPolicy`` is the contract the engine and ``sim.compress`` call.
+``base.CompressionPolicy`` is the contract the engine and ``memsim.sim.compress`` call.
 """
-from . import (full, h2o, infinigen, kivi, lazy_eviction, mikv, paged_eviction, sage_kv,  # noqa: F401
-               scissorhands, shadowkv, specache, streaming_llm, zigzag_kv)
+from . import (  # noqa: F401
+               full,
+               h2o,
+               infinigen,
+               kivi,
+               lazy_eviction,
+               mikv,
+               paged_eviction,
+               sage_kv,
+               scissorhands,
+               shadowkv,
+               specache,
+               streaming_llm,
+               zigzag_kv,
+)
 from .base import MODES, CompressionPolicy
 from .full import FullCache
 from .h2o import H2O

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
 
 __all__ = ["Evicting", "Fetching", "quantized_bytes_per_token", "check_fraction_param",
            "layer_uncertainty_budgets"]

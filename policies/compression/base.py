@@ -21,15 +21,15 @@ MODES = ("evict", "quantize", "fetch")
 class CompressionPolicy(Protocol):
     """Contract.
 
-    Engine (``sim.engine`` via ``CostModel.apply_compression``), once per scenario:
+    Engine (``memsim.sim.engine`` via ``CostModel.apply_compression``), once per scenario:
         ``kv_bytes_per_token(model) -> float``: stored HBM bytes per context token, all
-        layers, metadata included (``model`` is a ``workloads.model.ModelSpec``).
+        layers, metadata included (``model`` is a ``memsim.workloads.model.ModelSpec``).
         ``hbm_read_fraction(model) -> float``: HBM bytes a decode step reads per context
         token, as a multiple of ``kv_bytes_per_token``.
         ``fetch_bytes_per_token(model) -> float``: host-link bytes per context token per
         decode step.
 
-    Token level (``sim.compress.simulate``), once per sequence, in this order:
+    Token level (``memsim.sim.compress.simulate``), once per sequence, in this order:
         ``start(prompt_tokens=, layers=, heads=, budget_tokens=, prefill=)``: a new sequence;
         ``budget_tokens`` is the per-layer-head token budget (int), ``prefill`` the
         ``(layers, heads, P)`` observation-window attention over the prompt.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sim.errors import check_fraction, check_positive
+from memsim.ground.errors import check_fraction, check_positive
 
 from ..registry import register
 from ._common import Evicting

@@ -1,7 +1,7 @@
 """ZigZagKV: heavy-hitter eviction with per-layer budgets set by layer uncertainty."""
 from __future__ import annotations
 
-from sim.errors import check_fraction
+from memsim.ground.errors import check_fraction
 
 from ..registry import register
 from ._common import layer_uncertainty_budgets

@@ -6,7 +6,8 @@ change anything, so the scan runs on a virtual view here and returns a *plan*
 """
 from __future__ import annotations
 
-from typing import Callable, Hashable, Iterable, Optional
+from collections.abc import Callable, Hashable, Iterable
+from typing import Optional
 
 __all__ = ["first_allowed", "clock_plan"]
 

@@ -10,8 +10,9 @@ from collections import OrderedDict
 
 import numpy as np
 
-from sim.errors import ConfigError, check_fraction, check_positive
+from memsim.ground.errors import ConfigError, check_fraction, check_positive
 
+from ..fast.belady import discard_bits
 from ..registry import register
 from ._scan import first_allowed
 
@@ -55,7 +56,6 @@ class Advice:
         return key in self._safe or key in self._unsafe
 
     def prepare(self, keys, sizes, next_access) -> None:
-        from ..fast.belady import discard_bits
         keys = np.asarray(keys)
         if keys.dtype.kind not in "iu":
             keys = np.unique(keys, return_inverse=True)[1]
@@ -72,7 +72,7 @@ class Advice:
     def _place(self, key, size) -> None:
         if self._bit is None:
             raise ConfigError("advice needs per-request predictions: replay it with "
-                              "policies.replay (or call prepare()/seek())")
+                              "memsim.policies.replay (or call prepare()/seek())")
         (self._safe if self._bit else self._unsafe)[key] = size
 
     def on_insert(self, key, size: int, now_s: float) -> None:

@@ -1,12 +1,13 @@
 """The eviction interface every KV tier and the trace replay call.
 
-A policy only orders keys: the caller (engine tier or ``policies.replay``) owns
+A policy only orders keys: the caller (engine tier or ``memsim.policies.replay``) owns
 the storage, the byte/block accounting and the decision to evict.  This module
 holds the Protocol and its written contract; built-ins live one per file beside it.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Hashable, Optional, Protocol, runtime_checkable
+from collections.abc import Callable, Hashable
+from typing import Any, Optional, Protocol, runtime_checkable
 
 __all__ = ["Eviction", "OfflineEviction", "CanEvict"]
 

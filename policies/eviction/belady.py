@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import heapq
 
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
 
 from ..registry import register
 
@@ -25,7 +25,7 @@ class Belady:
     Differs from the paper: with sizes other than 1 this is still "farthest next
     use", which is no longer optimal (libCacheSim's Belady behaves the same).
     Needs the future: call ``prepare(keys, sizes, next_access)`` and ``seek(i)``
-    (``policies.replay`` does).
+    (``memsim.policies.replay`` does).
     """
 
     name = "belady"

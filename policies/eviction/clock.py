@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
 
 from ..registry import register
 from ._scan import clock_plan

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from sim.errors import check_positive
+from memsim.ground.errors import check_positive
 
 from ..registry import register
 from ._scan import first_allowed

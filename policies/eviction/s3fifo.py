@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from collections import OrderedDict
 
-from sim.errors import ConfigError, check_fraction, check_positive
+from memsim.ground.errors import ConfigError, check_fraction, check_positive
 
 from ..registry import register
 from ._scan import clock_plan

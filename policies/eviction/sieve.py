@@ -6,7 +6,7 @@ bits and leaves the hand just newer than the victim, as libCacheSim's Sieve.c.
 """
 from __future__ import annotations
 
-from sim.errors import check_positive
+from memsim.ground.errors import check_positive
 
 from ..registry import register
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from sim.errors import check_fraction, check_positive
+from memsim.ground.errors import check_fraction, check_positive
 
 from ..registry import register
 from ._scan import first_allowed

@@ -9,7 +9,7 @@ from __future__ import annotations
 import heapq
 import itertools
 
-from sim.errors import check_nonnegative, check_positive
+from memsim.ground.errors import check_nonnegative, check_positive
 
 from ..registry import register
 

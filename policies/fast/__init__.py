@@ -22,6 +22,6 @@ def kernel_for(policy):
     """The fast module for a built-in policy instance, or None (user classes)."""
     name = getattr(type(policy), "name", None)
     mod = KERNELS.get(name)
-    if mod is None or not type(policy).__module__.startswith("policies.eviction."):
+    if mod is None or not type(policy).__module__.startswith("memsim.policies.eviction."):
         return None
     return importlib.import_module(f"{__name__}.{mod}")

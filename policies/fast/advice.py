@@ -9,6 +9,7 @@ import numpy as np
 from numba import njit
 
 from ._dlist import pop_oldest, push, unlink
+from .next_access import next_access as _na
 
 __all__ = ["advice_ref", "advice_kernel", "run"]
 
@@ -57,7 +58,6 @@ advice_kernel = njit(cache=True)(advice_ref)
 
 def run(policy, ids, sizes, n_ids, hit, next_access=None, ref=False):
     if next_access is None:
-        from .next_access import next_access as _na
         next_access = _na(ids, n_ids)
     policy.prepare(ids, sizes, next_access)
     fn = advice_ref if ref else advice_kernel

@@ -1,6 +1,6 @@
 """ARC replay kernel (lists T1, T2, B1, B2) and its twin ``arc_ref``.
 
-Same rules and order as ``policies.eviction.arc.ARC`` driven by the replay:
+Same rules and order as ``memsim.policies.eviction.arc.ARC`` driven by the replay:
 adapt ``p`` on a ghost hit, REPLACE while full, insert, then trim the ghosts.
 """
 from __future__ import annotations

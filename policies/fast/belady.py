@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+from .next_access import next_access as _na
+
 __all__ = ["belady_ref", "belady_kernel", "run", "discard_bits"]
 
 
@@ -79,7 +81,6 @@ belady_kernel = njit(cache=True)(belady_ref)
 
 def run(policy, ids, sizes, n_ids, hit, next_access=None, ref=False):
     if next_access is None:
-        from .next_access import next_access as _na
         next_access = _na(ids, n_ids)
     fn = belady_ref if ref else belady_kernel
     return fn(ids, sizes, np.int64(policy.capacity), np.int64(n_ids), hit,

@@ -1,6 +1,6 @@
 """LRU replay kernel (Numba) and its pure-Python twin ``lru_ref`` (same body).
 
-Must decide exactly like ``policies.eviction.lru.LRU`` driven by ``policies.replay``.
+Must decide exactly like ``memsim.policies.eviction.lru.LRU`` driven by ``memsim.policies.replay``.
 The list is inlined with scalar head/tail (NOTE: for speed: array-held ends
 alias the link array and cost ~5x on 10M accesses).
 """

@@ -1,6 +1,6 @@
 """S3-FIFO replay kernel (small, main, ghost FIFOs) and its twin ``s3fifo_ref``.
 
-Same rules and order as ``policies.eviction.s3fifo.S3FIFO`` (libCacheSim's
+Same rules and order as ``memsim.policies.eviction.s3fifo.S3FIFO`` (libCacheSim's
 S3FIFO.c): ghost check at the miss, then evictions, then the insert.
 """
 from __future__ import annotations

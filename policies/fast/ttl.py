@@ -1,6 +1,6 @@
 """TTL replay kernel (a min-heap of (deadline, sequence) with stale entries skipped) and its twin.
 
-Same order as ``policies.eviction.ttl.TTL``: each access sets the key's deadline
+Same order as ``memsim.policies.eviction.ttl.TTL``: each access sets the key's deadline
 to ``max(old, now_s + ttl_s)`` with a fresh sequence number; the victim is the
 smallest (deadline, sequence).  ``now_s`` is the trace time, or the access index.
 """

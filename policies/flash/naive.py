@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 __all__ = ["Naive"]
 

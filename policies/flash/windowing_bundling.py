@@ -1,7 +1,7 @@
 """Windowing with row-column bundling: the paper's full method."""
 from __future__ import annotations
 
-from policies.registry import register
+from memsim.policies.registry import register
 
 from .windowing import Windowing
 

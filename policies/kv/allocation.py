@@ -10,6 +10,8 @@ Protocol (the engine calls these at admission; all in tokens):
 """
 from __future__ import annotations
 
+from memsim.ground.units import parse_size
+
 from ..registry import register
 
 __all__ = ["MaxLength", "PredictedLength", "Paged", "VAttention"]
@@ -113,7 +115,6 @@ class VAttention:
     name = "vattention"
 
     def __init__(self, *, page_size: int | str = "2 MiB"):
-        from sim.units import parse_size
         self.page_size = parse_size(page_size, field="page_size") if isinstance(page_size, str) else int(page_size)
         if self.page_size <= 0:
             raise ValueError(f"page_size={page_size!r} must be > 0")

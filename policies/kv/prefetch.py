@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 
+from memsim.ground.units import parse_time
+
 from ..registry import register
 
 __all__ = ["NoPrefetch", "OnArrival", "BestEffort"]
@@ -48,7 +50,6 @@ class BestEffort:
     on_arrival = True
 
     def __init__(self, *, timeout: float | str = 0.0):
-        from sim.units import parse_time
         t = parse_time(timeout, field="timeout") if isinstance(timeout, str) else float(timeout)
         if not t >= 0:
             raise ValueError(f"timeout={timeout!r} must be >= 0")

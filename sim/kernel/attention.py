@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import inspect
 
-from policies.registry import create
-from sim.errors import ConfigError, check_positive
+from memsim.ground.errors import ConfigError, check_positive
+from memsim.policies.registry import create
 
 from .bounds import lower_bound
 from .result import AttentionIO
@@ -28,7 +28,6 @@ def _check_int(name: str, v) -> int:
 def resolve_algorithm(algo, *, block_rows=None, block_cols=None):
     """An algorithm instance from a registry name, a class, or an instance."""
     if isinstance(algo, str) or inspect.isclass(algo):
-        spec = {"name": algo} if isinstance(algo, str) else algo
         params = {k: v for k, v in (("block_rows", block_rows), ("block_cols", block_cols))
                   if v is not None}
         if isinstance(algo, str):

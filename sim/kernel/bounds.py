@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 
-from sim.errors import check_positive
+from memsim.ground.errors import check_positive
 
 __all__ = ["lower_bound", "trivial_bound"]
 

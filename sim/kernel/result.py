@@ -30,7 +30,7 @@ class AttentionIO:
     index_bytes: int
     """Bytes of page-table entries read (paged decode only)."""
     lower_bound: float
-    """Elements any algorithm must move (see ``sim.kernel.lower_bound``)."""
+    """Elements any algorithm must move (see ``memsim.sim.kernel.lower_bound``)."""
     peak_sram_elems: int
     """Most elements held in fast memory at once by one unit of work (one SM)."""
     flops: int

@@ -8,10 +8,11 @@ the fastest wins.
 """
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from .attention import attention_io
 from .result import AttentionIO
+from .timing import predict_time
 
 __all__ = ["ALGOS", "auto", "candidates"]
 
@@ -54,7 +55,7 @@ def auto(*, n: int, d: int, sram_elems: int, heads: int = 1, batch: int = 1,
          replay: int = 6) -> tuple[AttentionIO, float | None]:
     """The best candidate and its predicted seconds (``None`` without a machine).
 
-    ``machine`` is a ``sim.kernel.Machine`` (see ``machine_from_platform``); without
+    ``machine`` is a ``memsim.sim.kernel.Machine`` (see ``machine_from_platform``); without
     it the objective is I/O.  Ties go to fewer bytes, then the order of ``algos``.
     """
     cands = candidates(n=n, d=d, sram_elems=sram_elems, heads=heads, batch=batch,
@@ -65,7 +66,6 @@ def auto(*, n: int, d: int, sram_elems: int, heads: int = 1, batch: int = 1,
         return (r.io_bytes, order.get(r.algo, len(order)), r.block_rows, r.block_cols)
     if machine is None:
         return min(cands, key=key_io), None
-    from .timing import predict_time
 
     ranked = sorted(cands, key=lambda r: (max(r.io_bytes / machine.hbm_bw,
                                               r.flops / machine.flops),) + key_io(r))

@@ -28,7 +28,7 @@ class Steps:
 
 
 class Sram:
-    """A fast memory of ``capacity_elems`` elements implementing ``policies.attention.FastMemory``.
+    """A fast memory of ``capacity_elems`` elements implementing ``memsim.policies.attention.FastMemory``.
 
     >>> m = Sram(capacity_elems=8)
     >>> m.alloc("tile", 6); m.load("tile", 6); m.compute(12); m.store("tile", 4)

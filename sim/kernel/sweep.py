@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from .attention import attention_io
 

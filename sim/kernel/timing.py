@@ -11,8 +11,9 @@ import heapq
 import math
 from collections import deque
 
-from sim.errors import ConfigError, check_positive
-from sim.units import parse_bandwidth, parse_flops
+from memsim.ground.errors import ConfigError, check_positive
+from memsim.ground.units import parse_bandwidth, parse_flops
+from memsim.hwmodels import load_platform
 
 from .attention import prepare, walk
 from .result import AttentionIO
@@ -59,7 +60,6 @@ def machine_from_platform(platform, *, dtype: str = "bf16") -> Machine:
     sram tier's ``read_bw`` when the platform lists one.
     """
     if isinstance(platform, str):
-        from hwmodels import load_platform
         platform = load_platform(platform)
     c = platform.compute
     hbm = platform.tier_of_kind("hbm")
@@ -147,7 +147,6 @@ def predict_time(r_or_args, *, platform=None, sram_bw=None, hbm_bw=None, flops=N
         if hbm_bw is not None or flops is not None:
             raise ConfigError("give either platform or hbm_bw/flops, not both", field="platform")
         if isinstance(platform, str):
-            from hwmodels import load_platform
             platform = load_platform(platform)
         mach = machine_from_platform(platform, dtype=dtype)
         if sm_count is not None:

@@ -6,12 +6,12 @@ A synthetic trace makes every neuron a two-state Markov chain (stationary
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
-from sim.errors import ConfigError, TraceError, check_fraction
+from memsim.ground.errors import ConfigError, TraceError, check_fraction
 
 __all__ = ["synthetic_activations", "load_activations", "markov_rates"]
 

@@ -7,15 +7,15 @@ A token costs flash I/O + compute (roofline) + DRAM cache management, added up.
 """
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import numpy as np
 import pandas as pd
 import simpy
 
-from sim.errors import ConfigError, SimulationError
-from sim.ssd import SSD
+from memsim.ground.errors import ConfigError, SimulationError
+from memsim.sim.ssd import SSD
 
 from ._reads import plan_reads
 

@@ -12,9 +12,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-import policies.offload  # noqa: F401  (registers the offload family)
-from policies.offload import DEVICES, TENSORS, FlexGen
-from sim.errors import ConfigError, SimulationError
+from memsim.ground.errors import ConfigError, SimulationError
+from memsim.policies.offload import DEVICES, TENSORS, FlexGen
 
 from .flash import compute_dtype
 

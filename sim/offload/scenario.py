@@ -12,9 +12,16 @@ from typing import Any, Literal, Optional, Union
 import numpy as np
 from pydantic import Field, model_validator
 
-from sim._schema import StrictModel, load_yaml, validate
-from sim.errors import ConfigError
-from sim.units import Size
+from memsim.ground.errors import ConfigError
+from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.ground.units import Size
+from memsim.hwmodels import load_platform
+from memsim.policies import create
+from memsim.workloads.model import load_model
+
+from .activations import load_activations, synthetic_activations
+from .flash import simulate_flash
+from .flexgen import build_problem, evaluate, search
 
 __all__ = ["FlashScenario", "OffloadScenario", "load_scenario", "run_flash", "run_offload",
            "flash_budget_bytes"]
@@ -122,13 +129,7 @@ def flash_budget_bytes(sc: FlashScenario, model, memory_tier) -> int:
 
 def run_flash(sc: FlashScenario) -> list:
     """Run every policy of ``sc`` on the same trace; returns one ``FlashRun`` each."""
-    import policies.flash  # noqa: F401  (registers the flash family)
-    from hwmodels import load_platform
-    from policies import create
-    from workloads.model import load_model
 
-    from .activations import load_activations, synthetic_activations
-    from .flash import simulate_flash
 
     platform, model = load_platform(sc.platform), load_model(sc.model)
     mem = platform.tier_of_kind("dram")
@@ -161,11 +162,7 @@ def run_flash(sc: FlashScenario) -> list:
 
 def run_offload(sc: OffloadScenario) -> dict:
     """Evaluate the placement (or search for the best); one summary dict."""
-    from hwmodels import load_platform
-    from policies import create
-    from workloads.model import load_model
 
-    from .flexgen import build_problem, evaluate, search
 
     platform, model = load_platform(sc.platform), load_model(sc.model)
     caps = {"gpu_mem_bytes": sc.gpu_memory, "cpu_mem_bytes": sc.cpu_memory,

@@ -1,8 +1,8 @@
 """The public surface the engine codes against: names in ``__all__`` and their methods."""
 from __future__ import annotations
 
-import hwmodels
-import workloads.model as wm
+import memsim.hwmodels as hwmodels
+import memsim.workloads.model as wm
 
 
 def test_hwmodels_all_matches_the_documented_api():

@@ -6,8 +6,8 @@ import copy
 import pytest
 import yaml
 
-from hwmodels import HWMODELS_DIR, load_platform
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.hwmodels import HWMODELS_DIR, load_platform
 
 BASE = yaml.safe_load((HWMODELS_DIR / "h100_sxm.yaml").read_text())
 

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
-from hwmodels import list_platforms
-from sim.cli import main
+from memsim.cli import main
+from memsim.hwmodels import list_platforms
 
 
 def test_hw_list(capsys):
@@ -41,7 +41,7 @@ def test_hw_show_json_keeps_given_and_derived_apart(capsys):
 
 
 def test_hw_show_path(tmp_path, capsys):
-    from hwmodels import HWMODELS_DIR
+    from memsim.hwmodels import HWMODELS_DIR
     p = tmp_path / "mine.yaml"
     p.write_text((HWMODELS_DIR / "rtx4090.yaml").read_text())
     assert main(["hw", "show", str(p)]) == 0
@@ -59,7 +59,7 @@ def _one_line_error(capsys, argv) -> str:
 def test_hw_bad_inputs_exit_2_with_one_line(tmp_path, capsys):
     assert "unknown platform 'nope'" in _one_line_error(capsys, ["hw", "show", "nope"])
     bad = tmp_path / "bad.yaml"
-    from hwmodels import HWMODELS_DIR
+    from memsim.hwmodels import HWMODELS_DIR
     bad.write_text((HWMODELS_DIR / "h100_sxm.yaml").read_text()
                    .replace("read_bw: 3.35 TB/s", "read_bw: 3.35 TB"))
     err = _one_line_error(capsys, ["hw", "show", str(bad)])
@@ -92,7 +92,7 @@ def test_schema_model(capsys):
 
 
 def test_schema_scenario_missing_gives_one_line(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "sim.config", None)     # import of sim.config fails
+    monkeypatch.setitem(sys.modules, "memsim.sim.config", None)     # import of sim.config fails
     err = _one_line_error(capsys, ["schema", "scenario"])
     assert "scenario schema not available" in err
 

@@ -5,8 +5,8 @@ import math
 
 import pytest
 
-from hwmodels import Platform, Tier
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.hwmodels import Platform, Tier
 
 
 def _tier(curve=None, **kw):

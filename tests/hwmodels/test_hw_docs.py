@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hwmodels import load_platform
+from memsim.hwmodels import load_platform
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "hardware.md"
 

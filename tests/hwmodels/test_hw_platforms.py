@@ -6,9 +6,9 @@ import re
 import pytest
 import yaml
 
-from hwmodels import HWMODELS_DIR, KIND_RANK, list_platforms, load_platform
-from sim.errors import ConfigError
-from sim.units import parse_bandwidth, parse_size
+from memsim.ground.errors import ConfigError
+from memsim.ground.units import parse_bandwidth, parse_size
+from memsim.hwmodels import HWMODELS_DIR, KIND_RANK, list_platforms, load_platform
 
 SHIPPED = ["h100_sxm", "h200_sxm", "a100_sxm_80gb", "l40s", "rtx4090", "mi300x", "laptop_flash"]
 QUANTITY_KEYS = {"capacity", "read_bw", "write_bw", "latency", "granularity", "energy_per_byte",

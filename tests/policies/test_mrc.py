@@ -4,10 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from policies.mrc import capacity_grid, figure, lru_curve, mrc, write_curve
-from policies.replay import replay
-from sim.cli import main
-from sim.errors import ConfigError
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
+from memsim.policies.mrc import capacity_grid, figure, lru_curve, mrc, write_curve
+from memsim.policies.replay import replay
 
 
 def _ids(seed=0, n=6000, universe=900):

@@ -3,9 +3,9 @@ import json
 
 import pytest
 
-from policies import create, describe, get, names
-from sim.cli import main
-from sim.errors import ConfigError
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
+from memsim.policies import create, describe, get, names
 
 EVICTION = {"lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "ttl",
             "belady", "advice"}
@@ -42,7 +42,7 @@ def test_unknown_name_suggests_the_closest():
 
 
 def test_user_class_by_module_path():
-    p = create("eviction", "policies.eviction.lru:LRU", capacity=3)
+    p = create("eviction", "memsim.policies.eviction.lru:LRU", capacity=3)
     assert p.name == "lru"
 
 
@@ -62,8 +62,8 @@ def test_cli_policies_table(capsys):
 
 
 def test_package_exports_match_the_registry():
-    import policies.admission as adm
-    import policies.eviction as ev
+    import memsim.policies.admission as adm
+    import memsim.policies.eviction as ev
     exported = {getattr(ev, n).name for n in ev.__all__ if hasattr(getattr(ev, n), "name")
                 and isinstance(getattr(getattr(ev, n), "name"), str)}
     assert exported == EVICTION

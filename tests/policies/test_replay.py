@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from scipy.optimize import brentq
 
-from policies import register
-from policies.replay import prepare_sequence, replay
-from sim.cli import main
+from memsim.cli import main
+from memsim.policies import register
+from memsim.policies.replay import prepare_sequence, replay
 
 POLICIES = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "ttl",
             "advice"]
@@ -55,7 +55,7 @@ def test_lru_matches_che_approximation(alpha, cap):
 def test_mooncake_lru_curve_matches_trace_readme():
     if not MOONCAKE.exists():
         pytest.skip(f"shared Mooncake trace not found at {MOONCAKE}")
-    from workloads.accesses import read_accesses
+    from memsim.workloads.accesses import read_accesses
     ids = read_accesses(MOONCAKE, format="mooncake").ids
     assert len(ids) == 288_500
     prep = prepare_sequence(ids)
@@ -198,10 +198,10 @@ def test_cli_replay_grid_json(tmp_path, capsys):
 
 def test_cli_replay_table_and_user_class(tmp_path, capsys):
     f = _ids_file(tmp_path, [1, 2, 1, 3, 1])
-    rc = main(["replay", f, "--format", "ids", "--policy", "policies.eviction.fifo:FIFO",
+    rc = main(["replay", f, "--format", "ids", "--policy", "memsim.policies.eviction.fifo:FIFO",
                "--capacity", "2", "--engine", "python"])
     out = capsys.readouterr().out
-    assert rc == 0 and "hit_ratio" in out and "policies.eviction.fifo:FIFO" in out
+    assert rc == 0 and "hit_ratio" in out and "memsim.policies.eviction.fifo:FIFO" in out
 
 
 @pytest.mark.parametrize("argv,needle", [

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim.result import Result, summarize_requests
+from memsim.sim.result import Result, summarize_requests
 
 
 def make_result(seed: int = 0, *, n: int = 120, rate: float = 4.0, tiers=("hbm", "dram"),
@@ -95,12 +95,13 @@ def browser():
 @pytest.fixture(scope="session")
 def engine_results(tmp_path_factory):
     """Two real quickstart runs (small), saved: {label: (Result, folder)}."""
-    import sim
     from pathlib import Path
+
+    import memsim
     quick = Path(__file__).resolve().parents[2] / "scenarios" / "quickstart.yaml"
     root = tmp_path_factory.mktemp("engine-results")
     out = {}
     for label, over in (("lru", {}), ("small-kv", {"kv.memory_fraction": 0.26})):
-        res = sim.run(quick, overrides={"workload.num_requests": 150, **over}, out=root / label)
+        res = memsim.run(quick, overrides={"workload.num_requests": 150, **over}, out=root / label)
         out[label] = (res, root / label)
     return out

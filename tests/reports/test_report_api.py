@@ -4,8 +4,8 @@ from __future__ import annotations
 import inspect
 from pathlib import Path
 
-import reports
-from reports import figures, tables
+import memsim.reports as reports
+from memsim.reports import figures, tables
 
 DOC = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text()
 

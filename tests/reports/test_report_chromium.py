@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-import reports
+import memsim.reports as reports
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def test_real_results_render_in_chromium(browser, chromium, engine_results, tmp_
 
 
 def test_every_figure_kind_renders_in_chromium(browser, chromium, make_result, tmp_path):
-    from sim.kernel import sweep
+    from memsim.sim.kernel import sweep
     res = make_result(2)              # tiers, links, hit counters and a miss-ratio curve
     res.extras["attention_io"] = sweep(1024, 64, [1024, 4096, 16384], ["flash2", "small_m"])
     figs = _check_page(browser, chromium, reports.render(res, tmp_path / "report.html"))

@@ -5,8 +5,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from reports._data import binned_max, ecdf, flatten, labelled, labels_from_dirs, spread_over_bins, \
-    tier_hit_ratios
+from memsim.reports._data import (
+    binned_max,
+    ecdf,
+    flatten,
+    labelled,
+    labels_from_dirs,
+    spread_over_bins,
+    tier_hit_ratios,
+)
 
 
 def test_spread_is_exact_on_a_hand_worked_case():

@@ -6,7 +6,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from reports import figures as F
+from memsim.reports import figures as F
 
 
 @pytest.fixture(scope="module")

@@ -2,15 +2,12 @@
 from __future__ import annotations
 
 import re
-import sys
-import types
 
 import plotly.graph_objects as go
 import plotly.offline
-import pytest
 
-import reports
-from sim.cli import main
+import memsim.reports as reports
+from memsim.cli import main
 
 
 def _outside_scripts(html: str) -> str:
@@ -53,15 +50,13 @@ def test_several_results_compare_with_deltas(engine_results, tmp_path):
 
 
 def test_every_optional_section_when_the_data_is_there(make_result, tmp_path, monkeypatch):
-    fake = types.ModuleType("reports.figures_attention")
     seen = []
 
     def attention_io_figure(df):
         seen.append(len(df))
         return go.Figure(go.Scatter(x=df["sram_bytes"], y=df["io_bytes"]))
 
-    fake.attention_io_figure = attention_io_figure
-    monkeypatch.setitem(sys.modules, "reports.figures_attention", fake)
+    monkeypatch.setattr(reports.figures, "attention_io_figure", attention_io_figure)
     res = make_result(0)
     import pandas as pd
     res.extras["attention_io"] = pd.DataFrame({"sram_bytes": [1, 2, 4], "io_bytes": [9, 5, 3]})

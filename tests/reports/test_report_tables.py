@@ -5,8 +5,15 @@ import math
 
 import pytest
 
-from reports.tables import comparison_table, format_metric, headline_table, scenario_diff, scenario_overview, \
-    scenario_table, to_html
+from memsim.reports.tables import (
+    comparison_table,
+    format_metric,
+    headline_table,
+    scenario_diff,
+    scenario_overview,
+    scenario_table,
+    to_html,
+)
 
 
 @pytest.mark.parametrize("name,value,text", [

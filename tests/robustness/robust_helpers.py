@@ -4,7 +4,7 @@ from __future__ import annotations
 import copy
 from collections import Counter
 
-import sim.cli
+import memsim.cli
 
 #: bad-input cases checked in this session, per family (reported at the end of the run)
 CASES: Counter = Counter()
@@ -31,7 +31,7 @@ def tiny_scenario() -> dict:
 def run_cli(capsys, argv):
     """``memsim ARGV`` in-process -> (exit status, stdout, stderr)."""
     try:
-        rc = sim.cli.main([str(a) for a in argv])
+        rc = memsim.cli.main([str(a) for a in argv])
     except SystemExit as e:  # argparse usage errors and --help
         rc = e.code if isinstance(e.code, int) else 2
     out, err = capsys.readouterr()

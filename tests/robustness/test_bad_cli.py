@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from robust_helpers import tiny_scenario
 
 

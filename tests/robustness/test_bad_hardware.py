@@ -13,9 +13,9 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
-from hwmodels import HWMODELS_DIR
 from robust_helpers import tiny_scenario
+
+from memsim.hwmodels import HWMODELS_DIR
 
 BASE = yaml.safe_load((HWMODELS_DIR / "h100_sxm.yaml").read_text())
 SHIPPED = sorted(p.stem for p in HWMODELS_DIR.glob("*.yaml"))

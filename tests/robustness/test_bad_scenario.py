@@ -14,7 +14,6 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from robust_helpers import tiny_scenario
 
 DELETE = object()
@@ -293,8 +292,8 @@ def test_unknown_key_anywhere_is_never_ignored(tmp_path, cli_error, where, key):
 
 def _known_fields(where: str) -> set:
     """Field names valid at ``where`` (a random key that happens to be one is not unknown)."""
-    from sim.config import Scenario
-    from workloads import spec
+    from memsim.sim.config import Scenario
+    from memsim.workloads import spec
     models = {"": Scenario, "scheduler": Scenario.model_fields["scheduler"].annotation,
               "kv": Scenario.model_fields["kv"].annotation}
     names = set()

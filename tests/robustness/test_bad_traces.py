@@ -11,7 +11,6 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 import yaml
-
 from robust_helpers import tiny_scenario
 
 MC_OK = ['{"timestamp": 0, "input_length": 600, "output_length": 10, "hash_ids": [0, 1]}',

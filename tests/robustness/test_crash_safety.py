@@ -18,17 +18,17 @@ from pathlib import Path
 import pandas as pd
 import pytest
 import yaml
-
 from robust_helpers import run_cli, tiny_scenario
-from sim.result import TABLES, load_result
+
+from memsim.sim.result import TABLES, load_result
 
 REPO = Path(__file__).resolve().parents[2]
 
 SAVER = r"""
 import sys, pandas as pd
-import sim
+import memsim
 from robust_helpers import tiny_scenario
-res = sim.run(tiny_scenario())
+res = memsim.run(tiny_scenario())
 # make the tables big enough that a write takes a while
 res.requests = pd.concat([res.requests] * 40000, ignore_index=True)
 res.iterations = pd.concat([res.iterations] * 20000, ignore_index=True)
@@ -89,7 +89,7 @@ def _sweep_file(tmp_path: Path, n: int) -> Path:
 def test_killed_sweep_loses_no_finished_point_and_resumes(tmp_path, capsys):
     n = 8
     f = _sweep_file(tmp_path, n)
-    p = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(f), "--workers", "1", "--json"],
+    p = subprocess.Popen([sys.executable, "-m", "memsim.cli", "sweep", str(f), "--workers", "1", "--json"],
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
                          env=dict(os.environ, PYTHONPATH=str(REPO)))
     pdir = tmp_path / "out" / "points"

@@ -19,9 +19,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ConfigError
-from workloads import open_workload
-from workloads.accesses import read_accesses
+from memsim.ground.errors import ConfigError
+from memsim.workloads import open_workload
+from memsim.workloads.accesses import read_accesses
 
 SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 

@@ -13,17 +13,16 @@ order without overlap, and the same result when run again.
 """
 from __future__ import annotations
 
-
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from hwmodels import load_platform
-from sim.config import load_scenario
-from sim.engine import Engine
-from sim.errors import ConfigError, SimulationError
-from workloads import load_model
+from memsim.ground.errors import ConfigError, SimulationError
+from memsim.hwmodels import load_platform
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
+from memsim.workloads import load_model
 
 PLATFORMS = ["a100_sxm_80gb", "h100_sxm", "h200_sxm", "l40s", "mi300x", "rtx4090"]
 MODELS = ["llama-3.1-8b", "qwen2.5-7b", "mistral-7b", "opt-6.7b"]
@@ -218,7 +217,7 @@ def test_identical_results_across_processes(tmp_path):
 
     import yaml
 
-    from sim.result import _jsonable
+    from memsim.sim.result import _jsonable
     data = {"version": 1, "name": "xproc", "seed": 7, "platform": "h100_sxm", "model": "llama-3.1-8b",
             "workload": {"kind": "synthetic", "num_requests": 60,
                          "arrivals": {"process": "poisson", "rate": "20 req/s"},
@@ -233,7 +232,7 @@ def test_identical_results_across_processes(tmp_path):
     f = tmp_path / "xproc.yaml"
     f.write_text(yaml.safe_dump(data))
     here = Engine(load_scenario(str(f))).run().summary
-    out = subprocess.run([sys.executable, "-m", "sim.cli", "run", str(f), "--json"], capture_output=True,
+    out = subprocess.run([sys.executable, "-m", "memsim.cli", "run", str(f), "--json"], capture_output=True,
                          text=True, check=True, cwd=tmp_path).stdout
     there = json.loads(out.strip().splitlines()[-1])
     drop = ("wall_time_s", "sim_speed")

@@ -12,8 +12,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from policies.mrc import lru_curve
-from policies.replay import prepare_sequence, replay
+from memsim.policies.mrc import lru_curve
+from memsim.policies.replay import prepare_sequence, replay
 
 POLICIES = ["lru", "fifo", "clock", "sieve", "s3fifo", "arc", "2q", "slru", "lfu"]
 

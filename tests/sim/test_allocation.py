@@ -2,11 +2,10 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-import sim
-from sim.config import load_scenario
-from sim.engine import Engine
+import memsim
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
 
 SCHEMES = {
     "max_length": {"name": "max_length", "max_tokens": 8192},
@@ -47,15 +46,15 @@ def test_waste_and_batch_size_by_scheme(scenario):
 
 
 def test_max_length_rejects_requests_longer_than_the_slot(scenario):
-    res = sim.run(busy(scenario, {"name": "max_length", "max_tokens": 1024}))
+    res = memsim.run(busy(scenario, {"name": "max_length", "max_tokens": 1024}))
     rej = res.requests[res.requests.status == "rejected"]
     assert len(rej) > 0 and rej.reason.str.contains("max_length").all()
     assert ((rej.input_tokens + rej.output_tokens) > 1024).all()
 
 
 def test_closed_form_equals_stepping_with_reservations(scenario):
-    a = sim.run(busy(scenario, SCHEMES["predicted"]))
-    b = sim.run(busy(scenario, SCHEMES["predicted"], engine={"closed_form": False}))
+    a = memsim.run(busy(scenario, SCHEMES["predicted"]))
+    b = memsim.run(busy(scenario, SCHEMES["predicted"], engine={"closed_form": False}))
     for col in ("ttft_s", "tpot_s", "regrows"):
         np.testing.assert_allclose(a.requests[col], b.requests[col], rtol=1e-9, atol=1e-9, err_msg=col)
 
@@ -63,8 +62,8 @@ def test_closed_form_equals_stepping_with_reservations(scenario):
 def test_azure_trace_paged_wastes_under_4_percent(azure_trace, scenario):
     base = {"platform": "a100_sxm_80gb", "model": "llama-3.1-8b",
             "workload": {"kind": "azure", "path": str(azure_trace), "limit": 3000, "time_scale": 6.0}}
-    paged = sim.run(base | {"kv": {"allocation": "paged"}}).summary
-    maxlen = sim.run(base | {"kv": {"allocation": {"name": "max_length", "max_tokens": 16384}}}).summary
+    paged = memsim.run(base | {"kv": {"allocation": "paged"}}).summary
+    maxlen = memsim.run(base | {"kv": {"allocation": {"name": "max_length", "max_tokens": 16384}}}).summary
     assert paged["kv_waste_fraction"] < 0.04
     assert maxlen["kv_waste_fraction"] > 0.6
     assert maxlen["mean_batch_size"] < paged["mean_batch_size"]

@@ -6,7 +6,7 @@ import json
 import pytest
 import yaml
 
-from sim.cli import main
+from memsim.cli import main
 
 
 def write(tmp_path, name, data) -> str:

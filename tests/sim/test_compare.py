@@ -1,4 +1,4 @@
-"""sim.compare and memsim compare: one row per scenario, the same numbers as sim.run, deltas."""
+"""memsim.studies.compare and memsim compare: one row per scenario, the same numbers as memsim.run, deltas."""
 from __future__ import annotations
 
 import json
@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-import sim
-from sim.cli import main
-from sim.errors import ConfigError
+import memsim
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "scenarios" / "quickstart.yaml"
@@ -32,10 +32,10 @@ def two_files(tmp_path_factory):
 
 def test_rows_match_sim_run(two_files):
     a, b = two_files
-    df = sim.compare([a, b], workers=2)
+    df = memsim.compare([a, b], workers=2)
     assert df["scenario"].tolist() == ["roomy", "tight"]
     for path, (_, row) in zip((a, b), df.iterrows()):
-        ref = sim.run(path).summary
+        ref = memsim.run(path).summary
         for k in ("completed", "throughput_tok_s", "ttft_p50_s", "prefix_hit_ratio", "sim_time_s"):
             assert row[k] == ref[k], k
         assert row["error"] == ""
@@ -44,12 +44,12 @@ def test_rows_match_sim_run(two_files):
 
 def test_labels_dicts_and_in_process_runs_agree(two_files):
     a, b = two_files
-    pool = sim.compare({"x": a, "y": b}, workers=2)
-    inproc = sim.compare({"x": a, "y": b}, workers=1)
+    pool = memsim.compare({"x": a, "y": b}, workers=2)
+    inproc = memsim.compare({"x": a, "y": b}, workers=1)
     assert pool["scenario"].tolist() == ["x", "y"]
     cols = [c for c in pool.columns if c not in ("wall_time_s", "sim_speed")]
     assert pool[cols].equals(inproc[cols])
-    same = sim.compare([a, a], workers=1, overrides={"kv.block_tokens": 32}, seed=3)
+    same = memsim.compare([a, a], workers=1, overrides={"kv.block_tokens": 32}, seed=3)
     assert same["scenario"].tolist() == ["roomy", "roomy #2"] and same["seed"].tolist() == [3, 3]
 
 
@@ -57,11 +57,11 @@ def test_compare_runs_a_sweep(tmp_path):
     f = tmp_path / "s.yaml"
     f.write_text(yaml.safe_dump({"base": str(QUICK), "grid": {"workload.num_requests": [20, 40]},
                                  "out": str(tmp_path / "o")}))
-    df = sim.compare(f, workers=1)
+    df = memsim.compare(f, workers=1)
     assert df["workload.num_requests"].tolist() == [20, 40] and df["completed"].tolist() == [20, 40]
     assert (tmp_path / "o" / "results.parquet").is_file()
     with pytest.raises(ConfigError, match="a sweep sets them in its file"):
-        sim.compare(f, seed=3)
+        memsim.compare(f, seed=3)
 
 
 @pytest.mark.parametrize("kwargs,msg", [({"executor": "spark"}, "unknown executor 'spark'"),
@@ -70,7 +70,7 @@ def test_compare_runs_a_sweep(tmp_path):
                                         ({"overrides": {"kv.nope": 1}}, "kv.nope: unknown key")])
 def test_bad_arguments(two_files, kwargs, msg):
     with pytest.raises(ConfigError, match=msg.replace("(", r"\(").replace(")", r"\)")):
-        sim.compare(list(two_files), **kwargs)
+        memsim.compare(list(two_files), **kwargs)
 
 
 def test_cli_compare_table_report_and_json(two_files, tmp_path, capsys):
@@ -79,7 +79,7 @@ def test_cli_compare_table_report_and_json(two_files, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "Δ tight" in text and "ttft_p50_s" in text
     assert (tmp_path / "cmp" / "report.html").is_file()
-    assert sim.load_result(tmp_path / "cmp" / "tight").summary["completed"] == 60
+    assert memsim.load_result(tmp_path / "cmp" / "tight").summary["completed"] == 60
     assert main(["compare", str(a), str(b), "--json", "--workers", "1"]) == 0
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert [r["scenario"] for r in rows] == ["roomy", "tight"]
@@ -89,10 +89,10 @@ def test_cli_compare_table_report_and_json(two_files, tmp_path, capsys):
 
 def test_sim_compare_is_callable_after_importing_the_module():
     import importlib
-    importlib.import_module("sim.compare")          # binds the module as the attribute sim.compare
-    from sim.compare import compare
-    assert callable(sim.compare)
-    assert sim.compare.compare is compare
+    importlib.import_module("memsim.studies.compare")          # binds the module as the attribute memsim.compare
+    from memsim.studies.compare import compare
+    assert callable(memsim.compare)
+    assert memsim.studies.compare.compare is compare
 
 
 def test_cli_compare_a_scenario_that_cannot_run(two_files, tmp_path, capsys):

@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from policies import registry
-from sim.compress import budget_grid, recall_curves, simulate
-from workloads import load_model
-from workloads.attention_scores import save_scores, synthetic_scores
+from memsim.policies import registry
+from memsim.sim.compress import budget_grid, recall_curves, simulate
+from memsim.workloads import load_model
+from memsim.workloads.attention_scores import save_scores, synthetic_scores
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 SMALL = dict(prompt_tokens=256, steps=48, layers=2, heads=4)
@@ -105,7 +105,7 @@ def test_deterministic(long_range, model):
 def test_budget_grid_and_figure(long_range, curves):
     g = budget_grid(long_range, 6)
     assert g == sorted(g) and g[0] >= 1 and len(g) >= 4
-    from reports.figures_compression import recall_figure
+    from memsim.reports.figures_compression import recall_figure
     fig = recall_figure(curves)
     assert len(fig.data) == 2 * curves.policy.nunique()
     with pytest.raises(ValueError, match="missing"):
@@ -114,7 +114,7 @@ def test_budget_grid_and_figure(long_range, curves):
 
 # ---- CLI ------------------------------------------------------------------------------------
 def _cli(capsys, *argv):
-    from sim.cli import main
+    from memsim.cli import main
     rc = main(["compress", *argv])
     return rc, capsys.readouterr()
 
@@ -147,12 +147,12 @@ def test_cli_npz_source_and_errors(capsys, tmp_path):
 
 # ---- engine ---------------------------------------------------------------------------------
 def _kivi(bits: int | None, n: int = 300):
-    import sim
+    import memsim
     over = {"workload.num_requests": n}
     if bits is not None:
         over["kv.compression.bits"] = bits
-        return sim.run(SCENARIOS / "kivi-llama8b-2bit.yaml", overrides=over).summary
-    return sim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides=over).summary
+        return memsim.run(SCENARIOS / "kivi-llama8b-2bit.yaml", overrides=over).summary
+    return memsim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides=over).summary
 
 
 def test_kivi_two_bit_fits_larger_batch_and_decodes_faster():
@@ -166,8 +166,8 @@ def test_kivi_two_bit_fits_larger_batch_and_decodes_faster():
 
 
 def test_selective_fetch_tpot_tracks_pcie_fetch_time():
-    from sim.config import load_scenario
-    from sim.engine import Engine
+    from memsim.sim.config import load_scenario
+    from memsim.sim.engine import Engine
     tpot = []
     for f in (0.05, 0.1, 0.2):
         eng = Engine(load_scenario(SCENARIOS / "kivi-llama8b-fp16.yaml", {
@@ -197,9 +197,9 @@ def test_mikv_high_precision_recall_tracks_h2o(long_range, model):
 
 
 def test_eviction_budget_fraction_scales_engine_capacity():
-    import sim
+    import memsim
     over = {"workload.num_requests": 20}
-    base = sim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides=over).summary
-    quarter = sim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides={
+    base = memsim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides=over).summary
+    quarter = memsim.run(SCENARIOS / "kivi-llama8b-fp16.yaml", overrides={
         **over, "kv.compression": {"name": "h2o", "budget_fraction": 0.25}}).summary
     assert quarter["kv_blocks"] == pytest.approx(4 * base["kv_blocks"], rel=0.01)

@@ -4,13 +4,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import sim
-from sim.config import load_scenario
-from sim.costmodel import CostModel, IterationShape
-from sim.engine import Engine, run_time, steps_to_reach
-from hwmodels import load_platform
-from workloads import load_model
-
+import memsim
+from memsim.hwmodels import load_platform
+from memsim.sim.config import load_scenario
+from memsim.sim.costmodel import CostModel, IterationShape
+from memsim.sim.engine import Engine, run_time, steps_to_reach
+from memsim.workloads import load_model
 
 
 def one_request(scenario, inp: int, out: int, **over) -> dict:
@@ -21,7 +20,7 @@ def one_request(scenario, inp: int, out: int, **over) -> dict:
 
 
 def test_single_request_decode_is_weight_bandwidth_bound(scenario):
-    res = sim.run(one_request(scenario, 128, 256))
+    res = memsim.run(one_request(scenario, 128, 256))
     m, hbm = load_model("llama-3.1-8b"), load_platform("h100_sxm").tier_of_kind("hbm")
     floor = m.weight_bytes / hbm.read_bw
     tpot = res.requests["tpot_s"].iloc[0]
@@ -45,17 +44,17 @@ def test_long_prefill_is_compute_bound_and_linear_then_quadratic():
 
 
 def test_tp_needs_gpus_and_link(scenario):
-    with pytest.raises(sim.ConfigError, match="tp=16 exceeds"):
+    with pytest.raises(memsim.ConfigError, match="tp=16 exceeds"):
         CostModel(load_platform("h100_sxm"), load_model("llama-3.1-8b"), tp=16)
-    res1 = sim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 4}))
-    res2 = sim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 8}))
+    res1 = memsim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 4}))
+    res2 = memsim.run(one_request(scenario, 128, 64, model="llama-3.1-70b", parallelism={"tp": 8}))
     assert res2.requests["tpot_s"].iloc[0] < res1.requests["tpot_s"].iloc[0]
     assert res1.summary["link_bytes"] > 0
 
 
 def test_weights_that_do_not_fit_are_a_clear_error(scenario):
-    with pytest.raises(sim.SimulationError, match="leaves no HBM"):
-        sim.run(one_request(scenario, 128, 8, model="llama-3.1-70b"))
+    with pytest.raises(memsim.SimulationError, match="leaves no HBM"):
+        memsim.run(one_request(scenario, 128, 8, model="llama-3.1-70b"))
 
 
 def test_conservation_and_output_tokens(scenario):
@@ -83,8 +82,8 @@ def test_memory_pressure_preempts_and_still_completes(scenario):
 @pytest.mark.parametrize("frac", [0.9, 0.22])
 def test_closed_form_equals_stepping_every_iteration(scenario, frac):
     over = dict(kv={"block_tokens": 16, "memory_fraction": frac})
-    a = sim.run(scenario(**over))
-    b = sim.run(scenario(engine={"closed_form": False}, **over))
+    a = memsim.run(scenario(**over))
+    b = memsim.run(scenario(engine={"closed_form": False}, **over))
     assert a.summary["iterations"] == b.summary["iterations"]
     assert a.summary["batch_runs"] < b.summary["batch_runs"]  # closed form really skipped steps
     for col in ("ttft_s", "tpot_s", "e2e_s", "prefix_hit_tokens", "preemptions"):
@@ -92,15 +91,15 @@ def test_closed_form_equals_stepping_every_iteration(scenario, frac):
 
 
 def test_deterministic_for_a_seed_and_seed_matters(scenario):
-    a, b = sim.run(scenario()), sim.run(scenario())
+    a, b = memsim.run(scenario()), memsim.run(scenario())
     assert a.equals(b)
-    c = sim.run(scenario(), seed=99)
+    c = memsim.run(scenario(), seed=99)
     assert not a.equals(c)
 
 
 def test_prefix_cache_hits_shared_prompts(scenario):
-    on = sim.run(scenario())
-    off = sim.run(scenario(kv={"prefix_cache": {"enabled": False}}))
+    on = memsim.run(scenario())
+    off = memsim.run(scenario(kv={"prefix_cache": {"enabled": False}}))
     assert on.summary["prefix_hit_ratio"] > 0.2
     assert off.summary["prefix_hit_ratio"] == 0
     assert on.summary["ttft_mean_s"] < off.summary["ttft_mean_s"]
@@ -115,9 +114,9 @@ def test_steps_to_reach_is_the_first_boundary_past_delta():
 
 
 def test_overrides_and_result_roundtrip(scenario, tmp_path):
-    res = sim.run(scenario(), overrides={"scheduler.max_batch_size": 8}, out=tmp_path / "r")
+    res = memsim.run(scenario(), overrides={"scheduler.max_batch_size": 8}, out=tmp_path / "r")
     assert res.iterations.batch_size.max() <= 8
-    back = sim.load_result(tmp_path / "r")
+    back = memsim.load_result(tmp_path / "r")
     assert back.summary["completed"] == res.summary["completed"]
     assert back.requests.equals(res.requests)
 
@@ -149,14 +148,14 @@ def test_session_ttl_protects_turns_and_keeps_closed_form_exact(scenario):
           "hash_block_tokens": 512}
     kv = {"block_tokens": 16, "memory_fraction": 0.215, "session_ttl": "auto"}
     a = Engine(load_scenario(scenario(workload=wl, kv=kv)), check=True).run()
-    b = sim.run(scenario(workload=wl, kv=kv, engine={"closed_form": False}))
+    b = memsim.run(scenario(workload=wl, kv=kv, engine={"closed_form": False}))
     assert a.summary["ttl_pinned_turns"] > 0 and a.summary["completed"] == 150
     np.testing.assert_allclose(a.requests["ttft_s"], b.requests["ttft_s"], rtol=1e-9, atol=1e-9)
 
 
 def test_compression_policies_record_attention_recall(scenario):
     def run(policy):
-        return sim.run(scenario(workload__num_requests=20, kv={"block_tokens": 16, "compression": policy}))
+        return memsim.run(scenario(workload__num_requests=20, kv={"block_tokens": 16, "compression": policy}))
     full, h2o, stream = run("full"), run({"name": "h2o", "budget_fraction": 0.2}), \
         run({"name": "streaming_llm", "budget_fraction": 0.2})
     assert full.summary["attention_recall"] == 1.0

@@ -1,7 +1,7 @@
 """The HBM KV manager: parking pinned entries, TTL protection, donation accounting."""
 from __future__ import annotations
 
-from sim.kvcache import KVManager
+from memsim.sim.kvcache import KVManager
 
 
 def manager(total=10):

@@ -4,10 +4,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from sim.config import load_scenario
-from sim.engine import Engine
-from sim.result import load_result
-from sim.records import Records
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
+from memsim.sim.records import Records
+from memsim.sim.result import load_result
 
 
 def test_records_spill_and_read_back(tmp_path):

@@ -5,9 +5,9 @@ import numpy as np
 import pytest
 import simpy
 
-from hwmodels import Tier, load_platform
-from sim.errors import ConfigError
-from sim.ssd import SSD
+from memsim.ground.errors import ConfigError
+from memsim.hwmodels import Tier, load_platform
+from memsim.sim.ssd import SSD
 
 KiB = 1024
 

@@ -13,10 +13,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim.cli import main
-from sim.compare import WALL_CLOCK, ProgressBar
-from sim.errors import ConfigError
-from sim.sweep import load_sweep, load_sweep_results, run_sweep
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
+from memsim.studies.compare import WALL_CLOCK, ProgressBar
+from memsim.studies.sweep import load_sweep, load_sweep_results, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
 QUICK = REPO / "scenarios" / "quickstart.yaml"
@@ -117,7 +117,7 @@ def test_killed_sweep_resumes_only_missing_points(reference, tmp_path):
     f = _write(tmp_path / "s.yaml", TWELVE)
     out = tmp_path / "out"
     points = out / "points"
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli", "sweep", str(f), "--out", str(out),
+    proc = subprocess.Popen([sys.executable, "-m", "memsim.cli", "sweep", str(f), "--out", str(out),
                              "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -170,7 +170,7 @@ def test_a_point_that_cannot_run_is_recorded_not_fatal(tmp_path, capsys):
 
 
 def test_interrupted_before_any_point_finishes(tmp_path, monkeypatch):
-    import sim.sweep as sweep_mod
+    import memsim.studies.sweep as sweep_mod
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -214,7 +214,7 @@ def test_progress_bar_counts_and_eta():
 
 
 def test_paths_name_list_items_by_tier():
-    from sim.sweep import fold_list_paths
+    from memsim.studies.sweep import fold_list_paths
     raw = {"kv": {"block_tokens": 16, "tiers": [{"tier": "dram", "capacity": "1 TiB", "eviction": "lru"},
                                                  {"tier": "ssd", "capacity": "8 TB"}]}}
     got = fold_list_paths(raw, {"kv.tiers.dram.capacity": "256 GiB", "kv.block_tokens": 32,

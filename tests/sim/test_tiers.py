@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import yaml
 
-import policies
-import sim
-from sim.config import load_scenario
-from sim.engine import Engine
-from workloads.synthetic import write_mooncake_like
+import memsim
+import memsim.policies as policies
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
+from memsim.workloads.synthetic import write_mooncake_like
 
 
 def ideal_hit_ratio(path, limit=None) -> float:
@@ -47,7 +47,7 @@ def synth_trace(tmp_path_factory):
 
 def test_unlimited_tier_reaches_the_ideal_hit_ratio_synthetic(synth_trace):
     ideal = ideal_hit_ratio(synth_trace)
-    res = sim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "unlimited"}],
+    res = memsim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "unlimited"}],
                          memory_fraction=0.22, workload={"time_scale": 0.2}))
     assert ideal > 0.2
     assert res.summary["prefix_hit_ratio"] == pytest.approx(ideal, abs=0.005)
@@ -56,7 +56,7 @@ def test_unlimited_tier_reaches_the_ideal_hit_ratio_synthetic(synth_trace):
 
 def test_unlimited_tier_reaches_the_ideal_hit_ratio_mooncake(mooncake_trace):
     ideal = ideal_hit_ratio(mooncake_trace, limit=3000)
-    res = sim.run(tiered(mooncake_trace, [{"tier": "dram", "capacity": "unlimited"}],
+    res = memsim.run(tiered(mooncake_trace, [{"tier": "dram", "capacity": "unlimited"}],
                          workload={"limit": 3000, "time_scale": 0.5}))
     assert res.summary["prefix_hit_ratio"] == pytest.approx(ideal, abs=0.005)
 
@@ -65,9 +65,9 @@ def test_adding_tiers_never_lowers_hits_and_lowers_ttft(synth_trace):
     # Under heavy overload the schedule itself changes with the tiers (see docs/tiers.md),
     # so this compares at a load the HBM-only system can just sustain.
     base = dict(memory_fraction=0.25, workload={"time_scale": 1.0})
-    hbm = sim.run(tiered(synth_trace, [], **dict(base)))
-    dram = sim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "4 GiB"}], **dict(base)))
-    ssd = sim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "4 GiB"},
+    hbm = memsim.run(tiered(synth_trace, [], **dict(base)))
+    dram = memsim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "4 GiB"}], **dict(base)))
+    ssd = memsim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "4 GiB"},
                                        {"tier": "ssd", "capacity": "64 GiB"}], **dict(base)))
     r = [x.summary["prefix_hit_ratio"] for x in (hbm, dram, ssd)]
     assert r[0] <= r[1] <= r[2] and r[2] > r[0]
@@ -77,9 +77,10 @@ def test_adding_tiers_never_lowers_hits_and_lowers_ttft(synth_trace):
 
 def slow_ssd_platform(tmp_path):
     """h100_sxm with a 50 MB/s SSD: loading a prefix costs more than recomputing it."""
-    from hwmodels import load_platform
-    import hwmodels
     from pathlib import Path
+
+    import memsim.hwmodels as hwmodels
+    from memsim.hwmodels import load_platform
     src = Path(hwmodels.__file__).parent / "h100_sxm.yaml"
     data = yaml.safe_load(src.read_text())
     for t in data["tiers"]:
@@ -97,9 +98,9 @@ def test_cost_policy_chooses_recompute_from_a_slow_ssd(synth_trace, tmp_path):
     tiers = [{"tier": "ssd", "capacity": "unlimited"}]
     cost = tiered(synth_trace, tiers, memory_fraction=0.215)
     cost["platform"] = plat
-    res_cost = sim.run(cost)
+    res_cost = memsim.run(cost)
     forced = dict(cost, kv=dict(cost["kv"], load="always_load"))
-    res_load = sim.run(forced)
+    res_load = memsim.run(forced)
     assert res_cost.summary["ssd_hit_blocks"] > 0            # the blocks were there...
     assert res_cost.summary["ssd_loaded_tokens"] == 0        # ...and recomputing was cheaper
     assert res_load.summary["ssd_loaded_tokens"] > 0
@@ -140,7 +141,7 @@ def test_bytes_are_conserved_and_tiers_stay_within_capacity(synth_trace):
 
 def test_closed_form_equals_stepping_with_transfers(synth_trace):
     def go(closed):
-        return sim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "2 GiB"}, {"tier": "ssd"}],
+        return memsim.run(tiered(synth_trace, [{"tier": "dram", "capacity": "2 GiB"}, {"tier": "ssd"}],
                               memory_fraction=0.215, workload={"time_scale": 4.0, "limit": 200},
                               ) | {"engine": {"closed_form": closed}})
     a, b = go(True), go(False)

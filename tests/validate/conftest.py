@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from validate.calibrate import Calibration
-from validate.levels import Level
+from memsim.validate.calibrate import Calibration
+from memsim.validate.levels import Level
 
 KiB, MiB, GiB = 1024, 1024 ** 2, 1024 ** 3
 

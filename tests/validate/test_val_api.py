@@ -1,5 +1,5 @@
 """The package's public surface is what its docstring documents."""
-import validate
+import memsim.validate as validate
 
 
 def test_all_is_exported():

@@ -5,9 +5,8 @@ import json
 
 import pytest
 
-from validate import microbench as mb
-from validate.calibrate import (Calibration, _knee, host_platform_dict,
-                                load_calibration, write_host)
+from memsim.validate import microbench as mb
+from memsim.validate.calibrate import Calibration, _knee, host_platform_dict, load_calibration, write_host
 
 
 def test_host_yaml_is_a_valid_platform(cal, tmp_path):

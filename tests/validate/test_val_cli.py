@@ -6,8 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-import validate
-from sim.cli import main
+import memsim.validate as validate
+from memsim.cli import main
 
 
 def test_bad_repeats_is_exit_2(capsys):
@@ -52,7 +52,8 @@ def test_only_keeps_the_named_kernels(monkeypatch, cal, tmp_path, capsys):
 
 def _one_row(pred):
     import numpy as np
-    from validate.compare import COLUMNS, run_case
+
+    from memsim.validate.compare import COLUMNS, run_case
     row = run_case(validate.Case("stream", {"size_bytes": 32 * 1024}), pred, np.random.default_rng(0),
                    repeats=1)
     return pd.DataFrame([row], columns=COLUMNS)
@@ -94,7 +95,7 @@ def test_validate_writes_csv_html_and_summary(fast_validate, tmp_path, capsys):
 
 
 def test_cuda_flag_without_gpu_is_skipped_with_a_note(fast_validate, monkeypatch, tmp_path, capsys):
-    from validate.kernels import cuda_attention
+    from memsim.validate.kernels import cuda_attention
     monkeypatch.setattr(cuda_attention, "simulator_active", lambda: False)
     monkeypatch.setattr(cuda_attention, "cuda_ready", lambda: False)
     assert main(["validate", "--quick", "--cuda", "--repeats", "1", "--out", str(tmp_path)]) == 0
@@ -104,8 +105,8 @@ def test_cuda_flag_without_gpu_is_skipped_with_a_note(fast_validate, monkeypatch
 
 
 def test_cuda_flag_with_gpu_appends_measurements(fast_validate, monkeypatch, tmp_path, capsys):
-    from validate import gpu
-    from validate.kernels import cuda_attention
+    from memsim.validate import gpu
+    from memsim.validate.kernels import cuda_attention
     monkeypatch.setattr(cuda_attention, "simulator_active", lambda: False)
     monkeypatch.setattr(cuda_attention, "cuda_ready", lambda: True)
     fake = pd.DataFrame([{"kernel": "paged_gather", "params": "{}", "measured_s": 1e-3,

@@ -18,11 +18,11 @@ SCRIPT = textwrap.dedent("""
     import numpy as np
     try:
         from numba import cuda
-        from validate.kernels import cuda_attention as ca
+        from memsim.validate.kernels import cuda_attention as ca
     except Exception as e:                      # the simulator is part of numba; report why not
         print(json.dumps({"skip": f"numba.cuda simulator unavailable: {e!r}"}))
         raise SystemExit(0)
-    from validate.kernels import attention_tiled as at, paged_decode as pd
+    from memsim.validate.kernels import attention_tiled as at, paged_decode as pd
     rng = np.random.default_rng(3)
     out = {"ready": ca.cuda_ready(), "tiled": []}
     for n, d, br, bc in [(10, 8, 4, 3), (16, 4, 8, 8), (7, 4, 8, 2)]:
@@ -45,7 +45,7 @@ SCRIPT = textwrap.dedent("""
     # the --cuda measuring path end to end, on tiny cases (simulator timings are zero)
     import sys, warnings
     import pandas as pd_
-    from validate import gpu
+    from memsim.validate import gpu
     warnings.simplefilter("ignore")
     gpu.gpu_cases = lambda quick: [
         ("attention_tiled", {"n": 12, "d": 4, "block_rows": 4, "block_cols": 4}),
@@ -74,8 +74,8 @@ def test_cuda_kernels_match_cpu_kernels_under_simulator(tmp_path):
         assert case["max_diff"] < 1e-5 and case["ref_diff"] < 1e-5
     assert res["gather_diff"] == 0.0 and res["gather_vs_contiguous"] == 0.0
     assert res["decode_diff"] < 1e-5
-    from validate.gpu import MEASUREMENT_COLUMNS
-    from validate.kernels.attention_tiled import tile_loads
+    from memsim.validate.gpu import MEASUREMENT_COLUMNS
+    from memsim.validate.kernels.attention_tiled import tile_loads
     m = res["measured"]
     assert m["file"].startswith("cuda-simulator-") and m["columns"] == MEASUREMENT_COLUMNS
     assert m["kernels"] == ["attention_tiled", "paged_gather", "paged_decode"]

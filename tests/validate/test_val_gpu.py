@@ -6,7 +6,7 @@ import json
 import pandas as pd
 import pytest
 
-from validate import gpu
+from memsim.validate import gpu
 
 
 def test_match_platform():
@@ -34,7 +34,7 @@ def _row(**kw):
 
 def test_append_and_compare_stored(tmp_path):
     pytest.importorskip("hwmodels", reason="hwmodels loader not present")
-    pytest.importorskip("sim.kernel", reason="sim.kernel not present")
+    pytest.importorskip("memsim.sim.kernel", reason="memsim.sim.kernel not present")
     df = pd.DataFrame([_row(), _row(kernel="paged_decode", measured_elems=None,
                                     params=json.dumps({"heads": 8, "n": 4096, "d": 128, "block_tokens": 16})),
                        _row(hwmodel="")], columns=gpu.MEASUREMENT_COLUMNS)
@@ -45,7 +45,7 @@ def test_append_and_compare_stored(tmp_path):
     got = gpu.compare_stored(tmp_path)
     assert len(got) == 3                                      # the row without a hwmodel is skipped
     assert set(got["kernel"]) == {"gpu:attention_tiled", "gpu:paged_decode"}
-    from hwmodels import load_platform
+    from memsim.hwmodels import load_platform
     pred, elems = gpu.predict_gpu_row("attention_tiled", json.loads(_row()["params"]),
                                       load_platform("h100_sxm"))
     assert got["predicted_s"].iloc[0] == pytest.approx(pred) and elems > 0
@@ -53,9 +53,9 @@ def test_append_and_compare_stored(tmp_path):
 
 
 def test_measure_without_gpu_is_a_config_error():
-    from validate.kernels.cuda_attention import cuda_ready
+    from memsim.validate.kernels.cuda_attention import cuda_ready
     if cuda_ready():
         pytest.skip("a GPU (or the simulator) is present here")
-    from sim.errors import ConfigError
+    from memsim.ground.errors import ConfigError
     with pytest.raises(ConfigError, match="no CUDA GPU"):
         gpu.measure(quick=True, repeats=1)

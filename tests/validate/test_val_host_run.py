@@ -7,8 +7,8 @@ from dataclasses import replace
 import pytest
 import yaml
 
-from sim.cli import main
-from validate import write_host
+from memsim.cli import main
+from memsim.validate import write_host
 
 
 def test_memsim_run_accepts_host_yaml(cal, tmp_path, capsys):

@@ -4,9 +4,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from validate.kernels import (attention_naive, attention_tiled, decode_attention, lru_replay,
-                              matmul_tiled, paged_decode, pointer_chase, stream, stream_dot)
-from validate.kernels.attention_naive import attention_ref
+from memsim.validate.kernels import (
+    attention_naive,
+    attention_tiled,
+    decode_attention,
+    lru_replay,
+    matmul_tiled,
+    paged_decode,
+    pointer_chase,
+    stream,
+    stream_dot,
+)
+from memsim.validate.kernels.attention_naive import attention_ref
 
 
 @pytest.fixture

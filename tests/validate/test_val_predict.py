@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from validate.levels import fit_level
-from validate.predict import Predictor, overlapped
+from memsim.validate.levels import fit_level
+from memsim.validate.predict import Predictor, overlapped
 
 KiB, MiB = 1024, 1024 ** 2
 
@@ -40,13 +40,13 @@ def test_matmul_is_compute_bound_in_cache(cal):
 
 
 def test_tiled_attention_uses_simulator_counts(cal):
-    pytest.importorskip("sim.kernel", reason="sim.kernel (attention I/O) not present")
-    from sim.kernel import attention_io
+    pytest.importorskip("memsim.sim.kernel", reason="memsim.sim.kernel (attention I/O) not present")
+    from memsim.sim.kernel import attention_io
     n, d, br, bc = 256, 32, 32, 16
     sram = 2 * br * d + 2 * bc * d + br * bc + 3 * br
     p = Predictor(cal).attention_tiled(n=n, d=d, block_rows=br, block_cols=bc, sram_elems=sram)
     r = attention_io("flash2", n=n, d=d, sram_elems=sram, block_rows=br, block_cols=bc, dtype_bytes=4)
-    assert p.elems == r.reads + r.writes and p.accounting == "sim.kernel.attention_io"
+    assert p.elems == r.reads + r.writes and p.accounting == "memsim.sim.kernel.attention_io"
     comp = 4 * n * n * d / 50e9 + n * n * 5e-9
     mem = (r.reads + r.writes) * 4 / 50e9                  # Q, K, V, O = 128 KiB -> l2
     assert p.level == "l2"
@@ -54,7 +54,7 @@ def test_tiled_attention_uses_simulator_counts(cal):
 
 
 def test_paged_decode_pays_one_latency_per_block_jump(cal):
-    from validate.predict import attention_counts
+    from memsim.validate.predict import attention_counts
     pr = Predictor(cal)
     h, n, d = 2, 4096, 64
     pool = 2 * h * n * d * 4                               # 4 MiB -> l3 (overlap 1: roofline max)

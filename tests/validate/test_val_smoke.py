@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from validate import Case, Predictor, calibrate, compare, summarize, write_host, write_report
+from memsim.validate import Case, Predictor, calibrate, compare, summarize, write_host, write_report
 
 MiB = 1024 ** 2
 

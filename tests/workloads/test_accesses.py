@@ -4,9 +4,10 @@ import json
 import numpy as np
 import pytest
 
-from sim.cli import main
-from sim.errors import ConfigError, TraceError
-from workloads.accesses import ORACLE_DTYPE, densify, read_accesses, write_oracle
+from memsim.cli import main
+from memsim.ground.errors import ConfigError, TraceError
+from memsim.ground.ids import densify
+from memsim.workloads.accesses import ORACLE_DTYPE, read_accesses, write_oracle
 
 
 def test_ids(tmp_path):

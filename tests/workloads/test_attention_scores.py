@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sim.errors import TraceError
-from workloads.attention_scores import AttentionScores, load_scores, save_scores, synthetic_scores
+from memsim.ground.errors import TraceError
+from memsim.workloads.attention_scores import AttentionScores, load_scores, save_scores, synthetic_scores
 
 SMALL = dict(prompt_tokens=128, steps=24, layers=2, heads=3)
 

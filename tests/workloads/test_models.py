@@ -8,9 +8,9 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.cli import main
-from sim.errors import ConfigError
-from workloads.model import MODELS_DIR, list_models, load_model
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
+from memsim.workloads.model import MODELS_DIR, list_models, load_model
 
 # published parameter counts (model cards / papers), total and active
 PUBLISHED = {

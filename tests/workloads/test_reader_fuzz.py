@@ -5,8 +5,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sim.errors import TraceError
-from workloads import open_workload
+from memsim.ground.errors import TraceError
+from memsim.workloads import open_workload
 
 SAMPLES = {
     "mooncake": ('{"timestamp": 0, "input_length": 600, "output_length": 10, "hash_ids": [0, 1]}\n'

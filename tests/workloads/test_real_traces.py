@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from workloads import open_workload
+from memsim.workloads import open_workload
 
 REPO = Path(__file__).resolve().parents[2]
 TRACES = Path(os.environ.get("MEMSIM_TRACE_DIR") or REPO.parent / "shared" / "traces")

@@ -7,9 +7,9 @@ import tracemalloc
 import numpy as np
 import pytest
 
-from sim.errors import ConfigError
-from workloads import open_workload
-from workloads.synthetic import write_mooncake_like
+from memsim.ground.errors import ConfigError
+from memsim.workloads import open_workload
+from memsim.workloads.synthetic import write_mooncake_like
 
 
 def spec(**kw):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from workloads import open_workload
+from memsim.workloads import open_workload
 
 token_dists = st.one_of(
     st.builds(lambda v: {"dist": "fixed", "value": v}, st.integers(1, 3000)),

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from sim.errors import TraceError
-from workloads import open_workload
+from memsim.ground.errors import TraceError
+from memsim.workloads import open_workload
 
 GOOD = '{"timestamp": 0, "input_length": 600, "output_length": 10, "hash_ids": [0, 1]}\n'
 GOOD2 = '{"timestamp": 1000, "input_length": 100, "output_length": 10, "hash_ids": [2]}\n'

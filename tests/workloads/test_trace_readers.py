@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from workloads import Request, open_workload
+from memsim.workloads import Request, open_workload
 
 MOONCAKE_ROWS = [
     {"timestamp": 0, "input_length": 600, "output_length": 10, "hash_ids": [0, 1]},
@@ -172,6 +172,6 @@ def test_gzip_traces_stream(tmp_path):
     assert [r.input_tokens for r in reqs] == [600, 512, 1100, 100, 7]
     whole = path.read_bytes()
     path.write_bytes(whole[: len(whole) // 2])
-    from sim.errors import TraceError
+    from memsim.ground.errors import TraceError
     with pytest.raises(TraceError, match="cannot read"):
         list(open_workload({"kind": "mooncake", "path": str(path)}))

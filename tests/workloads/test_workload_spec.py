@@ -5,11 +5,11 @@ from pathlib import Path
 
 import pytest
 
-import workloads
-from sim.errors import ConfigError, TraceError
-from workloads import open_workload, parse_workload_spec
-from workloads._lines import resolve_path
-from workloads.spec import MooncakeSpec, SyntheticSpec
+import memsim.workloads as workloads
+from memsim.ground.errors import ConfigError, TraceError
+from memsim.workloads import open_workload, parse_workload_spec
+from memsim.workloads._lines import resolve_path
+from memsim.workloads.spec import MooncakeSpec, SyntheticSpec
 
 SYN = {"kind": "synthetic", "num_requests": 5,
        "arrivals": {"process": "poisson", "rate": "5 req/s"},
@@ -25,7 +25,7 @@ def test_public_api():
 
 
 def test_model_catalogue_is_re_exported():
-    model = pytest.importorskip("workloads.model", reason="workloads/model.py not written yet")
+    model = pytest.importorskip("memsim.workloads.model", reason="workloads/model.py not written yet")
     assert workloads.load_model is model.load_model
     assert workloads.list_models is model.list_models
     assert workloads.ModelSpec is model.ModelSpec

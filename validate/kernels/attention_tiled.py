@@ -2,7 +2,7 @@
 
 Q blocks outside, K/V tiles streamed inside with an online softmax; the tile
 buffers are the "SRAM".  The instrumented build counts elements loaded into the
-tiles and written back, to match ``sim.kernel.attention_io('flash2')`` exactly.
+tiles and written back, to match ``memsim.sim.kernel.attention_io('flash2')`` exactly.
 """
 from __future__ import annotations
 

@@ -11,6 +11,9 @@ import math
 import numpy as np
 from numba import cuda, float32
 
+from .attention_tiled import attention_tiled_ref
+from .paged_decode import gather_paged, paged_decode_ref
+
 __all__ = ["attention_tiled_cuda", "paged_gather_cuda", "paged_decode_cuda", "cuda_ready",
            "simulator_active", "device_info",
            "attention_tiled_cuda_ref", "paged_gather_cuda_ref", "paged_decode_cuda_ref"]
@@ -219,17 +222,14 @@ def paged_decode_cuda(q, k_pool, v_pool, table, n: int, *, threads: int = 32, ti
 
 def attention_tiled_cuda_ref(q, k, v, block_rows: int, block_cols: int):
     """The CPU twin: the tiled kernel's loops in plain Python, with their counts."""
-    from .attention_tiled import attention_tiled_ref
     return attention_tiled_ref(q, k, v, block_rows, block_cols)
 
 
 def paged_gather_cuda_ref(pool, table, n: int):
     """The CPU twin of ``paged_gather_cuda`` (NumPy fancy indexing)."""
-    from .paged_decode import gather_paged
     return gather_paged(pool, table, n)
 
 
 def paged_decode_cuda_ref(q, k_pool, v_pool, table, n: int):
     """The CPU twin of ``paged_decode_cuda`` (the paged kernel's loops in Python)."""
-    from .paged_decode import paged_decode_ref
     return paged_decode_ref(q, k_pool, v_pool, table, n)

@@ -1,9 +1,9 @@
 """Admission filters: always, second_hit (bounded doorkeeper), size_threshold."""
 import pytest
 
-from policies import create
-from policies.admission import Admission, Always, SecondHit, SizeThreshold
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies import create
+from memsim.policies.admission import Admission, Always, SecondHit, SizeThreshold
 
 
 def test_always_admits():

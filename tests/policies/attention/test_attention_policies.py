@@ -3,10 +3,10 @@ import inspect
 
 import pytest
 
-from policies import create, describe, get, names
-from policies.attention import AttentionAlgorithm, Flash1, Flash2
-from sim.errors import ConfigError
-from sim.kernel import attention_io, simulate_tiles
+from memsim.ground.errors import ConfigError
+from memsim.policies import create, describe, get, names
+from memsim.policies.attention import AttentionAlgorithm, Flash1, Flash2
+from memsim.sim.kernel import attention_io, simulate_tiles
 
 ALL = ["chunked", "decode", "decode_paged", "flash1", "flash2", "naive", "small_m"]
 

@@ -36,5 +36,5 @@ def drive():
 
 @pytest.fixture
 def llama8b():
-    from workloads import load_model
+    from memsim.workloads import load_model
     return load_model("llama-3.1-8b")

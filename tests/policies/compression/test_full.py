@@ -1,7 +1,7 @@
 """Full cache: everything resident, full bytes."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_everything_kept(drive, llama8b):

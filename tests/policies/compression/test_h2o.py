@@ -1,7 +1,7 @@
 """H2O: accumulated attention decides the victim; the recent half is protected."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_heavy_hitters_survive_and_recent_half_is_protected(drive):
@@ -16,9 +16,9 @@ def test_heavy_hitters_survive_and_recent_half_is_protected(drive):
 
 
 def test_recall_beats_streaming_on_a_persistent_heavy_hitter(drive):
-    from sim.compress import simulate
-    from workloads import load_model
-    from workloads.attention_scores import AttentionScores
+    from memsim.sim.compress import simulate
+    from memsim.workloads import load_model
+    from memsim.workloads.attention_scores import AttentionScores
     P, T = 32, 20
     probs = np.zeros((T, 1, 1, P + T), dtype=np.float32)
     for t in range(T):

@@ -1,8 +1,8 @@
 """KIVI byte arithmetic from first principles (Llama-3.1-8B: 32 layers, 8 KV heads, head_dim 128)."""
 import pytest
 
-from policies import create
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies import create
 
 
 def test_two_bit_bytes_per_token(llama8b):

@@ -1,7 +1,7 @@
 """LazyEviction: evicts only every lag_steps steps and keeps tokens that recur after gaps."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_lagged_eviction_never_exceeds_budget_and_keeps_recurring(drive):

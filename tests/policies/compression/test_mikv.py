@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from policies import create
+from memsim.policies import create
 
 
 def test_bytes_mix_high_and_low(llama8b, drive):

@@ -1,7 +1,7 @@
 """PagedEviction: whole blocks go, the sink and filling blocks stay."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_whole_blocks_evicted(drive):

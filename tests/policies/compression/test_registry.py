@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from policies import create, registry
-from policies.compression import CompressionPolicy
+from memsim.policies import create, registry
+from memsim.policies.compression import CompressionPolicy
 
 NAMES = ["full", "streaming_llm", "h2o", "scissorhands", "sage_kv", "lazy_eviction", "paged_eviction",
          "zigzag_kv", "kivi", "mikv", "infinigen", "specache", "shadowkv"]

@@ -1,7 +1,7 @@
 """SAGE-KV: the prompt selection is made once, from pooled prefill attention."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_selection_fixed_after_prefill(drive):
@@ -19,6 +19,6 @@ def test_selection_fixed_after_prefill(drive):
 
 
 def test_pooling_spreads_to_neighbours():
-    from policies.compression.sage_kv import _max_pool
+    from memsim.policies.compression.sage_kv import _max_pool
     x = np.array([[0.0, 0.0, 1.0, 0.0, 0.0]])
     assert _max_pool(x, 3).tolist() == [[0.0, 1.0, 1.0, 1.0, 0.0]]

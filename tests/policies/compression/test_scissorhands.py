@@ -1,7 +1,7 @@
 """Scissorhands: tokens important often in the history window are kept (hand-worked)."""
 import numpy as np
 
-from policies import create
+from memsim.policies import create
 
 
 def test_hand_worked_sequence(drive):

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from policies import create
+from memsim.policies import create
 
 
 @pytest.mark.parametrize("name, unit", [("infinigen", 1.0), ("specache", 1.0), ("shadowkv", 0.5)])

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from policies import create
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies import create
 
 
 def test_keeps_sinks_and_recent_window(drive):

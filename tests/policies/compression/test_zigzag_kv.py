@@ -1,8 +1,8 @@
 """ZigZagKV: per-layer budgets follow how many tokens each layer needs."""
 import numpy as np
 
-from policies import create
-from policies.compression._common import layer_uncertainty_budgets
+from memsim.policies import create
+from memsim.policies.compression._common import layer_uncertainty_budgets
 
 
 def test_diffuse_layer_gets_more_budget_sum_preserved():

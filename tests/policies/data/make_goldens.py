@@ -8,7 +8,7 @@ import pathlib
 
 import numpy as np
 
-from policies.replay import replay
+from memsim.policies.replay import replay
 
 HERE = pathlib.Path(__file__).parent
 POLICIES = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "belady",

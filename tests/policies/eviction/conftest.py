@@ -5,8 +5,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from policies import registry
-from policies.fast.next_access import next_access
+from memsim.policies import registry
+from memsim.policies.fast.next_access import next_access
 
 DATA = pathlib.Path(__file__).parents[1] / "data"
 

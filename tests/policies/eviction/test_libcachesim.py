@@ -6,8 +6,8 @@ import pathlib
 import numpy as np
 import pytest
 
-from policies.replay import prepare_sequence, replay
-from workloads.accesses import write_oracle
+from memsim.policies.replay import prepare_sequence, replay
+from memsim.workloads.accesses import write_oracle
 
 lcs = pytest.importorskip("libcachesim", reason="libcachesim not installed "
                           "(pip install 'memsim[crosscheck]') - cross-check skipped")

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from policies.eviction import TTL, Advice, Belady
-from policies.replay import replay
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies.eviction import TTL, Advice, Belady
+from memsim.policies.replay import replay
 
 
 def test_belady_without_future_is_a_clear_error():

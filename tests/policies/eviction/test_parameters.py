@@ -1,8 +1,8 @@
 """Parameters are checked at construction and shown by repr()."""
 import pytest
 
-from policies import registry
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies import registry
 
 
 @pytest.mark.parametrize("spec", [

@@ -6,10 +6,10 @@ as they are, None when nothing can be evicted, check() holds after every step.
 import numpy as np
 import pytest
 
-from policies import registry
-from policies.eviction import Eviction
-from policies.fast.next_access import next_access
-from policies.replay import replay_python
+from memsim.policies import registry
+from memsim.policies.eviction import Eviction
+from memsim.policies.fast.next_access import next_access
+from memsim.policies.replay import replay_python
 
 BUILTINS = ["lru", "fifo", "clock", "lfu", "arc", "2q", "slru", "s3fifo", "sieve", "ttl",
             "belady", "advice"]

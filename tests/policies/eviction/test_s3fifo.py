@@ -1,5 +1,5 @@
 """S3FIFO: a hand-worked sequence with its victims, and golden hit counts."""
-from policies.eviction import S3FIFO
+from memsim.policies.eviction import S3FIFO
 
 
 def test_hand_worked_victims(drive):
@@ -12,7 +12,7 @@ def test_hand_worked_victims(drive):
 
 
 def test_golden_hits_on_tiny_trace(tiny_trace, goldens):
-    from policies.replay import replay
+    from memsim.policies.replay import replay
     for cap, expected in goldens["s3fifo"].items():
         assert replay(tiny_trace, "s3fifo", int(cap), engine="python").hits == expected, cap
 

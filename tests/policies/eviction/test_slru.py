@@ -1,5 +1,5 @@
 """SLRU: a hand-worked sequence with its victims, and golden hit counts."""
-from policies.eviction import SLRU
+from memsim.policies.eviction import SLRU
 
 
 def test_hand_worked_victims(drive):
@@ -10,7 +10,7 @@ def test_hand_worked_victims(drive):
 
 
 def test_golden_hits_on_tiny_trace(tiny_trace, goldens):
-    from policies.replay import replay
+    from memsim.policies.replay import replay
     for cap, expected in goldens["slru"].items():
         assert replay(tiny_trace, "slru", int(cap), engine="python").hits == expected, cap
 

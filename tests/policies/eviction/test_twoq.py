@@ -1,5 +1,5 @@
 """TwoQ: a hand-worked sequence with its victims, and golden hit counts."""
-from policies.eviction import TwoQ
+from memsim.policies.eviction import TwoQ
 
 
 def test_hand_worked_victims(drive):
@@ -11,7 +11,7 @@ def test_hand_worked_victims(drive):
 
 
 def test_golden_hits_on_tiny_trace(tiny_trace, goldens):
-    from policies.replay import replay
+    from memsim.policies.replay import replay
     for cap, expected in goldens["2q"].items():
         assert replay(tiny_trace, "2q", int(cap), engine="python").hits == expected, cap
 

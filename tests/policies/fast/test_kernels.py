@@ -3,13 +3,14 @@ import importlib
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from policies import registry
-from policies.fast import KERNELS, kernel_for
-from policies.fast.next_access import next_access, next_access_kernel, next_access_ref
-from policies.fast.stack_distance import stack_distances_kernel, stack_distances_ref
-from policies.replay import prepare_sequence, replay
+from memsim.policies import registry
+from memsim.policies.fast import KERNELS, kernel_for
+from memsim.policies.fast.next_access import next_access, next_access_kernel, next_access_ref
+from memsim.policies.fast.stack_distance import stack_distances_kernel, stack_distances_ref
+from memsim.policies.replay import prepare_sequence, replay
 
 NAMES = sorted(KERNELS)
 
@@ -51,7 +52,7 @@ def test_fast_equals_python_with_sizes(name):
 def test_kernel_equals_its_pure_python_twin(name):
     ids = _zipf(14, 500, 80)
     dense, n_ids, sizes = prepare_sequence(ids)
-    mod = importlib.import_module(f"policies.fast.{KERNELS[name]}")
+    mod = importlib.import_module(f"memsim.policies.fast.{KERNELS[name]}")
     pol = registry.create("eviction", name, capacity=16)
     h1, h2 = np.zeros(len(ids), np.uint8), np.zeros(len(ids), np.uint8)
     na = next_access(dense, n_ids)

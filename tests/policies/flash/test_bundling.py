@@ -1,8 +1,7 @@
 """Bundling alone: every active neuron read each token, nothing cached."""
 import numpy as np
 
-import policies.flash  # noqa: F401
-from policies import create
+from memsim.policies import create
 
 
 def test_reads_exactly_the_active_neurons_every_token():

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-import policies.flash  # noqa: F401
-from policies import create
+from memsim.policies import create
 
 
 def test_resident_count_fits_budget_with_one_layer_buffer():
@@ -50,6 +49,6 @@ def test_everything_fits():
 
 
 def test_bad_sparse():
-    from sim.errors import ConfigError
+    from memsim.ground.errors import ConfigError
     with pytest.raises(ConfigError):
         create("flash", {"name": "naive", "sparse": "yes"})

@@ -2,8 +2,7 @@
 import numpy as np
 import pytest
 
-import policies.flash  # noqa: F401
-from policies import create, describe, names
+from memsim.policies import create, describe, names
 
 
 def m(*bits):
@@ -46,7 +45,7 @@ def test_window_one_keeps_only_current_token():
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True])
 def test_bad_window(bad):
-    from sim.errors import ConfigError
+    from memsim.ground.errors import ConfigError
     with pytest.raises(ConfigError, match="window"):
         create("flash", {"name": "windowing", "window": bad})
 

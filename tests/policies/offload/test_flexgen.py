@@ -1,9 +1,8 @@
 """The flexgen placement policy: fractions validated, registered, shown in repr."""
 import pytest
 
-import policies.offload  # noqa: F401
-from policies import create, describe, names
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
+from memsim.policies import create, describe, names
 
 
 def test_defaults_and_mapping_form():

@@ -1,6 +1,6 @@
-"""The public surface of ``sim.kernel`` and the sweep's DataFrame."""
-import sim.kernel as k
-from sim.kernel import AttentionIO, attention_io, sweep
+"""The public surface of ``memsim.sim.kernel`` and the sweep's DataFrame."""
+import memsim.sim.kernel as k
+from memsim.sim.kernel import AttentionIO, attention_io, sweep
 
 DOCUMENTED = {"attention_io", "simulate_tiles", "AttentionIO", "lower_bound", "predict_time",
               "sweep"}

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from sim.errors import ConfigError
-from sim.kernel import lower_bound, trivial_bound
+from memsim.ground.errors import ConfigError
+from memsim.sim.kernel import lower_bound, trivial_bound
 
 
 def test_large_m_regime():

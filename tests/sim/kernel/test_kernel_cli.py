@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from sim.cli import main
+from memsim.cli import main
 
 
 def _run(capsys, *argv):

@@ -5,8 +5,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.errors import ConfigError
-from sim.kernel import attention_io, simulate_tiles
+from memsim.ground.errors import ConfigError
+from memsim.sim.kernel import attention_io, simulate_tiles
 
 SELF = ["naive", "flash1", "flash2", "small_m", "chunked"]
 DECODE = ["decode", "decode_paged"]

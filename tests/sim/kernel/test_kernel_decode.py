@@ -3,7 +3,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sim.kernel import attention_io, simulate_tiles
+from memsim.sim.kernel import attention_io, simulate_tiles
 
 
 @settings(max_examples=80, deadline=None)

@@ -1,8 +1,8 @@
-"""``reports.figures_attention.attention_io_figure``: log-log lines per algorithm plus the bound."""
+"""``memsim.reports.figures_attention.attention_io_figure``: log-log lines per algorithm plus the bound."""
 import pytest
 
-from reports.figures_attention import attention_io_figure
-from sim.kernel import sweep
+from memsim.reports.figures_attention import attention_io_figure
+from memsim.sim.kernel import sweep
 
 
 def test_figure_has_one_line_per_algorithm_and_the_bound():

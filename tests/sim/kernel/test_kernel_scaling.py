@@ -7,7 +7,7 @@ FlashAttention there; naive attention moves Theta(n^2) elements (slope 2 in n).
 import numpy as np
 import pytest
 
-from sim.kernel import attention_io, lower_bound, sweep
+from memsim.sim.kernel import attention_io, lower_bound, sweep
 
 SIZES = [(2048, 32), (1024, 64), (512, 16)]
 

@@ -1,6 +1,6 @@
 """``--algo auto``: least I/O without a machine, least predicted time with one."""
-from sim.kernel import Machine, attention_io, auto, predict_time
-from sim.kernel.search import candidates
+from memsim.sim.kernel import Machine, attention_io, auto, predict_time
+from memsim.sim.kernel.search import candidates
 
 
 def test_auto_without_machine_takes_the_least_io():

@@ -1,7 +1,7 @@
 """The fast-memory model: buffer accounting, overflow is a bug, and how steps are cut."""
 import pytest
 
-from sim.kernel import Sram
+from memsim.sim.kernel import Sram
 
 
 def test_counts_and_peak():

@@ -3,8 +3,8 @@ import math
 
 import pytest
 
-from sim.errors import ConfigError
-from sim.kernel import attention_io, machine_from_platform, predict_time, unit_time
+from memsim.ground.errors import ConfigError
+from memsim.sim.kernel import attention_io, machine_from_platform, predict_time, unit_time
 
 
 def test_compute_bound_timeline_hides_all_but_the_first_load():
@@ -70,7 +70,7 @@ def test_double_buffering_never_slower():
 
 def test_platform_path_matches_explicit_numbers():
     pytest.importorskip("hwmodels")
-    from hwmodels import load_platform
+    from memsim.hwmodels import load_platform
     p = load_platform("h100_sxm")
     r = attention_io("flash2", n=1024, d=64, sram_elems=p.compute.sram_per_sm // 2, heads=16)
     m = machine_from_platform(p, dtype="bf16")

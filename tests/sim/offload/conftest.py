@@ -1,8 +1,8 @@
 """Shared fixtures: the laptop-with-flash platform and the OPT-6.7B catalogue model."""
 import pytest
 
-from hwmodels import load_platform
-from workloads.model import load_model
+from memsim.hwmodels import load_platform
+from memsim.workloads.model import load_model
 
 
 @pytest.fixture(scope="session")

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from sim.errors import ConfigError, TraceError
-from sim.offload import load_activations, markov_rates, synthetic_activations
+from memsim.ground.errors import ConfigError, TraceError
+from memsim.sim.offload import load_activations, markov_rates, synthetic_activations
 
 
 def test_markov_trace_has_rate_and_correlation():

@@ -4,9 +4,9 @@ from pathlib import Path
 
 import pytest
 
-from sim.cli import main
-from sim.errors import ConfigError
-from sim.offload.scenario import FlashScenario, OffloadScenario, load_scenario
+from memsim.cli import main
+from memsim.ground.errors import ConfigError
+from memsim.sim.offload.scenario import FlashScenario, OffloadScenario, load_scenario
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -40,7 +40,8 @@ def test_flash_table(capsys):
 
 def test_flash_trace_file(capsys, tmp_path):
     import numpy as np
-    from workloads.model import load_model
+
+    from memsim.workloads.model import load_model
     m = load_model("opt-6.7b")
     arr = np.random.default_rng(0).random((4, m.layers, m.ffn)) < 0.05
     np.save(tmp_path / "t.npy", arr)
@@ -129,7 +130,7 @@ def test_scenario_errors_name_file_and_field(tmp_path, capsys):
 
 
 def test_shared_trace_gives_the_same_run_as_a_fresh_one():
-    from sim.offload.scenario import run_flash
+    from memsim.sim.offload.scenario import run_flash
     base = dict(kind="flash", platform="laptop_flash", model="opt-6.7b", tokens=5, seed=2)
     both = run_flash(FlashScenario(**base, policies=["naive", "windowing"]))
     alone = run_flash(FlashScenario(**base, policies=["windowing"]))

@@ -3,10 +3,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import policies.flash  # noqa: F401  (registers the flash family)
-from policies import create
-from sim.errors import SimulationError
-from sim.offload import simulate_flash, synthetic_activations
+from memsim.ground.errors import SimulationError
+from memsim.policies import create
+from memsim.sim.offload import simulate_flash, synthetic_activations
 
 TOKENS = 20
 

@@ -2,12 +2,11 @@
 import numpy as np
 import pytest
 
-from hwmodels import load_platform
-from policies import create
-from sim.errors import ConfigError, SimulationError
-from sim.offload.flexgen import (build_problem, evaluate, evaluate_many, grid_placements, search,
-                                 solve_lp)
-from workloads.model import load_model
+from memsim.ground.errors import ConfigError, SimulationError
+from memsim.hwmodels import load_platform
+from memsim.policies import create
+from memsim.sim.offload.flexgen import build_problem, evaluate, evaluate_many, grid_placements, search, solve_lp
+from memsim.workloads.model import load_model
 
 GiB = 2**30
 ARGS = dict(batch=32, prompt_len=256, gen_len=16)

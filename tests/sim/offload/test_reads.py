@@ -1,7 +1,7 @@
 """Read planning: adjacent neurons coalesce into one read, split at the size cap."""
 import numpy as np
 
-from sim.offload._reads import plan_reads
+from memsim.sim.offload._reads import plan_reads
 
 
 def test_runs_coalesce_and_split():

@@ -1,7 +1,7 @@
 """``memsim mrc``: miss-ratio curve of a trace (one-pass for LRU, parallel replay otherwise)."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._table import table
@@ -10,7 +10,8 @@ from .replay import add_trace_args, load_trace, parse_capacity
 
 def _mrc(args) -> int:
     import numpy as np
-    from policies.mrc import capacity_grid, figure, mrc, write_curve
+
+    from memsim.policies.mrc import capacity_grid, figure, mrc, write_curve
     acc, sizes = load_trace(args)
     if args.capacities:
         parts = [c for item in args.capacities for c in item.split(",") if c.strip()]

@@ -7,9 +7,9 @@ from ._common import add_command
 
 
 def _report(args) -> int:
-    import reports
-    from reports._data import labels_from_dirs
-    from sim.result import load_result
+    import memsim.reports as reports
+    from memsim.reports._data import labels_from_dirs
+    from memsim.sim.result import load_result
 
     results = {label: load_result(d) for label, d in zip(labels_from_dirs(args.results), args.results)}
     if args.out:

@@ -1,7 +1,7 @@
 """``memsim compress``: token-level KV compression (recall, bytes, PCIe) and budget-vs-recall curves."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._table import table
@@ -11,7 +11,8 @@ _SOURCE_DEFAULTS = dict(prompt_tokens=1024, steps=256, layers=4, heads=8)
 
 def _source(args):
     import numpy as np
-    from workloads.attention_scores import load_scores, synthetic_scores
+
+    from memsim.workloads.attention_scores import load_scores, synthetic_scores
     if args.source == "synthetic":
         return synthetic_scores(rng=np.random.default_rng(args.seed), prompt_tokens=args.prompt_tokens,
                                 steps=args.steps, **{k: v for k, v in _SOURCE_DEFAULTS.items()
@@ -22,7 +23,7 @@ def _source(args):
 
 
 def _budgets(args, scores) -> list[int]:
-    from sim.compress import budget_grid
+    from memsim.sim.compress import budget_grid
     if not args.budget:
         return budget_grid(scores, args.points)
     out = []
@@ -43,9 +44,9 @@ def _budgets(args, scores) -> list[int]:
 
 
 def _compress(args) -> int:
-    from policies import registry
-    from sim.compress import recall_curves
-    from workloads import load_model
+    from memsim.policies import registry
+    from memsim.sim.compress import recall_curves
+    from memsim.workloads import load_model
     model = load_model(args.model)
     scores = _source(args)
     budgets = _budgets(args, scores)
@@ -58,7 +59,7 @@ def _compress(args) -> int:
     df = recall_curves(scores, policies=pols, budgets=budgets, model=model, seed=args.seed)
     if args.out:
         if args.out.endswith(".html"):
-            from reports.figures_compression import recall_figure
+            from memsim.reports.figures_compression import recall_figure
             recall_figure(df, title=f"Attention-mass recall vs KV budget ({scores.description})"
                           ).write_html(args.out, include_plotlyjs=True)
         elif args.out.endswith(".csv"):

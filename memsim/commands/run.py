@@ -1,8 +1,6 @@
 """``memsim run``: simulate a scenario file and print (or save) its summary."""
 from __future__ import annotations
 
-import sys
-
 from ._common import add_command, print_json
 
 HEADLINE = [
@@ -39,19 +37,18 @@ def format_summary(summary: dict, title: str = "") -> str:
 
 
 def _run(args) -> int:
-    import sim
-    from sim.config import load_scenario, parse_set
-    import scenarios
+    import memsim.scenarios as scenarios
+    from memsim.sim.config import load_scenario, parse_set
     path = args.scenario or str(scenarios.path("quickstart"))
     overrides = dict(parse_set(item) for item in args.set or [])
     scen = load_scenario(path, overrides, seed=args.seed)
-    from sim.engine import Engine
+    from memsim.sim.engine import Engine
     res = Engine(scen, progress=not args.json and not args.quiet).run()
     if args.out:
         res.save(args.out)
         if not args.no_report:
             try:
-                import reports
+                import memsim.reports as reports
                 render = getattr(reports, "render", None)
             except ImportError:
                 render = None

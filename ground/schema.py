@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from .errors import ConfigError
 
-__all__ = ["StrictModel", "load_yaml", "validate", "field_path"]
+__all__ = ["StrictModel", "load_yaml", "validate", "validate_located", "field_path"]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -144,7 +144,6 @@ def _fields_at(cls, loc):
 
 def _drop_union_tags(cls, loc):
     """Remove location parts that name a union member rather than a field."""
-    import typing
     out, cur = [], cls
     for part in loc:
         if isinstance(part, int):
@@ -211,3 +210,19 @@ def _inner_model(t):
         if inner is not None:
             return inner
     return None
+
+
+def validate_located(cls, data, *, file):
+    """``validate``, but a ConfigError raised by a model-level check keeps its own field
+    under the model's location (``tiers[3]`` + ``bw_curve[0].read_bw``)."""
+    try:
+        return cls.model_validate(data)
+    except ValidationError as e:
+        err = e.errors(include_url=False)[0]
+        ce = (err.get("ctx") or {}).get("error")
+        if isinstance(ce, ConfigError) and ce.field and err["type"] == "value_error":
+            loc = field_path(err["loc"])
+            if not loc.endswith(ce.field):
+                loc = f"{loc}.{ce.field}" if loc else ce.field
+            raise ConfigError(ce.problem, file=str(file), field=loc) from None
+    return validate(cls, data, file=file)

@@ -9,8 +9,8 @@ _SHOW = ("throughput_tok_s", "ttft_p50_s", "tpot_p50_s", "prefix_hit_ratio")
 
 
 def _sweep(args) -> int:
-    from reports.tables import format_metric
-    from sim.sweep import RESULTS_FILE, load_sweep, run_sweep
+    from memsim.reports.tables import format_metric
+    from memsim.studies.sweep import RESULTS_FILE, load_sweep, run_sweep
     sw = load_sweep(args.sweep, out=args.out)
     executor = "dask" if args.scheduler else args.executor
     run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
@@ -26,7 +26,7 @@ def _sweep(args) -> int:
     wanted = sw.spec.show or _SHOW
     missing = [c for c in wanted if c not in df.columns and len(df)]
     if missing and run.ran + run.skipped:
-        from sim.errors import ConfigError
+        from memsim.ground.errors import ConfigError
         raise ConfigError(f"show: no summary metric {missing[0]!r} in the results", file=sw.file, field="show")
     shown = [c for c in wanted if c in df.columns]
     rows = [[str(r[c]) for c in params] + [format_metric(c, r[c]) for c in shown] + [r["error"]]

@@ -1,7 +1,7 @@
 """``memsim schema scenario|hardware|model``: the JSON Schema of a YAML file, for editors."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 
@@ -17,12 +17,12 @@ def register(sub) -> None:
 def schema_of(kind: str) -> dict:
     """The pydantic JSON Schema (validation mode) of ``kind``."""
     if kind == "hardware":
-        from hwmodels import Platform as cls
+        from memsim.hwmodels import Platform as cls
     elif kind == "model":
-        from workloads.model import ModelSpec as cls
+        from memsim.workloads.model import ModelSpec as cls
     else:
         try:
-            from sim.config import Scenario as cls
+            from memsim.sim.config import Scenario as cls
         except ImportError:
             raise ConfigError("scenario schema not available", field="schema") from None
     out = cls.model_json_schema()

@@ -1,8 +1,8 @@
 """``memsim hw list|show``: the shipped hardware platforms, as tables or JSON."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
-from sim.units import format_bandwidth, format_size, format_time
+from memsim.ground.errors import ConfigError
+from memsim.ground.units import format_bandwidth, format_size, format_time
 
 from ._common import add_command, print_json
 from ._table import format_flops, table
@@ -26,7 +26,7 @@ def _need_sub(args) -> int:
 
 
 def _list(args) -> int:
-    from hwmodels import list_platforms
+    from memsim.hwmodels import list_platforms
     items = list_platforms()
     if args.json:
         print_json({"platforms": [{"name": n, "description": d} for n, d in items]})
@@ -36,7 +36,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from hwmodels import load_platform
+    from memsim.hwmodels import load_platform
     p = load_platform(args.platform)
     if args.json:
         print_json({**p.model_dump(mode="json"), "derived": p.derived()})

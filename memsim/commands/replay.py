@@ -1,7 +1,7 @@
 """``memsim replay``: hit ratios of eviction policies on an access trace, at native speed."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._table import table
@@ -17,7 +17,7 @@ def parse_capacity(text: str, unit: str) -> int:
         if unit != "bytes":
             raise ConfigError(f"capacity {text!r} must be an integer number of blocks",
                               field="--capacity") from None
-        from sim.units import parse_size
+        from memsim.ground.units import parse_size
         value = parse_size(text, field="--capacity")
     if value <= 0:
         raise ConfigError(f"capacity {text!r} must be > 0", field="--capacity")
@@ -26,7 +26,7 @@ def parse_capacity(text: str, unit: str) -> int:
 
 def load_trace(args):
     """Read TRACE per --format/--*-column and return (accesses, sizes or None)."""
-    from workloads.accesses import read_accesses
+    from memsim.workloads.accesses import read_accesses
     acc = read_accesses(args.trace, format=args.format, id_column=args.id_column,
                         size_column=args.size_column, time_column=args.time_column)
     sizes = None
@@ -54,7 +54,7 @@ def add_trace_args(p) -> None:
 
 
 def _replay(args) -> int:
-    from policies.replay import prepare_sequence, replay
+    from memsim.policies.replay import prepare_sequence, replay
     acc, sizes = load_trace(args)
     caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]
     prepared = prepare_sequence(acc.ids, sizes)

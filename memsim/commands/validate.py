@@ -35,7 +35,7 @@ def register(sub) -> None:
 def _run(args) -> int:
     from pathlib import Path
 
-    from sim.errors import ConfigError
+    from memsim.ground.errors import ConfigError
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
     repeats = args.repeats or (5 if args.quick else 7)
@@ -50,14 +50,14 @@ def _run(args) -> int:
 
     import numpy as np
 
-    import validate
+    import memsim.validate as validate
     say = (lambda *a: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     t0 = time.perf_counter()
     say("memsim validate: calibrating this host (caches, bandwidth, latency, loop rates)...")
     cal = validate.calibrate(quick=args.quick, rng=np.random.default_rng(args.seed),
                              repeats=3)
     host = validate.write_host(cal, out)
-    from hwmodels import load_platform
+    from memsim.hwmodels import load_platform
     load_platform(host)                      # the file we wrote must be a valid platform
     say(f"  wrote {host} ({time.perf_counter() - t0:.1f} s)")
     summary = {"host_yaml": str(host)}
@@ -92,8 +92,8 @@ def _only(args):
         return None
     import difflib
 
-    import validate
-    from sim.errors import ConfigError
+    import memsim.validate as validate
+    from memsim.ground.errors import ConfigError
     all_cases = validate.cases(quick=args.quick)
     known = list(dict.fromkeys(c.kernel for c in all_cases))
     wanted = [k.strip() for k in args.only.split(",") if k.strip()]
@@ -109,7 +109,8 @@ def _only(args):
 
 def _cuda(args, repeats, say) -> str:
     from pathlib import Path
-    from validate.kernels.cuda_attention import cuda_ready, simulator_active
+
+    from memsim.validate.kernels.cuda_attention import cuda_ready, simulator_active
     if simulator_active():
         say("memsim validate: --cuda: NUMBA_ENABLE_CUDASIM=1 is set (the CUDA simulator); "
             "its timings are meaningless, CUDA timing skipped")
@@ -118,14 +119,14 @@ def _cuda(args, repeats, say) -> str:
         say("memsim validate: --cuda: no CUDA GPU here (numba.cuda.is_available() is False); "
             "CUDA timing skipped")
         return "skipped: no CUDA GPU"
-    from validate.gpu import append_measurements, measure
+    from memsim.validate.gpu import append_measurements, measure
     say("memsim validate: timing the CUDA kernels (CUDA events)...")
     df = measure(quick=args.quick, repeats=repeats, seed=args.seed)
     df.to_csv(Path(args.out) / "gpu_measurements.csv", index=False)    # kept even if the append fails
     try:
         path = append_measurements(df)
     except OSError as e:
-        from sim.errors import ConfigError
+        from memsim.ground.errors import ConfigError
         raise ConfigError(f"cannot store GPU measurements: {e}; run from a source checkout "
                           "(validate/measurements/ must be writable)", field="--cuda") from None
     say(f"  appended {len(df)} rows to {path}")

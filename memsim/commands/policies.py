@@ -6,7 +6,7 @@ from ._table import table
 
 
 def _policies(args) -> int:
-    from policies import describe
+    from memsim.policies import describe
     rows = [r for r in describe() if not args.kind or r["kind"] == args.kind]
     if args.json:
         for r in rows:

@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 import sys
 
-from .errors import MemsimError
+from memsim.ground.errors import MemsimError
 
 __all__ = ["main", "build_parser"]
 
@@ -33,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: memsim run scenarios/quickstart.yaml --out runs/quick",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    from . import __version__
+    from memsim import __version__
     parser.add_argument("--version", action="version", version=f"memsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     from . import commands

@@ -1,28 +1,25 @@
-"""Run several scenarios side by side and tabulate their summaries: ``sim.compare``.
+"""Run many simulations on an executor: local processes, this process, or Dask.
 
-Runs go to an executor: local processes by default (one per core, or in this
-process when ``workers=1``), or Dask (a ``LocalCluster``, or an existing
-cluster at ``scheduler=ADDRESS``).  Every run is deterministic for its scenario
-and seed, so both executors give identical tables.  ``memsim sweep`` and
-``memsim compare`` use the same machinery.
+Local processes by default (one per core, or in this process when
+``workers=1``), or Dask (a ``LocalCluster``, or an existing cluster at
+``scheduler=ADDRESS``).  Every run is deterministic for its scenario and seed,
+so both executors give identical tables.  ``memsim compare`` and ``memsim
+sweep`` both run through ``run_many``.
 """
 from __future__ import annotations
 
 import os
 import sys
 import time
-import types
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
-import pandas as pd
+from memsim.ground.errors import ConfigError, MemsimError
+from memsim.sim.engine import run
 
-from .errors import ConfigError, MemsimError
-
-__all__ = ["compare", "run_scenarios", "run_many", "Task", "Outcome", "ProgressBar", "EXECUTORS",
-           "WALL_CLOCK"]
+__all__ = ["run_many", "Task", "Outcome", "ProgressBar", "summary_row", "EXECUTORS", "WALL_CLOCK"]
 
 EXECUTORS = ("local", "dask")
 
@@ -52,7 +49,6 @@ class Outcome:
 
 def _run_task(task: Task) -> Outcome:
     """Runs in a worker process: simulate, optionally save the full result."""
-    from .engine import run
     try:
         res = run(task.scenario, overrides=task.overrides or None, seed=task.seed)
     except MemsimError as e:
@@ -183,96 +179,6 @@ def _run_dask(tasks: list[Task], *, n_workers: int, scheduler: str | None, done)
             cluster.close()
 
 
-def _label(item: Any, i: int) -> str:
-    if isinstance(item, (str, Path)):
-        return Path(item).stem
-    if isinstance(item, Mapping):
-        return str(item.get("name") or f"scenario {i}")
-    return str(getattr(item, "name", None) or f"scenario {i}")
-
-
-def _unique(labels: Iterable[str]) -> list[str]:
-    out: list[str] = []
-    for lab in labels:
-        base, n = lab, 2
-        while lab in out:
-            lab, n = f"{base} #{n}", n + 1
-        out.append(lab)
-    return out
-
-
 def summary_row(summary: dict) -> dict:
     """The scalar fields of a summary (lists and mappings dropped)."""
     return {k: v for k, v in summary.items() if v is None or isinstance(v, (int, float, str, bool))}
-
-
-def run_scenarios(scenarios: Any, *, executor: str = "local", workers: int | None = None,
-                  scheduler: str | None = None, seed: int | None = None,
-                  overrides: Mapping[str, Any] | None = None, keep_results: bool = False,
-                  progress: bool | None = False) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Run scenarios (a list, or ``{label: scenario}``) -> (table, ``{label: Result}`` if kept)."""
-    from .config import load_scenario
-    if isinstance(scenarios, (str, Path)) or not isinstance(scenarios, (Mapping, list, tuple)):
-        scenarios = [scenarios]
-    if isinstance(scenarios, Mapping):
-        labels, items = [str(k) for k in scenarios], list(scenarios.values())
-    else:
-        items = list(scenarios)
-        labels = _unique(_label(s, i) for i, s in enumerate(items, start=1))
-    if not items:
-        raise ConfigError("nothing to compare: give at least one scenario")
-    # Validate every scenario here, so a typo fails before anything runs.
-    scens = [load_scenario(s, dict(overrides or {}), seed=seed) for s in items]
-    tasks = [Task(lab, sc, keep_result=keep_results) for lab, sc in zip(labels, scens)]
-    bar = ProgressBar(len(tasks), enabled=progress)
-    try:
-        outcomes = run_many(tasks, executor=executor, workers=workers, scheduler=scheduler,
-                            on_done=lambda o: bar.advance())
-    finally:
-        bar.close()
-    rows = []
-    for lab, sc in zip(labels, scens):
-        o = outcomes[lab]
-        rows.append({"scenario": lab, **summary_row(o.summary or {}), "seed": sc.seed, "error": o.error})
-    results = {lab: outcomes[lab].result for lab in labels if outcomes[lab].result is not None}
-    return pd.DataFrame(rows), results
-
-
-def compare(scenarios_or_sweep: Any, *, executor: str = "local", workers: int | None = None,
-            scheduler: str | None = None, seed: int | None = None,
-            overrides: Mapping[str, Any] | None = None, progress: bool | None = False) -> pd.DataFrame:
-    """Run scenarios or a sweep and return one row per run: parameters and summary metrics.
-
-    ``scenarios_or_sweep`` is a scenario (path, dict or Scenario), a list of
-    them, a ``{label: scenario}`` dict, a ``sim.sweep.Sweep``, or the path of a
-    sweep file (a YAML mapping with a ``base:`` key).  Scenario rows carry a
-    ``scenario`` label column; sweep rows one column per varied dotted path.
-
-        >>> sim.compare({"lru": "a.yaml", "s3fifo": "b.yaml"})[["scenario", "ttft_p50_s"]]  # doctest: +SKIP
-    """
-    from .sweep import Sweep, is_sweep_file, load_sweep, run_sweep
-    if isinstance(scenarios_or_sweep, (str, Path)) and is_sweep_file(scenarios_or_sweep):
-        scenarios_or_sweep = load_sweep(scenarios_or_sweep)
-    if isinstance(scenarios_or_sweep, Sweep):
-        if seed is not None or overrides:
-            raise ConfigError("seed and overrides apply to scenarios; a sweep sets them in its file "
-                              "(seeds:, grid:, zip:)")
-        return run_sweep(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
-                         progress=progress).table
-    df, _ = run_scenarios(scenarios_or_sweep, executor=executor, workers=workers, scheduler=scheduler,
-                          seed=seed, overrides=overrides, progress=progress)
-    return df
-
-
-class _CallableModule(types.ModuleType):
-    """``sim.compare`` names both this module and its function; calling the module calls the function.
-
-    (Importing ``sim.compare`` binds the module as the attribute ``sim.compare``,
-    which would otherwise hide the lazily exported function.)
-    """
-
-    def __call__(self, *args, **kwargs) -> pd.DataFrame:
-        return compare(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -38,7 +38,7 @@ _PLACE = ("weights", "kv", "activations", "gpu_batches")
 
 
 def _fractions(flag: str, text: str) -> list[float]:
-    from sim.errors import ConfigError
+    from memsim.ground.errors import ConfigError
     try:
         vals = [float(v) for v in text.split(",")]
     except ValueError:
@@ -50,9 +50,9 @@ def _fractions(flag: str, text: str) -> list[float]:
 
 
 def _scenario(args):
-    from sim._schema import validate
-    from sim.errors import ConfigError
-    from sim.offload.scenario import OffloadScenario, load_scenario
+    from memsim.ground.errors import ConfigError
+    from memsim.ground.schema import validate
+    from memsim.sim.offload.scenario import OffloadScenario, load_scenario
 
     given = [k for k in (*_FLAGS, *_PLACE) if getattr(args, k) is not None] + \
         (["search"] if args.search else [])
@@ -86,8 +86,8 @@ def _scenario(args):
 
 
 def _run(args) -> int:
-    from sim.offload.scenario import run_offload
-    from sim.units import format_size, format_time
+    from memsim.ground.units import format_size, format_time
+    from memsim.sim.offload.scenario import run_offload
 
     sc = _scenario(args)
     r = run_offload(sc)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 
-from sim.errors import ConfigError
+from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 
@@ -51,7 +51,7 @@ def _positive(name: str, v):
 
 
 def _sram_elems(args, dtype_bytes, platform) -> int:
-    from sim.units import parse_size
+    from memsim.ground.units import parse_size
     if args.sram_elems is not None:
         return _positive("sram-elems", args.sram_elems)
     if args.sram is not None:
@@ -65,7 +65,7 @@ def _sram_elems(args, dtype_bytes, platform) -> int:
 
 
 def run(args) -> int:
-    from sim.kernel import attention_io, auto, machine_from_platform, predict_time, sweep
+    from memsim.sim.kernel import attention_io, auto, machine_from_platform, predict_time, sweep
 
     if args.dtype not in DTYPE_BYTES:
         raise ConfigError(f"unknown dtype {args.dtype!r}; known: {', '.join(DTYPE_BYTES)}",
@@ -78,7 +78,7 @@ def run(args) -> int:
         _positive(name.replace("_", "-"), getattr(args, name))
     platform = None
     if args.hw:
-        from hwmodels import load_platform
+        from memsim.hwmodels import load_platform
         platform = load_platform(args.hw)
 
     if args.sweep:
@@ -133,7 +133,7 @@ def _run_sweep(args, dtype_bytes, sweep) -> int:
     elif args.out.endswith(".csv"):
         df.to_csv(args.out, index=False)
     elif args.out.endswith(".html"):
-        from reports.figures_attention import attention_io_figure
+        from memsim.reports.figures_attention import attention_io_figure
         attention_io_figure(df).write_html(args.out, include_plotlyjs=True)
     else:
         raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file", field="--out")

@@ -1,8 +1,8 @@
 """``memsim models list|show``: the model catalogue with derived sizes and FLOPs."""
 from __future__ import annotations
 
-from sim.errors import ConfigError
-from sim.units import format_size
+from memsim.ground.errors import ConfigError
+from memsim.ground.units import format_size
 
 from ._common import add_command, print_json
 from ._table import format_count, format_flops, table
@@ -36,7 +36,7 @@ def derived(m) -> dict:
 
 
 def _list(args) -> int:
-    from workloads.model import list_models, load_model
+    from memsim.workloads.model import list_models, load_model
     models = [load_model(n) for n, _ in list_models()]
     if args.json:
         print_json({"models": [{"name": m.name, "description": m.description, **derived(m)}
@@ -52,7 +52,7 @@ def _list(args) -> int:
 
 
 def _show(args) -> int:
-    from workloads.model import load_model
+    from memsim.workloads.model import load_model
     m = load_model(args.model)
     if args.json:
         print_json({**m.model_dump(mode="json"), "derived": derived(m)})

@@ -19,9 +19,9 @@ def add_executor_args(p) -> None:
 
 
 def _compare(args) -> int:
-    from reports.tables import comparison_table
-    from sim.compare import run_scenarios
-    from sim.config import parse_set
+    from memsim.reports.tables import comparison_table
+    from memsim.sim.config import parse_set
+    from memsim.studies.compare import run_scenarios
     overrides = dict(parse_set(item) for item in args.set or [])
     executor = "dask" if args.scheduler else args.executor
     df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
@@ -29,7 +29,7 @@ def _compare(args) -> int:
                                 keep_results=bool(args.out), progress=True if args.progress else None)
     status = 0 if (df["error"] == "").all() else 1
     if args.out and results:
-        import reports
+        import memsim.reports as reports
         out = Path(args.out)
         for label, res in results.items():
             res.save(out / label.replace("/", "_").replace(" ", "_"))

@@ -45,9 +45,9 @@ _FLAGS = {"hw": "platform", "model": "model", "tokens": "tokens", "seed": "seed"
 
 
 def _scenario(args):
-    from sim.errors import ConfigError
-    from sim.offload.scenario import FlashScenario, load_scenario
-    from sim._schema import validate
+    from memsim.ground.errors import ConfigError
+    from memsim.ground.schema import validate
+    from memsim.sim.offload.scenario import FlashScenario, load_scenario
 
     given = [k for k in (*_FLAGS, "policy", "window", "activation_rate", "correlation")
              if getattr(args, k) is not None] + (["compare"] if args.compare else [])
@@ -87,8 +87,8 @@ def _scenario(args):
 
 
 def _run(args) -> int:
-    from sim.offload.scenario import run_flash
-    from sim.units import format_bandwidth, format_size, format_time
+    from memsim.ground.units import format_bandwidth, format_size, format_time
+    from memsim.sim.offload.scenario import run_flash
 
     sc = _scenario(args)
     runs = run_flash(sc)

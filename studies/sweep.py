@@ -22,10 +22,12 @@ from typing import Any
 import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
-from ._schema import StrictModel, load_yaml, validate
-from .compare import ProgressBar, Task, run_many, summary_row
-from .errors import ConfigError
-from .result import atomic_write_bytes, atomic_write_text
+from memsim.ground.errors import ConfigError
+from memsim.ground.files import atomic_write_bytes, atomic_write_text
+from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.sim.config import load_scenario
+
+from .runner import ProgressBar, Task, run_many, summary_row
 
 __all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep", "is_sweep_file",
            "load_sweep_results", "fold_list_paths", "RESULTS_FILE"]
@@ -168,7 +170,6 @@ class Sweep:
 
     def points(self) -> list[Point]:
         """Every point, validated (a bad path or value raises ConfigError naming the sweep file)."""
-        from .config import load_scenario
         out: list[Point] = []
         seen: dict[str, int] = {}
         raw = load_yaml(self.base_path)

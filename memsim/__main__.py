@@ -1,0 +1,4 @@
+"""``python -m memsim``: the command line."""
+from memsim.cli import entry
+
+entry()

@@ -1,4 +1,4 @@
-"""The ``memsim`` command: subcommands are discovered from ``sim/commands/*.py``.
+"""The ``memsim`` command: subcommands are discovered from ``memsim/commands/*.py``.
 
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``func=`` to a function taking the parsed args and returning an exit status.
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import pkgutil
 import sys
 
 from memsim.ground.errors import MemsimError
+from memsim.policies.registry import PLUGINS_ENV, load_env_plugins, load_plugin
 
 __all__ = ["main", "build_parser"]
 
@@ -51,7 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 0
+    saved_env = os.environ.get(PLUGINS_ENV)
     try:
+        load_plugins(getattr(args, "plugin", []))
         rc = args.func(args)
     except MemsimError as e:
         sys.stderr.write(f"memsim: error: {e}\n")
@@ -61,7 +65,27 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    finally:  # --plugin exported the modules to this command's workers, not beyond it
+        if saved_env is None:
+            os.environ.pop(PLUGINS_ENV, None)
+        else:
+            os.environ[PLUGINS_ENV] = saved_env
     return int(rc or 0)
+
+
+def load_plugins(names: list[str]) -> None:
+    """``--plugin`` modules join ``MEMSIM_PLUGINS`` (so sweep workers load them too), then load.
+
+    The user named these modules, so importing them is their choice; scenario files
+    never can (see docs/security.md).
+    """
+    for n in names:
+        load_plugin(n, source="--plugin")
+    env = [v.strip() for v in os.environ.get(PLUGINS_ENV, "").split(",") if v.strip()]
+    env += [n for n in names if n not in env]
+    if env:
+        os.environ[PLUGINS_ENV] = ",".join(env)
+        load_env_plugins()
 
 
 def entry() -> None:

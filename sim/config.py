@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Annotated, Any, Literal, Optional, Union
 
 import yaml
-from pydantic import Field, PrivateAttr, field_validator
+from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
 
 from memsim.ground.errors import ConfigError
 from memsim.ground.schema import StrictModel, load_yaml, validate
 from memsim.ground.units import Duration, Size, parse_size, parse_time
+from memsim.policies import registry
 from memsim.workloads.spec import WorkloadSpec
 
 __all__ = ["Scenario", "SchedulerConfig", "KVConfig", "PrefixCacheConfig", "ParallelismConfig",
@@ -35,13 +36,21 @@ class SchedulerConfig(StrictModel):
     preemption: Literal["recompute"] = "recompute"
 
 
-class PrefixCacheConfig(StrictModel):
-    """Automatic prefix caching in HBM, keyed by the workload's prefix-block hashes."""
-    enabled: bool = True
-    eviction: Union[str, dict[str, Any]] = Field("lru", description="eviction policy name or {name:, params}")
+def Policy(kind: str):
+    """A policy spec field: a registered name or ``{name: ..., <parameters>}``, checked
+    against the registry when the scenario loads (never imported from the file)."""
+    return Annotated[Union[str, dict[str, Any]],
+                     BeforeValidator(lambda v: registry.check_spec(kind, v))]
 
 
 PolicySpec = Union[str, dict[str, Any]]
+
+
+class PrefixCacheConfig(StrictModel):
+    """Automatic prefix caching in HBM, keyed by the workload's prefix-block hashes."""
+    enabled: Optional[bool] = Field(
+        None, description="cache prompt blocks for reuse (default: on when kv.allocation shares blocks)")
+    eviction: Policy("eviction") = Field("lru", description="eviction policy name or {name:, params}")
 
 
 class TierConfig(StrictModel):
@@ -49,7 +58,7 @@ class TierConfig(StrictModel):
     tier: str = Field(..., description="name of a tier in the hardware file")
     capacity: Union[Literal["unlimited"], int, None] = Field(
         None, description='KV bytes this tier may hold ("256 GiB", "unlimited"); default: the tier\'s capacity')
-    eviction: PolicySpec = Field("lru", description="eviction policy of this tier")
+    eviction: Policy("eviction") = Field("lru", description="eviction policy of this tier")
     chunk_tokens: int = Field(512, ge=1, le=1 << 20, description="tokens per stored chunk (LMCache 256, Mooncake 512)")
 
     @field_validator("capacity", mode="before")
@@ -78,15 +87,15 @@ class KVConfig(StrictModel):
                                    description="fraction of HBM usable for weights + KV (vLLM gpu_memory_utilization)")
     activation_reserve: Size = Field(0, description="HBM per GPU kept for activations and workspace")
     prefix_cache: PrefixCacheConfig = Field(default_factory=PrefixCacheConfig)
-    compression: Optional[PolicySpec] = Field(
+    compression: Optional[Policy("compression")] = Field(
         None, description="KV compression/quantization/selective-fetch policy (policies of kind 'compression')")
-    allocation: PolicySpec = Field("paged", description="HBM KV allocation: paged | max_length | predicted | vattention")
+    allocation: Policy("allocation") = Field("paged", description="HBM KV allocation: paged | max_length | predicted | vattention")
     tiers: list[TierConfig] = Field(default_factory=list, description="KV tiers below HBM, fastest first")
-    write: PolicySpec = Field("write_back", description="write_through | write_back | selective | drop")
-    load: PolicySpec = Field("cost", description="cost | always_load | always_recompute")
-    prefetch: PolicySpec = Field("none", description="none | on_arrival | best_effort")
-    promotion: PolicySpec = Field("copy_up", description="copy_up | in_place")
-    overlap: PolicySpec = Field("blocking", description="blocking | layerwise")
+    write: Policy("write") = Field("write_back", description="write_through | write_back | selective | drop")
+    load: Policy("load") = Field("cost", description="cost | always_load | always_recompute")
+    prefetch: Policy("prefetch") = Field("none", description="none | on_arrival | best_effort")
+    promotion: Policy("promotion") = Field("copy_up", description="copy_up | in_place")
+    overlap: Policy("overlap") = Field("blocking", description="blocking | layerwise")
     session_ttl: Union[Literal["auto"], float, None] = Field(
         None, description='pin a finished turn\'s KV in HBM this long for its session\'s next turn ("auto": the turn\'s gap)')
 
@@ -97,6 +106,21 @@ class KVConfig(StrictModel):
             return v
         return parse_time(v)
 
+    @model_validator(mode="after")
+    def _prefix_cache_needs_shared_blocks(self):
+        shares = registry.get("allocation", _policy_name(self.allocation)).shares_prefix_blocks
+        if self.prefix_cache.enabled and not shares:
+            raise ConfigError(f"kv.allocation {_policy_name(self.allocation)!r} reserves contiguous "
+                              "memory per request, so no prefix blocks can be shared: set "
+                              "kv.prefix_cache.enabled: false (or use allocation: paged)",
+                              field="prefix_cache.enabled")
+        return self
+
+    def prefix_cache_on(self) -> bool:
+        """Whether the HBM prefix cache runs (on by default where the allocation shares blocks)."""
+        shares = registry.get("allocation", _policy_name(self.allocation)).shares_prefix_blocks
+        return shares if self.prefix_cache.enabled is None else bool(self.prefix_cache.enabled)
+
     @field_validator("tiers")
     @classmethod
     def _unique(cls, v):
@@ -105,6 +129,10 @@ class KVConfig(StrictModel):
         if dup:
             raise ValueError(f"tier {sorted(dup)[0]!r} listed twice")
         return v
+
+
+def _policy_name(spec) -> str:
+    return spec if isinstance(spec, str) else spec["name"]
 
 
 class EngineConfig(StrictModel):

@@ -107,9 +107,9 @@ class Engine:
         with where("kv.allocation"):
             alloc = _create("allocation", kvc.allocation)
         block_tokens = int(alloc.unit_tokens(kvc.block_tokens, kv_token_bytes, self.model.layers))
-        # only paged blocks share prefixes; the contiguous schemes have no prefix cache
-        self.allocation = None if getattr(alloc, "name", "") == "paged" else alloc
-        prefix_cache = kvc.prefix_cache.enabled and self.allocation is None
+        # shared fixed-size pages need no per-request reservation; contiguous schemes do
+        self.allocation = None if alloc.shares_prefix_blocks else alloc
+        prefix_cache = kvc.prefix_cache_on()
         self.block_tokens = block_tokens
         self.block_bytes = max(1, int(round(block_tokens * kv_token_bytes)))
         total_blocks = int(kv_bytes // self.block_bytes)

@@ -72,7 +72,7 @@ class Hierarchy:
         self.prefetch_waits: dict[int, simpy.Event] = {}
         self.loaded_bytes = [0] * len(self.stores)
         #: evictions from HBM can start writes (write-back / selective demotion)
-        self.demotes = bool(self.stores) and (self.write.demote(1 << 30) or self.write.demote(0))
+        self.demotes = bool(self.stores) and self.write.can_demote
 
     # ---- channels ----------------------------------------------------------------------
     def _channel(self, key, make) -> Channel:

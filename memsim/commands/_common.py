@@ -13,6 +13,10 @@ def add_command(sub, name: str, *, help: str, example: str, func) -> argparse.Ar
     p = sub.add_parser(name, help=help, description=help, epilog=f"example:\n  {example}",
                        formatter_class=argparse.RawDescriptionHelpFormatter)
     p.set_defaults(func=func)
+    p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                   help="import MODULE (a module name or a .py file) first, so the policies it "
+                        "@register-s can be named in scenario files (repeatable; also the "
+                        "MEMSIM_PLUGINS environment variable, comma-separated)")
     return p
 
 

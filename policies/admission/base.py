@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections.abc import Hashable
 from typing import Protocol, runtime_checkable
 
+from ..registry import declare_kind
+
 __all__ = ["Admission"]
 
 
@@ -24,3 +26,6 @@ class Admission(Protocol):
     name: str
 
     def admit(self, key: Hashable, size: int, now_s: float) -> bool: ...
+
+
+declare_kind("admission", Admission)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
+from ..registry import declare_kind
+
 __all__ = ["AttentionAlgorithm", "FastMemory"]
 
 
@@ -54,3 +56,6 @@ class AttentionAlgorithm(Protocol):
     def hbm_scratch_elems(self, *, n: int, d: int, block_rows: int, block_cols: int) -> int: ...
     def flops(self, *, n: int, d: int) -> int: ...
     def walk(self, mem: FastMemory, *, n: int, d: int, block_rows: int, block_cols: int) -> None: ...
+
+
+declare_kind("attention", AttentionAlgorithm)

@@ -9,6 +9,8 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
+from ..registry import declare_kind
+
 __all__ = ["CompressionPolicy", "MODES"]
 
 #: ``evict``: a shrinking subset of tokens stays resident at full precision;
@@ -59,3 +61,6 @@ class CompressionPolicy(Protocol):
     def observe(self, step: int, probs: np.ndarray) -> None: ...
 
     def step_bytes(self, model, planned: np.ndarray, context_tokens: int) -> tuple[float, float, float]: ...
+
+
+declare_kind("compression", CompressionPolicy)

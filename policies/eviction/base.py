@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Any, Optional, Protocol, runtime_checkable
 
+from ..registry import declare_kind
+
 __all__ = ["Eviction", "OfflineEviction", "CanEvict"]
 
 #: ``can_evict(key) -> bool``; False means "pinned: pass it over, leave it as it is".
@@ -74,3 +76,6 @@ class OfflineEviction(Eviction, Protocol):
     def prepare(self, keys, sizes, next_access) -> None: ...
 
     def seek(self, i: int) -> None: ...
+
+
+declare_kind("eviction", Eviction)

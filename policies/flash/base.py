@@ -10,6 +10,8 @@ from typing import Protocol
 
 import numpy as np
 
+from ..registry import declare_kind
+
 __all__ = ["FlashPolicy"]
 
 
@@ -51,3 +53,6 @@ class FlashPolicy(Protocol):
     def step(self, active: np.ndarray) -> tuple[np.ndarray, np.ndarray]: ...
 
     def check(self) -> None: ...
+
+
+declare_kind("flash", FlashPolicy)

@@ -26,6 +26,7 @@ class Paged:
     Parameters: none (the block size is ``kv.block_tokens``).
     """
     name = "paged"
+    shares_prefix_blocks = True
 
     def unit_tokens(self, block_tokens, kv_bytes_per_token, layers) -> int:
         return block_tokens
@@ -51,6 +52,7 @@ class MaxLength:
     reserved-but-unused memory.
     """
     name = "max_length"
+    shares_prefix_blocks = False
 
     def __init__(self, *, max_tokens: int = 16384):
         if not isinstance(max_tokens, int) or max_tokens < 1:
@@ -81,6 +83,7 @@ class PredictedLength:
     overflow_margin (fraction added on regrowth, default 0.25).
     """
     name = "predicted"
+    shares_prefix_blocks = False
 
     def __init__(self, *, error: float = 0.3, overflow_margin: float = 0.25):
         if not 0 <= error < 5:
@@ -113,6 +116,7 @@ class VAttention:
     Parameters: page_size (bytes; 2 MiB GPU pages by default, 64 KiB with the paper's driver change).
     """
     name = "vattention"
+    shares_prefix_blocks = False
 
     def __init__(self, *, page_size: int | str = "2 MiB"):
         self.page_size = parse_size(page_size, field="page_size") if isinstance(page_size, str) else int(page_size)

@@ -23,6 +23,7 @@ class WriteThrough:
     """
     name = "write_through"
     through = True
+    can_demote = False
 
     def demote(self, hits: int) -> bool:
         return False
@@ -40,6 +41,7 @@ class WriteBack:
     """
     name = "write_back"
     through = False
+    can_demote = True
 
     def demote(self, hits: int) -> bool:
         return True
@@ -57,6 +59,7 @@ class Selective:
     """
     name = "selective"
     through = False
+    can_demote = True
 
     def __init__(self, *, min_hits: int = 1):
         if not isinstance(min_hits, int) or min_hits < 0:
@@ -75,6 +78,7 @@ class Drop:
     """Never copy blocks down: an evicted block is gone (an HBM-only cache)."""
     name = "drop"
     through = False
+    can_demote = False
 
     def demote(self, hits: int) -> bool:
         return False

@@ -41,9 +41,9 @@ def test_unknown_name_suggests_the_closest():
         create("eviction", "seive", capacity=3)
 
 
-def test_user_class_by_module_path():
-    p = create("eviction", "memsim.policies.eviction.lru:LRU", capacity=3)
-    assert p.name == "lru"
+def test_a_module_path_is_an_unknown_policy_not_an_import():
+    with pytest.raises(ConfigError, match="unknown eviction policy .*--plugin"):
+        create("eviction", "memsim.policies.eviction.lru:LRU", capacity=3)
 
 
 def test_cli_policies_json_lists_every_family(capsys):

@@ -198,10 +198,16 @@ def test_cli_replay_grid_json(tmp_path, capsys):
 
 def test_cli_replay_table_and_user_class(tmp_path, capsys):
     f = _ids_file(tmp_path, [1, 2, 1, 3, 1])
-    rc = main(["replay", f, "--format", "ids", "--policy", "memsim.policies.eviction.fifo:FIFO",
+    plug = tmp_path / "replay_plugin.py"
+    plug.write_text("from memsim.policies import register\n"
+                    "from memsim.policies.eviction import FIFO\n"
+                    "@register('eviction')\n"
+                    "class MyFIFO(FIFO):\n"
+                    "    name = 'my_fifo'\n")
+    rc = main(["replay", f, "--format", "ids", "--policy", "my_fifo", "--plugin", str(plug),
                "--capacity", "2", "--engine", "python"])
     out = capsys.readouterr().out
-    assert rc == 0 and "hit_ratio" in out and "memsim.policies.eviction.fifo:FIFO" in out
+    assert rc == 0 and "hit_ratio" in out and "my_fifo" in out
 
 
 @pytest.mark.parametrize("argv,needle", [

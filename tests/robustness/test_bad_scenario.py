@@ -169,7 +169,7 @@ CASES = [
     ("kv.tiers", [{"tier": "dram", "capacity": "infinite"}], "kv.tiers[0].capacity"),
     ("kv.tiers", [{"tier": "dram", "chunk_tokens": 0}], "kv.tiers[0].chunk_tokens"),
     ("kv.tiers", [{"tier": "dram", "eviction": "nosuch"}], "kv.tiers"),
-    ("kv.tiers", [{"tier": "dram", "eviction": {"name": "lru", "bogus": 1}}], "kv.tiers[0].eviction.bogus", PREFIX),
+    ("kv.tiers", [{"tier": "dram", "eviction": {"name": "lru", "bogus": 1}}], "kv.tiers[0].eviction.bogus"),
     ("kv.write", "nosuch", "kv.write"),
     ("kv.load", "nosuch", "kv.load"),
     ("kv.prefetch", "nosuch", "kv.prefetch"),

@@ -12,6 +12,7 @@ import html
 from pathlib import Path
 
 import plotly.graph_objects as go
+from plotly.subplots import make_subplots
 
 from memsim.ground import __version__
 from memsim.sim.result import atomic_write_text
@@ -33,33 +34,38 @@ def _layout(fig, title: str, height: int = 400, **kw):
 
 def memory_bars(result) -> go.Figure:
     """Stacked GiB per state class (solid: the states the closed forms count; hatched: buffers)
-    on each tier, with the tier's capacity as a marker."""
+    on each tier against its capacity: HBM per accelerator (each pipeline stage) on the left,
+    the host tiers of the whole node on the right."""
     hbm = next(t["tier"] for t in result.tiers if t["scope"] == "per accelerator")
     stages = sorted({r["stage"] for r in result.memory})
-    cols, caps = [], {}
-    for t in result.tiers:
-        if t["tier"] == hbm:
-            for s in stages:
-                cols.append((f"{hbm} (stage {s})" if len(stages) > 1 else f"{hbm} per accelerator", hbm, s))
-        else:
-            cols.append((f"{t['tier']} (node)", t["tier"], None))
-        caps[t["tier"]] = t["capacity_bytes"]
-    fig = go.Figure()
+    gpu_cols = [(f"stage {s}" if len(stages) > 1 else "per accelerator", hbm, s) for s in stages]
+    host_cols = [(t["tier"], t["tier"], None) for t in result.tiers if t["tier"] != hbm]
+    caps = {t["tier"]: t["capacity_bytes"] for t in result.tiers}
+    panels = [(gpu_cols, 1)] + ([(host_cols, 2)] if host_cols else [])
+    fig = make_subplots(rows=1, cols=len(panels), column_widths=[0.5] * len(panels),
+                        subplot_titles=[f"{hbm} per accelerator"] + (["host tiers, whole node"] if host_cols else []))
     for state in STATES:
         for kind, pattern in (("state", ""), ("buffer", "/")):
-            ys = []
-            for _, tier, stage in cols:
-                rows = [r for r in result.memory if r["tier"] == tier and r["state"] == state
-                        and r["kind"] == kind and (stage is None or r["stage"] == stage)]
-                scale = (lambda r: 1) if stage is not None else (lambda r: r["devices"])
-                ys.append(sum(r["bytes_per_device"] * scale(r) for r in rows) / GIB)
-            if any(ys):
-                fig.add_bar(x=[c[0] for c in cols], y=ys, name=f"{state}" + (" (buffers)" if kind == "buffer" else ""),
-                            marker=dict(color=_STATE_COLORS[state], pattern_shape=pattern))
-    fig.add_scatter(x=[c[0] for c in cols], y=[caps[c[1]] / GIB for c in cols], mode="markers",
-                    name="capacity", marker=dict(symbol="line-ew-open", size=40, color="#111",
-                                                 line=dict(width=3)))
-    return _layout(fig, "Memory per tier and state class (GiB)", barmode="stack", yaxis_title="GiB")
+            for cols, col in panels:
+                ys = []
+                for _, tier, stage in cols:
+                    rows = [r for r in result.memory if r["tier"] == tier and r["state"] == state
+                            and r["kind"] == kind and (stage is None or r["stage"] == stage)]
+                    ys.append(sum(r["bytes_per_device"] * (1 if stage is not None else r["devices"])
+                                  for r in rows) / GIB)
+                if any(ys):
+                    name = state + (" (buffers)" if kind == "buffer" else "")
+                    fig.add_bar(x=[c[0] for c in cols], y=ys, name=name, legendgroup=name,
+                                showlegend=not any(d.name == name for d in fig.data),
+                                marker=dict(color=_STATE_COLORS[state], pattern_shape=pattern),
+                                row=1, col=col)
+    for cols, col in panels:
+        fig.add_scatter(x=[c[0] for c in cols], y=[caps[c[1]] / GIB for c in cols], mode="markers",
+                        name="capacity", legendgroup="capacity", showlegend=col == 1,
+                        marker=dict(symbol="line-ew-open", size=40, color="#111", line=dict(width=3)),
+                        row=1, col=col)
+    fig.update_yaxes(title_text="GiB")
+    return _layout(fig, "Memory per tier and state class (GiB)", barmode="stack")
 
 
 def step_breakdown(result) -> go.Figure:

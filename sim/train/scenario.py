@@ -65,21 +65,20 @@ class Parallelism(StrictModel):
     schedule: Literal["1f1b", "gpipe"] = "1f1b"
 
 
-def _fractions(value, field: str) -> dict[str, float]:
+def _fractions(value) -> dict[str, float]:
     if isinstance(value, str):
         return {value: 1.0}
     if not isinstance(value, dict) or not value:
         raise ConfigError("expected a tier name or a mapping of tier names to fractions, "
-                          "e.g. {hbm: 0.5, dram: 0.5}", field=field)
+                          "e.g. {hbm: 0.5, dram: 0.5}")
     out = {}
     for tier, frac in value.items():
         if isinstance(frac, bool) or not isinstance(frac, (int, float)) or not 0 <= frac <= 1:
-            raise ConfigError(f"fraction {frac!r} must be a number in [0, 1]", field=f"{field}.{tier}")
+            raise ConfigError(f"fraction {frac!r} must be a number in [0, 1]", field=str(tier))
         out[str(tier)] = float(frac)
     total = sum(out.values())
     if abs(total - 1.0) > 1e-9:
-        raise ConfigError(f"fractions sum to {total:.6g} ({total:.4%}); they must sum to 1",
-                          field=field)
+        raise ConfigError(f"fractions sum to {total:.6g} ({total:.4%}); they must sum to 1")
     return {t: f for t, f in out.items() if f > 0}
 
 
@@ -99,8 +98,8 @@ class Placement(StrictModel):
 
     @field_validator(*STATE_CLASSES, mode="before")
     @classmethod
-    def _frac(cls, v, info):
-        return _fractions(v, info.field_name)
+    def _frac(cls, v):
+        return _fractions(v)
 
     def off(self, state: str, hbm: str = "hbm") -> float:
         """Fraction of ``state`` that is not on the accelerator tier ``hbm``."""

@@ -171,7 +171,8 @@ def search_plans(sc: TrainScenario, *, kernels=None, zero_stages=(0, 1, 2, 3),
                     except ConfigError:
                         continue
                     plan = plan_memory(cand)
-                    row = {"zero_stage": z, "placement": placement_label(place), "checkpointing": ck,
+                    row = {"zero_stage": z, "placement": place, "label": placement_label(place),
+                           "checkpointing": ck,
                            "micro_batch": mb, "fits": plan.fits,
                            "hbm_used_bytes": int(plan.used[cand.hbm.name]), "step_s": None}
                     rows.append(row)
@@ -180,7 +181,7 @@ def search_plans(sc: TrainScenario, *, kernels=None, zero_stages=(0, 1, 2, 3),
     if not fitting:
         tight = min(rows, key=lambda r: r["hbm_used_bytes"]) if rows else None
         where = f"; the smallest plan needs {tight['hbm_used_bytes'] / 2**30:.4g} GiB of HBM per " \
-                f"accelerator ({tight['placement']}, checkpointing {tight['checkpointing']})" if tight else ""
+                f"accelerator ({tight['label']}, checkpointing {tight['checkpointing']})" if tight else ""
         raise SimulationError(f"no plan for {base.model.name} with global_batch {sc.global_batch} and "
                               f"seq_len {sc.seq_len} fits on {base.platform.name}{where}")
     fitting.sort(key=lambda x: (x[0], x[1]))

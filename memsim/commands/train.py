@@ -10,7 +10,8 @@ from ._common import add_command, print_json
 from ._table import format_count, table
 
 _FIELDS = {"hw": "platform", "model": "model", "global_batch": "global_batch",
-           "micro_batch": "micro_batch", "seq_len": "seq_len", "attention": "attention"}
+           "micro_batch": "micro_batch", "seq_len": "seq_len", "attention": "attention",
+           "activation_offload": "activation_offload"}
 _PAR = {"dp": "dp", "tp": "tp", "pp": "pp", "zero": "zero_stage", "schedule": "schedule"}
 _STATES = ("params", "grads", "optimizer", "activations")
 
@@ -40,6 +41,9 @@ def register(sub) -> None:
     for s in _STATES:
         p.add_argument(f"--{s}", metavar="TIER[=F,...]",
                        help=f"where {s} live: a tier, or fractions like hbm=0.5,dram=0.5")
+    p.add_argument("--activation-offload", choices=("uniform", "selective"),
+                   help="apply --activations on every pipeline stage (uniform) or, as PipeOffload does, "
+                        "to the micro-batches waiting for their backward (selective)")
     p.add_argument("--search", action="store_true",
                    help="find the fastest ZeRO stage x placement x checkpointing x micro-batch that fits")
     p.add_argument("--fit", action="store_true",

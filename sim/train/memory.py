@@ -25,7 +25,7 @@ from .layout import Layout, Stage
 from .scenario import BYTES
 
 __all__ = ["MemoryRow", "MemoryPlan", "plan_memory", "split_bytes", "OPTIMIZER_BUFFERS",
-           "checkpoint_every", "activation_units"]
+           "checkpoint_every", "activation_units", "in_flight", "offload_window", "activation_fractions"]
 
 OPTIMIZER_BUFFERS = 4
 """Sub-groups of optimizer state in DRAM at once while swapping with NVMe (DeepSpeed's
@@ -98,6 +98,34 @@ def in_flight(lay: Layout, stage: Stage) -> int:
     return min(lay.pp - stage.index, lay.grad_accum)
 
 
+def activation_fractions(lay: Layout, stage: Stage) -> dict[str, float]:
+    """The stage's activation placement: the scenario's, or with ``activation_offload:
+    selective`` its off-accelerator part scaled by (n - 1)/n for n micro-batches in flight."""
+    place = dict(lay.scenario.placement.activations)
+    if lay.scenario.activation_offload == "uniform":
+        return place
+    n = in_flight(lay, stage)
+    hbm = lay.hbm.name
+    scale = (n - 1) / n
+    out = {t: f * scale for t, f in place.items() if t != hbm}
+    out[hbm] = 1.0 - sum(out.values())
+    return {t: f for t, f in out.items() if f > 0}
+
+
+def offload_window(lay: Layout, stage: Stage) -> int:
+    """Layers whose offloaded activations may still be on their way to the host.
+
+    With one micro-batch in flight (no pipeline, or the last stage) the backward
+    follows at once: two layers (one copying out, one computing), or the saving
+    would be spent on buffers.  With several in flight (1F1B's earlier stages),
+    a micro-batch's copies may run on through the next passes, one micro-batch
+    of the stage at most ("PipeOffload: Improving Scalability of Pipeline
+    Parallelism with Memory Optimization": the copy hides behind the other
+    micro-batches' work).
+    """
+    return 2 if in_flight(lay, stage) == 1 else max(2, stage.layers)
+
+
 @dataclass
 class MemoryPlan:
     rows: list
@@ -162,21 +190,23 @@ def _model_state_rows(lay: Layout, st: Stage, devices: int) -> list:
 
 
 def _activation_rows(lay: Layout, st: Stage, devices: int) -> list:
-    sc, hbm = lay.scenario, lay.hbm.name
+    hbm = lay.hbm.name
     acts, stored, extra = activation_units(lay, st)
     n = in_flight(lay, st)
     total = n * sum(stored)
     rows = []
-    for tier, b in split_bytes(total, sc.placement.activations).items():
+    fractions = activation_fractions(lay, st)
+    for tier, b in split_bytes(total, fractions).items():
         if b:
             rows.append(MemoryRow(st.index, tier, "activations", f"stored ({n} micro-batch"
                                   f"{'es' if n > 1 else ''} in flight)", "state", b, devices))
     if extra:
         rows.append(MemoryRow(st.index, hbm, "activations", "recompute working set", "buffer", extra,
                               devices))
-    off = sc.placement.off("activations", hbm)
-    if off > 0:
-        buf = int(math.ceil(2 * off * max(stored)))     # one layer going out, one coming back
+    off = 1.0 - fractions.get(hbm, 0.0)
+    if off > 0:       # the layers in transit, and one on its way back for the backward
+        window = sorted(stored, reverse=True)[:offload_window(lay, st)]
+        buf = int(math.ceil(off * (sum(window) + max(stored))))
         rows.append(MemoryRow(st.index, hbm, "activations", "offload buffers", "buffer", buf, devices))
     if st.has_embedding and acts.embedding:
         rows.append(MemoryRow(st.index, hbm, "activations", "embedding", "state", n * acts.embedding,

@@ -180,6 +180,10 @@ class TrainScenario(StrictModel):
     parallelism: Parallelism = Field(default_factory=Parallelism)
     placement: Placement = Field(default_factory=Placement)
     checkpointing: Checkpointing = Field(default_factory=Checkpointing)
+    activation_offload: Literal["uniform", "selective"] = "uniform"
+    """How ``placement.activations`` applies per pipeline stage: ``uniform`` offloads that fraction
+    everywhere; ``selective`` (PipeOffload) offloads it of the micro-batches that wait for their
+    backward, (n - 1)/n of a stage holding n in flight, nothing on the last 1F1B stage."""
     attention: Literal["flash", "eager"] = "flash"
     """flash never stores the seq_len^2 scores; eager keeps the softmax output."""
     dropout: bool = False

@@ -85,6 +85,14 @@ def variant(sc: TrainScenario, **update) -> TrainScenario:
     return sc.model_copy(update=out)
 
 
+def _placements(base, zero_stage: int):
+    """(placement, activation_offload) pairs; pipelines also try PipeOffload's selective offload."""
+    for place in candidate_placements(base.platform, zero_stage):
+        yield place, "uniform"
+        if base.pp > 1 and place["activations"].get(base.hbm.name, 0.0) < 1.0:
+            yield place, "selective"
+
+
 def _micro_batches(sc: TrainScenario, dp: int) -> list[int]:
     per_rank = sc.global_batch // dp if sc.global_batch % dp == 0 else 0
     return [m for m in range(1, min(per_rank, 64) + 1) if per_rank % m == 0] or [sc.micro_batch]
@@ -161,20 +169,19 @@ def search_plans(sc: TrainScenario, *, kernels=None, zero_stages=(0, 1, 2, 3),
     rows, fitting = [], []
     units_cache: dict = {}
     for z in stages:
-        for place in candidate_placements(base.platform, z):
+        for place, mode in _placements(base, z):
             for ck in checkpointing:
                 for mb in mbs:
                     try:
                         cand = resolve(variant(sc, parallelism={"zero_stage": z}, placement=place,
-                                               checkpointing=ck, micro_batch=mb),
+                                               checkpointing=ck, micro_batch=mb, activation_offload=mode),
                                        platform=base.platform, model=base.model)
                     except ConfigError:
                         continue
                     plan = plan_memory(cand)
                     row = {"zero_stage": z, "placement": place, "label": placement_label(place),
-                           "checkpointing": ck,
-                           "micro_batch": mb, "fits": plan.fits,
-                           "hbm_used_bytes": int(plan.used[cand.hbm.name]), "step_s": None}
+                           "activation_offload": mode, "checkpointing": ck, "micro_batch": mb,
+                           "fits": plan.fits, "hbm_used_bytes": int(plan.used[cand.hbm.name]), "step_s": None}
                     rows.append(row)
                     if plan.fits:
                         fitting.append((_lower_bound(cand, units_cache, kernels), len(fitting), cand, row))

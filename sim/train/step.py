@@ -26,7 +26,7 @@ import simpy
 from memsim.sim.link import Network
 
 from .layout import Layout
-from .memory import OPTIMIZER_BUFFERS
+from .memory import OPTIMIZER_BUFFERS, activation_fractions, offload_window
 from .paths import Paths
 from .scenario import BYTES
 from .units import stage_units
@@ -72,14 +72,17 @@ class _Step:
         self.param_off = {t: f for t, f in place.params.items() if t != self.hbm}
         self.grad_off = {t: f for t, f in place.grads.items() if t != self.hbm}
         self.opt_off = {t: f for t, f in place.optimizer.items() if t != self.hbm}
-        self.act_off = {t: f for t, f in place.activations.items() if t != self.hbm}
+        self.act_off = [{t: f for t, f in activation_fractions(lay, st).items() if t != self.hbm}
+                        for st in lay.stages]
         self.gather_needed = self.zero == 3 and (lay.dp > 1 or bool(self.param_off))
         self.spans: list = []
         self.time = [defaultdict(float) for _ in lay.stages]
         self.reductions = [[] for _ in lay.stages]
         self.events: dict = {}
         self.offloads = [deque() for _ in lay.stages]
+        self.windows = [offload_window(lay, st) for st in lay.stages]
         self.swapped: dict = {}
+        self.prefetched: dict = {}
         self.optimizer_slots = simpy.Resource(self.env, capacity=OPTIMIZER_BUFFERS)
 
     # ---- bookkeeping ---------------------------------------------------------------------
@@ -137,23 +140,23 @@ class _Step:
 
     # ---- activation offload ------------------------------------------------------------------
     def offload(self, s: int, m: int, i: int, u):
-        """Send a layer's stored activations to the host; at most two in flight (double buffer)."""
+        """Send a layer's stored activations to the host, at most ``offload_window`` layers in transit."""
         q = self.offloads[s]
-        while len(q) >= 2:
+        while len(q) >= self.windows[s]:
             yield from self.wait(s, q.popleft(), "activation offload")
-        ev = self.move(u.stored_bytes, self.act_off, lambda t: self.paths.from_gpu(t, s), "act offload")
+        ev = self.move(u.stored_bytes, self.act_off[s], lambda t: self.paths.from_gpu(t, s), "act offload")
         q.append(ev)
         self.swapped[(s, m, i)] = ev
 
     def fetch(self, s: int, m: int, i: int):
         u = self.units[s][i]
-        if not (self.act_off and u.offloadable and u.stored_bytes):
+        if not (self.act_off[s] and u.offloadable and u.stored_bytes):
             return self.done()
         return self.env.process(self._fetch(s, m, i, u))
 
     def _fetch(self, s, m, i, u):
         yield self.swapped.pop((s, m, i))
-        yield self.move(u.stored_bytes, self.act_off, lambda t: self.paths.to_gpu(t, s), "act fetch")
+        yield self.move(u.stored_bytes, self.act_off[s], lambda t: self.paths.to_gpu(t, s), "act fetch")
 
     # ---- passes ------------------------------------------------------------------------------
     def forward(self, s: int, m: int):
@@ -169,7 +172,7 @@ class _Step:
             yield from self.compute(s, u.forward_s, "forward")
             if u.tp_bytes:
                 yield from self.wait(s, self.collective(s, u.tp_bytes, tp, "all_reduce"), "tp comm")
-            if self.act_off and u.offloadable and u.stored_bytes:
+            if self.act_off[s] and u.offloadable and u.stored_bytes:
                 yield from self.offload(s, m, i, u)
         if s + 1 < self.lay.pp:
             self._send(s, ("F", s + 1, m))
@@ -187,7 +190,7 @@ class _Step:
             yield from self.wait(s, self._ev(("B", s, m)), "pipeline")
         n = len(units)
         nxt = self.gather(s, n - 1) if self.gather_needed else None
-        fetch = self.fetch(s, m, n - 1)
+        fetch = self.prefetched.pop((s, m), None) or self.fetch(s, m, n - 1)
         for i in reversed(range(n)):
             u = units[i]
             if nxt is not None:
@@ -277,7 +280,14 @@ class _Step:
 
     # ---- the stage -----------------------------------------------------------------------------
     def stage(self, s: int):
-        for op, m in _schedule(self.sc.parallelism.schedule, s, self.lay.pp, self.lay.grad_accum):
+        ops = _schedule(self.sc.parallelism.schedule, s, self.lay.pp, self.lay.grad_accum)
+        last = len(self.units[s]) - 1
+        for k, (op, m) in enumerate(ops):
+            nxt = ops[k + 1] if k + 1 < len(ops) else None
+            if nxt and nxt[0] == "B" and nxt[1] != m:
+                # the next backward's micro-batch finished its forward earlier: bring its last
+                # layer's activations back while this pass runs (PipeOffload prefetches ahead)
+                self.prefetched[(s, nxt[1])] = self.fetch(s, nxt[1], last)
             yield from (self.forward(s, m) if op == "F" else self.backward(s, m))
         yield from self.optimizer(s)
         self.finished[s] = self.env.now

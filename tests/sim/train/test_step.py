@@ -154,3 +154,19 @@ def test_breakdown_sums_to_the_step_and_runs_are_deterministic(gpt):
     assert a.summary == b.summary and a.spans == b.spans and a.traffic == b.traffic
     for row in a.breakdown:
         assert sum(row.values()) == pytest.approx(a.summary["step_s"], rel=1e-9)
+
+
+def test_pipeoffload_selective_offload_is_free():
+    # PipeOffload: "at least half, and potentially all, of the activations can be offloaded with
+    # negligible overhead" when each stage offloads the micro-batches that wait for their backward
+    over = dict(model="qwen2.5-32b", seq_len=4096, global_batch=32, checkpointing="none",
+                parallelism={"pp": 4, "tp": 2, "dp": 1, "zero_stage": 1})
+    keep = evaluate(resolve(make(**over)))
+    sel = evaluate(resolve(make(**over, placement={"activations": "dram"}, activation_offload="selective")))
+    uni = evaluate(resolve(make(**over, placement={"activations": "dram"})))
+    assert not keep.summary["fits"] and sel.summary["fits"]
+    assert sel.summary["step_s"] == pytest.approx(keep.summary["step_s"], rel=0.01)
+    assert uni.summary["step_s"] > 1.5 * keep.summary["step_s"]      # the last stage cannot hide it
+    last = [r for r in sel.memory if r["stage"] == 3 and r["state"] == "activations" and r["tier"] == "dram"]
+    first = [r for r in sel.memory if r["stage"] == 0 and r["tier"] == "dram"]
+    assert not last and first        # (n - 1) / n: nothing on the last stage, 3/4 on the first

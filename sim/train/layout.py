@@ -168,7 +168,12 @@ def resolve(sc: TrainScenario, *, platform=None, model=None) -> Layout:
     if sc.placement.off("params", tiers["hbm"].name) > 0 and par.zero_stage != 3:
         raise ConfigError("parameters off the accelerator need zero_stage 3 (they are gathered "
                           "layer by layer, as ZeRO-Infinity does)", field="placement.params")
-    off_host = [st for st in STATE_CLASSES if sc.placement.off(st, tiers["hbm"].name) > 0]
+    hbm = tiers["hbm"].name
+    if sc.placement.off("grads", hbm) > sc.placement.off("optimizer", hbm) + 1e-9:
+        raise ConfigError("gradients off the accelerator feed the CPU optimizer: place at least as "
+                          "much of the optimizer off HBM as of the gradients (ZeRO-Offload moves both)",
+                          field="placement.grads")
+    off_host = [st for st in STATE_CLASSES if sc.placement.off(st, hbm) > 0]
     if off_host and "dram" not in tiers:
         raise ConfigError(f"platform {platform.name} has no dram tier: offloaded {off_host[0]} "
                           "pass through host memory", field=f"placement.{off_host[0]}")

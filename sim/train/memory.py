@@ -150,6 +150,15 @@ class MemoryPlan:
         return out
 
 
+def _largest_unit(lay: Layout, st: Stage) -> int:
+    """Parameters of the largest unit ZeRO-3 gathers at once: a layer, the embedding or the head."""
+    m, tp = lay.model, lay.tp
+    vocab = math.ceil(m.vocab * m.hidden / tp)
+    embed = vocab + m.learned_positions * m.hidden if st.has_embedding else 0
+    head = vocab + (2 if m.norm == "layernorm" else 1) * m.hidden if st.has_head else 0
+    return max(st.layer_params, embed, head)
+
+
 def _model_state_rows(lay: Layout, st: Stage, devices: int) -> list:
     sc, par = lay.scenario, lay.scenario.parallelism
     pr, zero, dp, hbm = sc.precision, par.zero_stage, lay.dp, lay.hbm.name
@@ -173,7 +182,7 @@ def _model_state_rows(lay: Layout, st: Stage, devices: int) -> list:
     if master_b:
         add("optimizer", "master weights", master_b * opt_elems, sc.placement.optimizer)
     add("optimizer", "moments", moments_b * opt_elems, sc.placement.optimizer)
-    unit = max(st.layer_params, st.params - st.layers * st.layer_params)   # largest gathered unit
+    unit = _largest_unit(lay, st)
     if zero == 3 and (dp > 1 or sc.placement.off("params", hbm) > 0):
         add("params", "gathered layers (current + prefetched)", 2 * p_b * unit, {hbm: 1.0}, "buffer")
     if zero >= 2 or sc.placement.off("grads", hbm) > 0:

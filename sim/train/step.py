@@ -258,9 +258,12 @@ class _Step:
                                 "grad offload")
             homes = {t: elems * f for t, f in self.opt_off.items()}
             on_ssd = {t: n for t, n in homes.items() if self.lay.kind_of(t) == "ssd"}
-            if on_ssd:
-                yield self.env.all_of([self.net.transfer(self.k_b * n, paths.host(t, dram), tag="opt swap in")
-                                       for t, n in on_ssd.items()])
+            swap_in = [self.net.transfer(self.k_b * n, paths.host(t, dram), tag="opt swap in")
+                       for t, n in on_ssd.items()]
+            swap_in += [self.net.transfer(self.g_b * elems * f, paths.host(t, dram), tag="grad swap in")
+                        for t, f in self.grad_off.items() if self.lay.kind_of(t) == "ssd"]
+            if swap_in:
+                yield self.env.all_of(swap_in)
             streams = []
             for t, n in homes.items():
                 w = dram if t in on_ssd else t

@@ -46,7 +46,7 @@ def test_text_output_and_flags_override_the_file(capsys):
 
 def test_offload_flags_and_report(capsys, tmp_path):
     report = tmp_path / "train.html"
-    rc, out, _ = run(capsys, "train", *SMALL, "--zero", "3", "--params", "dram", "--grads", "dram",
+    rc, out, _ = run(capsys, "train", *SMALL, "--zero", "3", "--params", "dram", "--grads", "hbm=0.5,dram=0.5",
                      "--optimizer", "hbm=0.5,dram=0.5", "--activations", "dram", "--checkpointing", "every=4",
                      "--report", report)
     assert rc == 0 and report.is_file() and "report written" in out
@@ -93,6 +93,7 @@ BAD = [
     (["--optimizer", "hbm=x"], "--optimizer: 'hbm=x' should be TIER or TIER=F"),
     (["--optimizer", "hbm=1.5"], "placement.optimizer.hbm: fraction 1.5 must be a number in [0, 1]"),
     (["--fit", "--search"], "fit: give --fit or --search, not both"),
+    (["--grads", "dram"], "placement.grads: gradients off the accelerator feed the CPU optimizer"),
 ]
 
 

@@ -182,10 +182,24 @@ def _result_text(res) -> str:
             continue
         parts = ", ".join(f"{k} {format_time(v)}" for k, v in sorted(b.items(), key=lambda kv: -kv[1]) if v > 0)
         lines.append(f"    stage {i}: {parts}")
+    moved = _traffic(res.traffic, s["dp"] * s["tp"])
+    if moved:
+        lines.append("  bytes moved by the node per step: " + ", ".join(f"{k} {_gib(v)}" for k, v in moved))
     if not s["fits"]:
         over = ", ".join(f"{t} by {_gib(v)}" for t, v in s["over_bytes"].items())
         lines.append(f"  does NOT fit: over {over}")
     return "\n".join(lines)
+
+
+def _traffic(traffic: dict, copies: int) -> list:
+    """Node totals by link or tier side (``nvlink[0]/out`` -> ``nvlink out``): each representative
+    channel's bytes happen on the ``dp x tp`` accelerators (or their share of a host channel)."""
+    out: dict = {}
+    for key, b in traffic.items():
+        name, _, side = key.partition("/")
+        label = f"{name.split('[')[0]} {side}"
+        out[label] = out.get(label, 0) + b * copies
+    return [(k, v) for k, v in out.items() if v > 0]
 
 
 def _fit_text(sc, rows) -> str:

@@ -31,7 +31,10 @@ class TrainResult:
     tiers: list = field(default_factory=list)       # per tier: used vs capacity
     breakdown: list = field(default_factory=list)   # per pipeline stage: {reason: seconds}
     spans: list = field(default_factory=list)       # (stage, what, start_s, end_s)
-    traffic: dict = field(default_factory=dict)     # channel -> bytes per accelerator
+    traffic: dict = field(default_factory=dict)
+    """Channel -> bytes of one representative: ``link[stage]/dir`` channels carry one accelerator's
+    bytes, shared host channels (``dram/read``, ``ssd/write``, ...) one accelerator per stage;
+    x dp x tp gives the node's bytes."""
 
     def memory_frame(self) -> pd.DataFrame:
         """The memory rows as a DataFrame (columns: stage, tier, state, item, kind, bytes_per_device, devices)."""

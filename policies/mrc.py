@@ -97,8 +97,8 @@ def write_curve(rows: list[dict], path: str) -> None:
         raise ConfigError(f"{path}: output must end in .csv or .json", field="out")
 
 
-def figure(rows: list[dict], *, title: str = "Miss-ratio curve"):
-    """A plotly figure: miss ratio vs capacity (log x), one line per policy."""
+def figure(rows: list[dict], *, title: str = "Miss-ratio curve", capacity_unit: str = "blocks"):
+    """A plotly figure: miss ratio vs capacity (log x, in ``capacity_unit``), one line per policy."""
     import plotly.graph_objects as go
     fig = go.Figure()
     for pol in dict.fromkeys(r["policy"] for r in rows):
@@ -106,6 +106,6 @@ def figure(rows: list[dict], *, title: str = "Miss-ratio curve"):
         fig.add_trace(go.Scatter(x=[r["capacity"] for r in pts],
                                  y=[r["miss_ratio"] for r in pts], mode="lines+markers",
                                  name=pol))
-    fig.update_layout(title=title, xaxis_title="capacity", yaxis_title="miss ratio",
+    fig.update_layout(title=title, xaxis_title=f"capacity ({capacity_unit})", yaxis_title="miss ratio",
                       xaxis_type="log", template="plotly_white")
     return fig

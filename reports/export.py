@@ -27,13 +27,17 @@ IMAGE_FORMATS = ("png", "svg", "pdf")
 _INSTALL = "pip install 'memsim[images]'"
 
 
+def _has_kaleido() -> bool:
+    return importlib.util.find_spec("kaleido") is not None
+
+
 def check_image_format(fmt: str | None, *, field: str = "--image-format") -> None:
     """Fail before any work when the format is unknown or kaleido is not installed."""
     if fmt is None:
         return
     if fmt not in IMAGE_FORMATS:
         raise ConfigError(f"image format {fmt!r}: expected one of {', '.join(IMAGE_FORMATS)}", field=field)
-    if importlib.util.find_spec("kaleido") is None:
+    if not _has_kaleido():
         raise ConfigError(f"static image export needs kaleido: {_INSTALL}", field=field)
 
 
@@ -63,7 +67,8 @@ def write_images(figs: Mapping[str | Path, object], *, width: int = 1000, height
     for p in paths:
         p.parent.mkdir(parents=True, exist_ok=True)
     try:
-        pio.write_images(list(figs.values()), [str(t) for t in tmps], width=width, height=height, scale=scale)
+        heights = [height or getattr(f.layout, "height", None) or 500 for f in figs.values()]  # type: ignore[attr-defined]
+        pio.write_images(list(figs.values()), [str(t) for t in tmps], width=width, height=heights, scale=scale)
     except BaseException as e:
         for t in tmps:
             t.unlink(missing_ok=True)

@@ -91,3 +91,13 @@ def test_compare_shows_progress_and_quiet_silences_it(immediate, capsys):
     assert "runs: 2/2 [100%]" in capsys.readouterr().err
     assert main(args + ["--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_mrc_shows_progress_per_point(immediate, tmp_path, capsys):
+    trace = tmp_path / "ids.txt"
+    trace.write_text("".join(f"{i % 7}\n" for i in range(200)))
+    assert main(["mrc", str(trace), "--format", "ids", "--policy", "fifo", "--capacities", "1,2,4",
+                 "--workers", "1"]) == 0
+    assert "points: 3/3 [100%]" in capsys.readouterr().err
+    assert main(["mrc", str(trace), "--format", "ids", "--capacities", "1,2", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""

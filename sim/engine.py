@@ -529,7 +529,7 @@ class _Where:
 
 def _resolve(name: str, base_dir: Path) -> str:
     """A platform/model given as a relative file path resolves against the scenario's folder."""
-    if name.endswith((".yaml", ".yml")):
+    if name.endswith((".yaml", ".yml", ".json")):
         p = Path(name)
         if not p.is_absolute():
             p = Path(base_dir) / p

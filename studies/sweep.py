@@ -178,7 +178,8 @@ class Sweep:
         if not isinstance(raw, dict):
             raise ConfigError("a scenario must be a YAML mapping", file=str(self.base_path))
         for params in self.combinations():
-            for seed in self.spec.seeds or [None]:
+            seeds: list[int | None] = list(self.spec.seeds) if self.spec.seeds else [None]
+            for seed in seeds:
                 try:
                     scen = load_scenario(self.base_path, fold_list_paths(raw, params), seed=seed)
                 except ConfigError as e:

@@ -91,10 +91,15 @@ def _scenario_block(res_by: dict) -> str:
 def _metrics_block(res_by: dict) -> str:
     if len(res_by) == 1:
         res = next(iter(res_by.values()))
-        return (T.to_html(T.headline_table(res)) + "<details><summary>all metrics</summary>"
-                + T.to_html(T.headline_table(res, all_metrics=True)) + "</details>")
-    return (T.to_html(T.comparison_table(res_by)) + "<details><summary>all metrics</summary>"
-            + T.to_html(T.comparison_table(res_by, all_metrics=True)) + "</details>")
+        return (T.to_html(T.headline_table(res, notes=True)) + "<details><summary>all metrics</summary>"
+                + T.to_html(T.headline_table(res, all_metrics=True, notes=True)) + "</details>" + _METRICS_DOC)
+    return (T.to_html(T.comparison_table(res_by, notes=True)) + "<details><summary>all metrics</summary>"
+            + T.to_html(T.comparison_table(res_by, all_metrics=True, notes=True)) + "</details>" + _METRICS_DOC)
+
+
+_METRICS_DOC = ('<p class="note">Every metric is defined in docs/metrics.md. The three prefix-cache '
+                'ratios differ: prefix_hit_ratio counts blocks found in any tier, hbm_prefix_hit_ratio '
+                'those in HBM, prefix_hit_token_ratio the prompt tokens HBM served.</p>')
 
 
 def build_html(results: Any, *, title: str | None = None, plotly_js: str = "inline",

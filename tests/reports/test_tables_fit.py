@@ -51,3 +51,15 @@ def test_timeline_is_in_arrival_order(make_result):
     order = list(fig.layout.yaxis.categoryarray)
     want = [f"req {i}" for i in req.sort_values("arrival_s")["request_id"] if np.isfinite(req.loc[i, "scheduled_s"])]
     assert order == want and fig.layout.yaxis.categoryorder == "array"
+
+
+def test_report_says_what_the_prefix_ratios_count(make_result):
+    from memsim.reports.html import build_html
+    from memsim.reports.tables import comparison_table
+    res = make_result(0)
+    res.summary.update(hbm_prefix_hit_ratio=0.1, prefix_hit_token_ratio=0.12)
+    page = build_html(res)
+    assert "what it counts" in page and "found cached in any tier" in page and "found in HBM only" in page
+    tab = comparison_table({"a": res, "b": make_result(1)}, notes=True)
+    notes = dict(zip(tab["metric"], tab["what it counts"]))
+    assert "any tier" in notes["prefix_hit_ratio"] and "HBM" in notes["prefix_hit_token_ratio"]

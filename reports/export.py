@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import shutil
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from memsim.ground.errors import ConfigError
 from memsim.ground.files import atomic_write_text
 
 __all__ = ["IMAGE_FORMATS", "check_image_format", "check_plotly_js", "write_images", "image_path",
-           "include_plotlyjs", "plotly_js_tag", "write_figure"]
+           "include_plotlyjs", "plotly_js_tag", "write_figure", "notebook_figures", "can_render_images"]
 
 IMAGE_FORMATS = ("png", "svg", "pdf")
 _INSTALL = "pip install 'memsim[images]'"
@@ -127,3 +128,31 @@ def write_figure(fig, html_path: str | Path, *, plotly_js: str = "inline",
     if image_format:
         written += write_images({image_path(html_path, image_format): fig})
     return written
+
+
+def can_render_images() -> bool:
+    """kaleido is installed and a Chrome or Chromium is found (``BROWSER_PATH`` or the PATH)."""
+    if not _has_kaleido():
+        return False
+    given = os.environ.get("BROWSER_PATH")
+    if given:
+        return Path(given).is_file()
+    return any(shutil.which(n) for n in ("chromium", "chromium-browser", "google-chrome", "chrome"))
+
+
+def notebook_figures(*, static: bool | None = None, width: int = 900) -> str:
+    """Make a notebook's figures show wherever it is read: interactive in Jupyter and, beside
+    each, a PNG that nbconvert's HTML and code hosts display (they ignore plotly's own output).
+
+    ``static``: None adds the PNG where it can be rendered (``can_render_images``) unless
+    ``MEMSIM_NB_STATIC=0``; True requires it; False keeps the interactive output only.
+    Returns the plotly renderer now in use.
+    """
+    if static is None:
+        static = os.environ.get("MEMSIM_NB_STATIC", "1") != "0" and can_render_images()
+    elif static:
+        check_image_format("png", field="notebook_figures")
+    pio.renderers["png"].width = width
+    pio.renderers["png"].scale = 1
+    pio.renderers.default = "plotly_mimetype+png" if static else "plotly_mimetype"
+    return pio.renderers.default

@@ -29,6 +29,11 @@ def wrapped_table(header: list[str], rows: list[list[str]], *, width: int, wrap:
     if room < natural:   # share the room in proportion to each column's longest cell, 12 at least
         for i in shared:
             widths[i] = max(12, room * widths[i] // natural)
+        over = sum(widths[i] for i in shared) - room   # the 12-column floor may overshoot:
+        for i in sorted(shared, key=lambda i: -widths[i]):  # take it back from the widest
+            take = max(0, min(over, widths[i] - 12))
+            widths[i] -= take
+            over -= take
     lines = []
     for r in cols:
         cells = [textwrap.wrap(c, widths[i]) or [""] if i in wrap else [c]

@@ -24,11 +24,11 @@ from memsim.ground import __version__
 
 #: public name -> the module that defines it
 _API = {
-    "run": "memsim.sim.engine",
+    "run": "memsim.sim.kinds",            # any scenario kind (serve: memsim.sim.engine.run)
     "Result": "memsim.sim.result",
     "load_result": "memsim.sim.result",
     "Scenario": "memsim.sim.config",
-    "load_scenario": "memsim.sim.config",
+    "load_scenario": "memsim.sim.kinds",
     "replay": "memsim.policies.replay",
     "mrc": "memsim.policies.mrc",
     "load_platform": "memsim.hwmodels",

@@ -182,7 +182,7 @@ def _convert(cls: type, err: dict, prefix: str | None) -> ConfigError:
     else:
         msg = type_problem(err)
         if msg is None:
-            msg = err["msg"]
+            msg = err["msg"].removeprefix("Value error, ")   # a plain ValueError's own words
             if "input" in err and not isinstance(err["input"], (dict, list)):
                 msg += f" (got {err['input']!r})"
     return ConfigError(msg, field=loc or None)

@@ -340,7 +340,11 @@ def create(kind: str, spec: Any, **context: Any) -> Any:
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{kind} policy {getattr(cls, 'name', cls.__name__)!r}: {e}") from None
+        # constructors word their checks "param=value must ...": name that parameter's field
+        text = str(e)
+        field = next((k for k in params if text.startswith((f"{k}=", f"{k} "))), None)
+        raise ConfigError(f"{kind} policy {getattr(cls, 'name', cls.__name__)!r}: {e}",
+                          field=field) from None
 
 
 def names(kind: str) -> list[str]:

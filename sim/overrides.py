@@ -16,7 +16,7 @@ import yaml
 from memsim.ground import yaml12
 from memsim.ground.errors import ConfigError, combine
 
-__all__ = ["parse_set", "parse_sets", "apply_overrides", "check_overrides"]
+__all__ = ["parse_set", "parse_sets", "apply_overrides", "apply_each", "check_overrides"]
 
 
 def parse_set(item: str) -> tuple[str, Any]:
@@ -47,8 +47,8 @@ def parse_sets(items: Iterable[str] | None) -> dict[str, Any]:
     for item in items or []:
         path, value = parse_set(item)
         if path in out:
-            raise ConfigError(f"--set {path} is given twice ({raw[path]!r} and {item!r}); "
-                              "give it once", field=f"--set {path}")
+            raise ConfigError(f"given twice ({raw[path]!r} and {item!r}); give it once",
+                              field=f"--set {path}")
         out[path], raw[path] = value, item
     return out
 
@@ -79,6 +79,14 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | None) -> dict:
     ``kv.tiers.dram.capacity`` or ``kv.tiers.0.capacity``.  Every bad path is
     reported (one line each), not just the first.
     """
+    out, errors = apply_each(data, overrides)
+    if errors:
+        raise combine(errors)
+    return out
+
+
+def apply_each(data: dict, overrides: Mapping[str, Any] | None) -> tuple[dict, list[ConfigError]]:
+    """``apply_overrides`` that keeps going: (a copy with every good path set, the errors)."""
     out = copy.deepcopy(data)
     errors = []
     for path, value in (overrides or {}).items():
@@ -86,9 +94,7 @@ def apply_overrides(data: dict, overrides: Mapping[str, Any] | None) -> dict:
             _set(out, path, value)
         except ConfigError as e:
             errors.append(e)
-    if errors:
-        raise combine(errors)
-    return out
+    return out, errors
 
 
 def _set(out: dict, path: str, value: Any) -> None:

@@ -22,7 +22,7 @@ from memsim.ground.scalars import INT64_MAX
 from memsim.ground.schema import StrictModel, load_yaml, validate
 from memsim.policies import registry
 
-from .overrides import apply_overrides, check_overrides
+from .overrides import apply_each, check_overrides
 from .vllm_names import rename_data, rename_overrides, show_aliases
 
 __all__ = ["ScenarioFile", "Policy", "PolicySpec", "build", "read", "check_seed"]
@@ -120,10 +120,8 @@ def build(models: dict[str, type[ScenarioFile]], source: Any, overrides: Any = N
     for canon in overrides:           # a --set of the canonical name replaces the file's alias
         renamed.pop(canon, None)
     renamed.update(renamed_set)
-    try:
-        data = apply_overrides(data, overrides)
-    except ConfigError as e:
-        errors.append(e)
+    data, errs = apply_each(data, overrides)
+    errors += errs
     if seed is not None:
         if "seed" not in cls.model_fields:
             errors.append(ConfigError(f"a kind: {_kind_of(cls)} scenario has no seed",

@@ -54,6 +54,7 @@ def rename_data(data: dict, aliases: dict[str, str]) -> tuple[dict, dict[str, st
         if target is not None and c_parts[-1] in target:
             errors.append(ConfigError(f"give {alias} (vLLM's name) or {canon}, not both",
                                       field=alias))
+            del holder[a_parts[-1]]     # reported once, here
             continue
         if target is None:   # e.g. kv.prefix_cache not written yet
             parent = _node(data, c_parts[:-2]) if len(c_parts) > 1 else data
@@ -105,4 +106,4 @@ def hint(key: str) -> str:
     alias = _BY_NAME.get(key)
     if alias is None:
         return ""
-    return f" (vLLM's {key} is {alias} here, i.e. {ALIASES[alias]})"
+    return f" (vLLM's {key}: write {ALIASES[alias]}, or its alias {alias})"

@@ -16,10 +16,12 @@ messages read.
 from __future__ import annotations
 
 import re
+import typing
+from functools import cache
 
 from .errors import ConfigError
 
-__all__ = ["INT64_MAX", "check_int64", "type_problem"]
+__all__ = ["INT64_MAX", "check_int64", "number_choices", "type_problem"]
 
 INT64_MAX = 2**63 - 1
 """Largest integer a config field takes (results store integers as int64)."""
@@ -34,6 +36,23 @@ def check_int64(v):
     if isinstance(v, int) and not isinstance(v, bool) and not -INT64_MAX - 1 <= v <= INT64_MAX:
         raise ConfigError(f"{v} does not fit in a 64-bit integer")
     return v
+
+
+@cache
+def number_choices(cls: type) -> dict[str, tuple]:
+    """Fields of ``cls`` that are a choice of integers (``version: Literal[1]``): True would
+    match 1 even in strict mode."""
+    out = {}
+    for name, info in cls.model_fields.items():
+        ann = info.annotation
+        while typing.get_origin(ann) is typing.Union and type(None) in typing.get_args(ann):
+            inner = [a for a in typing.get_args(ann) if a is not type(None)]
+            ann = inner[0] if len(inner) == 1 else None
+        if typing.get_origin(ann) is typing.Literal:
+            choices = typing.get_args(ann)
+            if any(isinstance(c, int) and not isinstance(c, bool) for c in choices):
+                out[name] = choices
+    return out
 
 
 def type_problem(err: dict) -> str | None:

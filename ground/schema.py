@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
 
 from . import yaml12
 from .errors import ConfigError, combine
-from .scalars import check_int64, type_problem
+from .scalars import check_int64, number_choices, type_problem
 
 __all__ = ["StrictModel", "load_yaml", "parse_yaml", "validate", "validate_located",
            "field_path", "validation_error"]
@@ -43,6 +43,18 @@ class StrictModel(BaseModel):
     @classmethod
     def _int64(cls, v):
         return check_int64(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_number_choices(cls, data):
+        # strict mode still lets True match Literal[1] (True == 1): refuse it by name
+        if isinstance(data, dict):
+            for name, choices in number_choices(cls).items():
+                if isinstance(data.get(name), bool):
+                    want = " or ".join(repr(c) for c in choices)
+                    raise ConfigError(f"Input should be {want}, not a boolean "
+                                      f"(got {data[name]!r})", field=name)
+        return data
 
     def model_post_init(self, context: Any, /) -> None:
         self._place(self._loc)
@@ -156,7 +168,8 @@ def validation_error(cls: type, exc: ValidationError, *, file: str | Path | None
                 out.setdefault(f"missing:{parent}", one)
             missing.setdefault(parent, []).append(name)
             continue
-        out.setdefault(one.field or "", one)
+        # a bad key of a mapping also fails its value: one line for that entry
+        out.setdefault((one.field or "").removesuffix(".[key]"), one)
     for parent, names in missing.items():   # one line per mapping, not one per field
         if len(names) > 1:
             out[f"missing:{parent}"] = ConfigError(

@@ -41,6 +41,7 @@ _API = {
     "load_sweep": "memsim.studies.sweep",
     "MemsimError": "memsim.ground.errors",
     "ConfigError": "memsim.ground.errors",
+    "ConfigErrors": "memsim.ground.errors",
     "TraceError": "memsim.ground.errors",
     "SimulationError": "memsim.ground.errors",
 }

@@ -111,7 +111,7 @@ def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *,
                   seed: int | None = None) -> FlashScenario | OffloadScenario:
     """Read a ``kind: flash`` or ``kind: offload`` scenario; errors name the file and field."""
     return build({"flash": FlashScenario, "offload": OffloadScenario}, path, overrides,
-                 seed=seed, default_kind=None)
+                 seed=seed, elsewhere="memsim run FILE runs every kind")
 
 
 def _trace_path(sc: FlashScenario) -> Path:

@@ -2,6 +2,7 @@
 
     MemsimError
     ├── ConfigError (also a ValueError)   bad scenario/hardware/model YAML or CLI value
+    │   ├── ConfigErrors                  several of them found in one pass (one line each)
     │   └── TraceError                    a malformed trace row (file, line, problem)
     └── SimulationError                   the scenario cannot run as configured
 
@@ -11,8 +12,8 @@ it raises ``AssertionError`` with a traceback.
 """
 from __future__ import annotations
 
-__all__ = ["MemsimError", "ConfigError", "TraceError", "SimulationError",
-           "check_positive", "check_nonnegative", "check_fraction"]
+__all__ = ["MemsimError", "ConfigError", "ConfigErrors", "TraceError", "SimulationError",
+           "combine", "check_positive", "check_nonnegative", "check_fraction"]
 
 
 class MemsimError(Exception):
@@ -46,6 +47,42 @@ class ConfigError(MemsimError, ValueError):
             field = f"{field_prefix}{sep}{field}" if field else field_prefix
         return type(self)(self.problem, file=self.file or (None if file is None else str(file)),
                           field=field)
+
+
+class ConfigErrors(ConfigError):
+    """Several problems found in one pass over a file: ``str()`` is one line per problem.
+
+    ``problem``/``file``/``field`` are the first one's, so code that reads a single
+    ConfigError still works; ``errors`` holds them all.  Build with ``combine``.
+    """
+
+    #: at most this many lines are shown; the rest are counted on one more line
+    SHOWN = 20
+
+    def __init__(self, errors: list[ConfigError]):
+        self.errors = list(errors)
+        first = self.errors[0]
+        super().__init__(first.problem, file=first.file, field=first.field)
+
+    def __str__(self) -> str:
+        lines = [str(e) for e in self.errors[:self.SHOWN]]
+        if len(self.errors) > self.SHOWN:
+            lines.append(f"... and {len(self.errors) - self.SHOWN} more problems")
+        return "\n".join(lines)
+
+    def located(self, *, file: str | None = None, field_prefix: str | None = None) -> "ConfigErrors":
+        return ConfigErrors([e.located(file=file, field_prefix=field_prefix) for e in self.errors])
+
+
+def combine(errors: list[ConfigError]) -> ConfigError:
+    """One error for a list of them: the error itself when there is one, else ConfigErrors
+    (nested ConfigErrors are flattened, so each problem stays one line)."""
+    flat: list[ConfigError] = []
+    for e in errors:
+        flat.extend(e.errors if isinstance(e, ConfigErrors) else [e])
+    if not flat:
+        raise ValueError("combine() needs at least one error")
+    return flat[0] if len(flat) == 1 else ConfigErrors(flat)
 
 
 class TraceError(ConfigError):

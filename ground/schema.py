@@ -1,24 +1,115 @@
-"""Shared pieces for pydantic-validated YAML: strict models, loading, error conversion."""
+"""Shared pieces for pydantic-validated YAML: strict models, loading, error conversion.
+
+Every config model derives from ``StrictModel``: unknown keys are errors, scalars
+never coerce (pydantic strict mode, ``ground/scalars.py``), numbers are finite, and
+values are validated on assignment too (``scenario.kv.block_tokens = -1`` raises a
+ConfigError naming ``kv.block_tokens``).  ``validate`` reports every problem pydantic
+finds in one pass, one line each.  YAML is read in memsim's dialect
+(``ground/yaml12.py``: YAML 1.2 booleans and numbers, no duplicate keys).
+"""
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
+from . import yaml12
+from .errors import ConfigError, combine
+from .scalars import check_int64, number_choices, type_problem
 
-__all__ = ["StrictModel", "load_yaml", "validate", "validate_located", "field_path"]
+__all__ = ["StrictModel", "load_yaml", "parse_yaml", "validate", "validate_located",
+           "field_path", "validation_error"]
 
 M = TypeVar("M", bound=BaseModel)
 
 
 class StrictModel(BaseModel):
-    """Base of every config model: unknown keys are errors, values are validated on assignment."""
+    """Base of every config model: unknown keys are errors, scalars never coerce (strict
+    mode: no ``True`` for 1, no ``"32"`` for 32), numbers are finite and integers fit in
+    64 bits, and values are validated on assignment (errors name the field's path from
+    the root model, e.g. ``kv.block_tokens``)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False,
-                              protected_namespaces=())
+                              protected_namespaces=(), strict=True, allow_inf_nan=False)
+
+    #: where this model sits in the root model ("kv.tiers[0]"), for assignment errors
+    _loc: str = PrivateAttr(default="")
+
+    @field_validator("*", mode="after", check_fields=False)
+    @classmethod
+    def _int64(cls, v):
+        return check_int64(v)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_number_choices(cls, data):
+        # strict mode still lets True match Literal[1] (True == 1): refuse it by name
+        if isinstance(data, dict):
+            for name, choices in number_choices(cls).items():
+                if isinstance(data.get(name), bool):
+                    want = " or ".join(repr(c) for c in choices)
+                    raise ConfigError(f"Input should be {want}, not a boolean "
+                                      f"(got {data[name]!r})", field=name)
+        return data
+
+    def model_post_init(self, context: Any, /) -> None:
+        self._place(self._loc)
+
+    def _place(self, loc: str) -> None:
+        """Record ``loc`` here and below (a parent's post-init runs after its children's)."""
+        self._loc = loc
+        for name in type(self).model_fields:
+            child = self.__dict__.get(name)
+            here = f"{loc}.{name}" if loc else name
+            if isinstance(child, StrictModel):
+                child._place(here)
+            elif isinstance(child, list):
+                for i, item in enumerate(child):
+                    if isinstance(item, StrictModel):
+                        item._place(f"{here}[{i}]")
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name.startswith("_") or name not in type(self).model_fields:
+            if not name.startswith("_") and not hasattr(type(self), name):
+                where = f"{self._loc}.{name}" if self._loc else name
+                raise ConfigError(_unknown_key(name, list(type(self).model_fields)), field=where)
+            return super().__setattr__(name, value)
+        try:
+            super().__setattr__(name, value)
+        except ValidationError as e:
+            raise validation_error(type(self), e, prefix=self._loc or None) from None
+        self._place(self._loc)
+
+    def __eq__(self, other: Any) -> bool:
+        # equal fields and equal private state, wherever each copy sits in its tree
+        if not isinstance(other, BaseModel) or type(other) is not type(self):
+            return NotImplemented if not isinstance(other, BaseModel) else False
+        mine, theirs = (_private(m) for m in (self, other))
+        return mine == theirs and self.__dict__ == other.__dict__
+
+    __hash__ = None  # mutable
+
+
+def _private(m: BaseModel) -> dict:
+    return {k: v for k, v in (m.__pydantic_private__ or {}).items() if k != "_loc"}
+
+
+def parse_yaml(text: str, *, file: str | None = None, what: str = "invalid YAML") -> Any:
+    """``text`` read in memsim's YAML dialect; bad syntax or a duplicate key is a ConfigError."""
+    try:
+        return yaml12.parse(text)
+    except yaml12.DuplicateKey as e:
+        raise ConfigError(f"line {e.line}: key {e.key!r} appears twice in one mapping",
+                          file=file) from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+        raise ConfigError(f"{where}{what}: {problem}", file=file) from None
 
 
 def load_yaml(path: str | Path) -> Any:
@@ -34,39 +125,7 @@ def load_yaml(path: str | Path) -> Any:
         raise ConfigError(f"not UTF-8 text (byte {e.start})", file=str(path)) from None
     except OSError as e:
         raise ConfigError(f"cannot read: {e.strerror}", file=str(path)) from None
-    try:
-        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
-    except _DuplicateKey as e:
-        raise ConfigError(f"line {e.line}: key {e.key!r} appears twice in one mapping",
-                          file=str(path)) from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(e, "problem", None) or str(e).splitlines()[0]
-        raise ConfigError(f"{where}invalid YAML: {problem}", file=str(path)) from None
-    return data
-
-
-class _DuplicateKey(Exception):
-    def __init__(self, key, line):
-        self.key, self.line = key, line
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """SafeLoader that refuses a mapping with the same key twice (YAML would keep the last)."""
-
-    def construct_mapping(self, node, deep=False):
-        seen = set()
-        for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                dup = key in seen
-            except TypeError:
-                dup = False
-            if dup:
-                raise _DuplicateKey(key, key_node.start_mark.line + 1)
-            seen.add(key) if not isinstance(key, (list, dict)) else None
-        return super().construct_mapping(node, deep=deep)
+    return parse_yaml(text, file=str(path))
 
 
 def field_path(loc: tuple, cls: type | None = None) -> str:
@@ -85,41 +144,73 @@ def field_path(loc: tuple, cls: type | None = None) -> str:
 
 
 def validate(cls: type[M], data: Any, *, file: str | Path | None = None, prefix: str | None = None) -> M:
-    """Build ``cls`` from ``data``; the first problem becomes one ConfigError line."""
+    """Build ``cls`` from ``data``; every problem found becomes one ConfigError line
+    (several: a ``ConfigErrors``, one line each)."""
     try:
         return cls.model_validate(data)
     except ValidationError as e:
-        err = e.errors(include_url=False)[0]
-        loc = field_path(err["loc"], cls)
-        ctx_err0 = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_err0, ConfigError) and ctx_err0.field and ctx_err0.field not in loc:
-            loc = f"{loc}.{ctx_err0.field}" if loc else ctx_err0.field
-        if prefix:
-            loc = f"{prefix}.{loc}" if loc else prefix
-        ctx_err = (err.get("ctx") or {}).get("error")
-        if isinstance(ctx_err, ConfigError):
-            msg = ctx_err.problem
-        elif err["type"] == "extra_forbidden":
-            msg = "unknown key"
-            known = list(_fields_at(cls, err["loc"][:-1]))
-            if known:
-                import difflib
-                close = difflib.get_close_matches(str(err["loc"][-1]), known, n=1)
-                msg += (f" (did you mean {close[0]!r}?)" if close else "") + f"; known: {', '.join(known)}"
-        elif err["type"] == "missing":
-            msg = "required field is missing"
-        else:
-            msg = err["msg"]
-            if "input" in err and not isinstance(err["input"], (dict, list)):
-                msg += f" (got {err['input']!r})"
-        raise ConfigError(msg, file=None if file is None else str(file), field=loc or None) from None
+        raise validation_error(cls, e, file=file, prefix=prefix) from None
     except ConfigError as e:
         raise e.located(file=None if file is None else str(file), field_prefix=prefix) from None
 
 
+def validation_error(cls: type, exc: ValidationError, *, file: str | Path | None = None,
+                     prefix: str | None = None) -> ConfigError:
+    """A pydantic ValidationError as memsim's error: one ConfigError per field (first
+    problem per field: a union's members each report on the same field)."""
+    out: dict[str, ConfigError] = {}
+    missing: dict[str, list[str]] = {}     # parent path -> required fields missing there
+    for err in exc.errors(include_url=False):
+        one = _convert(cls, err, prefix)
+        if err["type"] == "missing" and one.field:
+            parent, _, name = one.field.rpartition(".")
+            if parent not in missing:
+                out.setdefault(f"missing:{parent}", one)
+            missing.setdefault(parent, []).append(name)
+            continue
+        # a bad key of a mapping also fails its value: one line for that entry
+        out.setdefault((one.field or "").removesuffix(".[key]"), one)
+    for parent, names in missing.items():   # one line per mapping, not one per field
+        if len(names) > 1:
+            out[f"missing:{parent}"] = ConfigError(
+                f"required fields are missing: {', '.join(names)}", field=parent or None)
+    errs = [ConfigError(e.problem, file=None if file is None else str(file), field=e.field)
+            for e in out.values()]
+    return combine(errs)
+
+
+def _convert(cls: type, err: dict, prefix: str | None) -> ConfigError:
+    loc = field_path(err["loc"], cls)
+    ctx_err = (err.get("ctx") or {}).get("error")
+    if isinstance(ctx_err, ConfigError) and ctx_err.field and ctx_err.field not in loc:
+        loc = f"{loc}.{ctx_err.field}" if loc else ctx_err.field
+    if prefix:
+        loc = f"{prefix}.{loc}" if loc else prefix
+    if isinstance(ctx_err, ConfigError):
+        msg = ctx_err.problem
+    elif err["type"] == "extra_forbidden":
+        msg = _unknown_key(str(err["loc"][-1]), list(_fields_at(cls, err["loc"][:-1])))
+    elif err["type"] == "missing":
+        msg = "required field is missing"
+    else:
+        msg = type_problem(err)
+        if msg is None:
+            msg = err["msg"].removeprefix("Value error, ")   # a plain ValueError's own words
+            if "input" in err and not isinstance(err["input"], (dict, list)):
+                msg += f" (got {err['input']!r})"
+    return ConfigError(msg, field=loc or None)
+
+
+def _unknown_key(key: str, known: list[str]) -> str:
+    msg = "unknown key"
+    if known:
+        close = difflib.get_close_matches(key, known, n=1)
+        msg += (f" (did you mean {close[0]!r}?)" if close else "") + f"; known: {', '.join(known)}"
+    return msg
+
+
 def _fields_at(cls, loc):
     """Best-effort: the field names of the model at ``loc`` (for 'known:' hints)."""
-    import typing
     cur = cls
     for part in loc:
         if isinstance(part, int):
@@ -175,7 +266,6 @@ def _is_model(t) -> bool:
 
 
 def _union_members(t):
-    import typing
     args = typing.get_args(t)
     if typing.get_origin(t) is typing.Annotated:
         return _union_members(args[0])
@@ -183,7 +273,6 @@ def _union_members(t):
 
 
 def _member_for_tag(t, tag):
-    import typing
     for m in _union_members(t):
         for name, f in m.model_fields.items():
             ann = f.annotation
@@ -194,7 +283,6 @@ def _member_for_tag(t, tag):
 
 def _inner_model(t):
     """The model (or union of models) a field annotation leads to, through Optional/list/dict."""
-    import typing
     if t is None or _is_model(t):
         return t
     origin, args = typing.get_origin(t), typing.get_args(t)

@@ -27,7 +27,7 @@ __all__ = [
     "parse_rate", "parse_energy_per_byte", "parse_frequency",
     "format_size", "format_bandwidth", "format_time",
     "Size", "Bandwidth", "Duration", "FlopRate", "Rate", "EnergyPerByte", "Frequency",
-    "DIMENSIONS",
+    "DIMENSIONS", "BASE_UNIT", "with_unit",
 ]
 
 Bytes = NewType("Bytes", int)
@@ -66,6 +66,7 @@ _add("flop_rate", "OPS", binary=False)
 _add("frequency", "Hz", binary=False)
 _add("rate", "req/s", binary=False)
 _add("rate", "/s", binary=False)
+_UNITS["/min"], _UNITS["/h"] = ("rate", 1 / 60), ("rate", 1 / 3600)
 for _sym, _f in {"ps": 1e-12, "ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0,
                  "min": 60.0, "h": 3600.0}.items():
     _UNITS[_sym] = ("time", _f)
@@ -186,10 +187,24 @@ def format_time(t: float) -> str:
 # A field annotated ``Size`` accepts "80 GiB" in YAML and holds int bytes; its JSON
 # Schema says "string with a unit" so editors can validate files.
 
+#: the unit a value in internal units is written with when dumped ``with_units``
+BASE_UNIT = {"size": "B", "bandwidth": "B/s", "time": "s", "flop_rate": "FLOP/s",
+             "rate": "req/s", "energy_per_byte": "J/B", "frequency": "Hz"}
+
+
+def with_unit(value, dim: str, info) -> Any:
+    """Serializer: ``value`` as text in its base unit when the dump's context asks for
+    ``with_units`` (so the dump validates back exactly), else the number itself."""
+    if value is None or not (info.context or {}).get("with_units"):
+        return value
+    return f"{value!r} {BASE_UNIT[dim]}"
+
+
 def _pyd(dim: str, conv, pytype):
-    from pydantic import BeforeValidator, WithJsonSchema
+    from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
     desc = DIMENSIONS[dim]
     return Annotated[pytype, BeforeValidator(conv),
+                     PlainSerializer(lambda v, info: with_unit(v, dim, info)),
                      WithJsonSchema({"anyOf": [{"type": "string", "description": desc},
                                                {"const": 0}]})]
 

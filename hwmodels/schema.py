@@ -181,7 +181,7 @@ class Link(StrictModel):
     """A pipe between two tiers; ``bandwidth`` is per direction, per instance."""
 
     name: str = Field(min_length=1)
-    between: tuple[str, str]
+    between: tuple[str, str] = Field(strict=False)   # YAML gives a list; strict wants a tuple
     bandwidth: Bandwidth
     latency: Duration
     duplex: Literal["full", "half"] = "full"

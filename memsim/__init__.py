@@ -38,11 +38,11 @@ if TYPE_CHECKING:   # what type checkers and editors see; at run time names load
 
 #: public name -> the module that defines it
 _API = {
-    "run": "memsim.sim.engine",
+    "run": "memsim.sim.kinds",            # any scenario kind (serve: memsim.sim.engine.run)
     "Result": "memsim.sim.result",
     "load_result": "memsim.sim.result",
     "Scenario": "memsim.sim.config",
-    "load_scenario": "memsim.sim.config",
+    "load_scenario": "memsim.sim.kinds",
     "replay": "memsim.policies.replay",
     "mrc": "memsim.policies.mrc",
     "load_platform": "memsim.hwmodels",
@@ -55,6 +55,7 @@ _API = {
     "load_sweep": "memsim.studies.sweep",
     "MemsimError": "memsim.ground.errors",
     "ConfigError": "memsim.ground.errors",
+    "ConfigErrors": "memsim.ground.errors",
     "TraceError": "memsim.ground.errors",
     "SimulationError": "memsim.ground.errors",
 }

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         load_plugins(getattr(args, "plugin", []))
         rc = args.func(args)
     except MemsimError as e:
-        sys.stderr.write(f"memsim: error: {e}\n")
+        for line in str(e).splitlines() or [""]:   # several problems: one line each
+            sys.stderr.write(f"memsim: error: {line}\n")
         return 2
     except KeyboardInterrupt:
         sys.stderr.write("memsim: interrupted\n")

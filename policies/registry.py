@@ -32,7 +32,7 @@ from memsim.ground.errors import ConfigError
 
 __all__ = ["register", "get", "create", "check_spec", "names", "kinds", "describe",
            "load_entry_points", "load_plugin", "load_env_plugins", "declare_kind",
-           "protocol_for", "KINDS", "PLUGINS_ENV"]
+           "protocol_for", "KINDS", "PLUGINS_ENV", "LOAD_CONTEXT"]
 
 #: The policy families.
 KINDS = ("eviction", "admission", "prefetch", "allocation", "compression", "attention", "write",
@@ -288,13 +288,24 @@ def _check_params(kind: str, cls: type, params: dict, context: dict) -> inspect.
     return sig
 
 
-def check_spec(kind: str, spec: Any, *, engine_params: tuple[str, ...] = ("capacity",)) -> Any:
-    """Validate a spec from a data file without building anything: a registered name and
-    parameter names its class accepts.  Returns the spec unchanged (a pydantic validator)."""
+#: Engine-provided constructor arguments with a representative value, so that
+#: ``check_spec`` can build a policy when the scenario loads, before any engine exists.
+#: Constructors check their own parameters; a check that depends on the real value
+#: (the engine's block count) still runs when the engine builds the policy.
+LOAD_CONTEXT: dict[str, Any] = {"capacity": 1024}
+
+
+def check_spec(kind: str, spec: Any, *, context: dict[str, Any] | None = None) -> Any:
+    """Validate a spec from a data file without the engine: a registered name, parameter
+    names its class accepts, and parameter values (the class is built once, with
+    ``LOAD_CONTEXT`` standing in for what the engine passes), so a bad value names its
+    YAML field when the scenario loads.  Returns the spec unchanged (a pydantic validator)."""
     if spec is None:
         raise ConfigError(f"no {kind} policy given")
     cls, params = _split(kind, spec)
-    _check_params(kind, cls, params, dict.fromkeys(engine_params))
+    ctx = dict(LOAD_CONTEXT if context is None else context)
+    _check_params(kind, cls, params, ctx)
+    create(kind, spec, **ctx)
     return spec
 
 
@@ -330,7 +341,11 @@ def create(kind: str, spec: Any, **context: Any) -> Any:
     except ConfigError:
         raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{kind} policy {getattr(cls, 'name', cls.__name__)!r}: {e}") from None
+        # constructors word their checks "param=value must ...": name that parameter's field
+        text = str(e)
+        field = next((k for k in params if text.startswith((f"{k}=", f"{k} "))), None)
+        raise ConfigError(f"{kind} policy {getattr(cls, 'name', cls.__name__)!r}: {e}",
+                          field=field) from None
 
 
 def names(kind: str) -> list[str]:

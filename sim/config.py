@@ -1,26 +1,32 @@
-"""The scenario file: platform + model + workload + scheduler + KV cache, validated.
+"""The serve scenario (``kind: serve``, the default): platform + model + workload +
+scheduler + KV cache, validated.
 
-``load_scenario(path, overrides)`` reads YAML, applies ``--set dotted.path=VALUE``
-overrides (each VALUE parsed as YAML, validated like the file) and returns a
-``Scenario``.  Unknown keys are errors; quantities carry units.
+``load_scenario(source, overrides, seed=)`` reads a path, a shipped scenario name, a
+dict or a Scenario, applies ``--set``-style overrides (``sim/overrides.py``) and vLLM
+aliases (``sim/vllm_names.py``), and returns a ``Scenario``; every problem is
+reported at once.  Other kinds (flash, offload, ...) load through ``sim/kinds.py``.
+Unknown keys are errors; quantities carry units; values are validated on assignment.
 """
 from __future__ import annotations
 
-import copy
-from pathlib import Path
-from typing import Annotated, Any, Literal, Optional, Union
+import os
+from typing import Any, ClassVar, Literal, Optional, Union
 
-import yaml
-from pydantic import BeforeValidator, Field, PrivateAttr, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_validator
 
 from memsim.ground.errors import ConfigError
-from memsim.ground.schema import StrictModel, load_yaml, validate
-from memsim.ground.units import Duration, Size, parse_size, parse_time
+from memsim.ground.schema import StrictModel
+from memsim.ground.units import Duration, Size, parse_size, parse_time, with_unit
 from memsim.policies import registry
 from memsim.workloads.spec import WorkloadSpec
 
+from . import vllm_names
+from .overrides import apply_overrides, parse_set, parse_sets
+from .scenario_file import Policy, PolicySpec, ScenarioFile, build
+
 __all__ = ["Scenario", "SchedulerConfig", "KVConfig", "PrefixCacheConfig", "ParallelismConfig",
-           "EngineConfig", "load_scenario", "apply_overrides", "parse_set"]
+           "EngineConfig", "TierConfig", "load_scenario", "apply_overrides", "parse_set",
+           "parse_sets", "check_run_args", "Policy", "PolicySpec"]
 
 
 class ParallelismConfig(StrictModel):
@@ -34,16 +40,6 @@ class SchedulerConfig(StrictModel):
     max_batch_tokens: int = Field(8192, ge=1, description="token budget of one iteration")
     chunked_prefill: bool = Field(True, description="split long prompts across iterations")
     preemption: Literal["recompute"] = "recompute"
-
-
-def Policy(kind: str):
-    """A policy spec field: a registered name or ``{name: ..., <parameters>}``, checked
-    against the registry when the scenario loads (never imported from the file)."""
-    return Annotated[Union[str, dict[str, Any]],
-                     BeforeValidator(lambda v: registry.check_spec(kind, v))]
-
-
-PolicySpec = Union[str, dict[str, Any]]
 
 
 class PrefixCacheConfig(StrictModel):
@@ -70,6 +66,10 @@ class TierConfig(StrictModel):
         if n <= 0:
             raise ConfigError(f"{v!r} must be > 0 (leave the tier out, or write \"unlimited\")")
         return n
+
+    @field_serializer("capacity")
+    def _cap_out(self, v, info):
+        return with_unit(v, "size", info) if isinstance(v, int) else v
 
     def capacity_bytes(self, hw) -> int | None:
         """Bytes for KV in this tier (None: unlimited)."""
@@ -105,6 +105,10 @@ class KVConfig(StrictModel):
         if v in ("auto", None):
             return v
         return parse_time(v)
+
+    @field_serializer("session_ttl")
+    def _ttl_out(self, v, info):
+        return with_unit(v, "time", info) if isinstance(v, float) else v
 
     @model_validator(mode="after")
     def _prefix_cache_needs_shared_blocks(self):
@@ -153,8 +157,12 @@ def _workload_type():
     return WorkloadSpec
 
 
-class Scenario(StrictModel):
+class Scenario(ScenarioFile):
     """A whole simulation: what hardware, which model, what requests, which policies."""
+    ALIASES: ClassVar[dict[str, str]] = vllm_names.ALIASES
+
+    kind: Literal["serve"] = Field("serve", exclude=True,
+                                   description="scenario kind (serve is the default)")
     version: Literal[1] = 1
     name: str = "scenario"
     description: str = ""
@@ -168,105 +176,26 @@ class Scenario(StrictModel):
     kv: KVConfig = Field(default_factory=KVConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
 
-    #: Folder relative paths in the scenario resolve against (set by load_scenario).
-    _base_dir: Path = PrivateAttr(default_factory=Path.cwd)
-    _source_file: str | None = PrivateAttr(default=None)
-
-    @property
-    def base_dir(self) -> Path:
-        return self._base_dir
-
-    @property
-    def source_file(self) -> str | None:
-        return self._source_file
 
 
-def parse_set(item: str) -> tuple[str, Any]:
-    """``"kv.block_tokens=32"`` -> ("kv.block_tokens", 32); the value is parsed as YAML."""
-    if "=" not in item:
-        raise ConfigError(f"--set {item!r}: expected dotted.path=VALUE")
-    path, _, raw = item.partition("=")
-    path = path.strip()
-    if not path or any(not p for p in path.split(".")):
-        raise ConfigError(f"--set {item!r}: empty field name")
-    try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
-        value = raw
-    return path, value
+#: what the serve-only loader says about a scenario of another kind
+_OTHER_KINDS = "memsim run FILE and memsim.run(FILE) run every kind"
 
 
-def apply_overrides(data: dict, overrides: dict[str, Any] | None) -> dict:
-    """A copy of ``data`` with each dotted path set (creating mappings as needed).
-
-    A path may cross a list by index or by an item's ``tier``/``name``:
-    ``kv.tiers.dram.capacity`` or ``kv.tiers.0.capacity``.
-    """
-    out = copy.deepcopy(data)
-    for path, value in (overrides or {}).items():
-        cur: Any = out
-        parts = path.split(".")
-        for i, p in enumerate(parts):
-            last = i == len(parts) - 1
-            where = ".".join(parts[:i + 1])
-            if isinstance(cur, list):
-                j = _list_item(cur, p)
-                if j is None:
-                    names = [str(x.get("tier") or x.get("name")) for x in cur if isinstance(x, dict)]
-                    raise ConfigError(f"{'.'.join(parts[:i])} has no item {p!r} "
-                                      f"(items: {', '.join(names) or 'none'}, or an index)", field=f"--set {path}")
-                if last:
-                    cur[j] = value
-                else:
-                    cur = cur[j]
-                continue
-            if not isinstance(cur, dict):
-                raise ConfigError(f"cannot set {path!r}: {'.'.join(parts[:i])} is not a mapping", field=path)
-            if last:
-                cur[p] = value
-            else:
-                nxt = cur.get(p)
-                if nxt is None:
-                    nxt = cur[p] = {}
-                elif not isinstance(nxt, (dict, list)):
-                    raise ConfigError(f"cannot set {path!r}: {where} is not a mapping", field=path)
-                cur = nxt
-    return out
+def load_scenario(source: Any, overrides: dict[str, Any] | None = None, *,
+                  seed: int | None = None) -> Scenario:
+    """Build a Scenario from a path, a shipped name, a dict or a Scenario, with overrides
+    (``{"kv.block_tokens": 32}``) and an optional seed; every problem is reported at once."""
+    return build({"serve": Scenario}, source, overrides, seed=seed, elsewhere=_OTHER_KINDS)
 
 
-def _list_item(items: list, key: str) -> int | None:
-    if key.lstrip("-").isdigit():
-        j = int(key)
-        return j if -len(items) <= j < len(items) else None
-    for j, item in enumerate(items):
-        if isinstance(item, dict) and key in (item.get("tier"), item.get("name")):
-            return j
-    return None
-
-
-def load_scenario(source: str | Path | dict | Scenario, overrides: dict[str, Any] | None = None,
-                  *, seed: int | None = None) -> Scenario:
-    """Build a Scenario from a path, a dict or a Scenario, with overrides and an optional seed."""
-    if isinstance(source, Scenario):
-        if not overrides and seed is None:
-            return source
-        data = source.model_dump(mode="json", exclude_none=False)
-        base, file = source.base_dir, source.source_file
-    elif isinstance(source, dict):
-        data, base, file = source, Path.cwd(), None
-    else:
-        path = Path(source)
-        data = load_yaml(path)
-        base, file = path.resolve().parent, str(source)
-        if not isinstance(data, dict):
-            raise ConfigError("a scenario must be a YAML mapping", file=file)
-    try:
-        data = apply_overrides(data, overrides)
-    except ConfigError as e:
-        raise e.located(file=file) from None
-    if seed is not None:
-        data["seed"] = seed
-    scen = validate(Scenario, data, file=file)
-    scen._base_dir = Path(base)
-    scen._source_file = file
-    return scen
+def check_run_args(*, out: Any = None, progress: Any = False) -> None:
+    """The run entry point's own arguments (``memsim.run(..., out=, progress=)``), checked
+    like the file: a ConfigError naming the argument."""
+    if out is not None and (isinstance(out, bool) or not isinstance(out, (str, os.PathLike))
+                            or not os.fspath(out)):
+        raise ConfigError(f"expected a folder path (str or pathlib.Path), got "
+                          f"{type(out).__name__} {out!r}", field="out")
+    if not isinstance(progress, bool):
+        raise ConfigError(f"expected true or false, got {type(progress).__name__} {progress!r}",
+                          field="progress")

@@ -28,7 +28,7 @@ from memsim.workloads import load_model, open_workload
 from memsim.workloads.attention_scores import synthetic_scores
 from memsim.workloads.length import expected_requests
 
-from .config import Scenario, load_scenario
+from .config import Scenario, check_run_args, load_scenario
 from .costmodel import CostModel
 from .hierarchy import Hierarchy
 from .kvcache import KVManager
@@ -42,6 +42,7 @@ __all__ = ["run", "Engine"]
 def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out=None,
         progress: bool = False) -> Result:
     """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
+    check_run_args(out=out, progress=progress)
     scen = load_scenario(scenario, overrides, seed=seed)
     res = Engine(scen, progress=progress).run()
     if out is not None:

@@ -224,6 +224,9 @@ def load_sweep(source: str | Path | dict, *, out: str | Path | None = None,
         data = load_yaml(source)
         if not isinstance(data, dict):
             raise ConfigError("a sweep file must be a YAML mapping", file=file)
+    if "base" not in data and "platform" in data:   # one line, not an unknown key per field
+        raise ConfigError("this is a scenario file, not a sweep (which names a base: scenario "
+                          "and a grid:); run it with memsim run", file=file)
     spec = validate(SweepSpec, data, file=file)
     base = Path(spec.base)
     base = base if base.is_absolute() else folder / base

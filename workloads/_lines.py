@@ -15,31 +15,44 @@ from pathlib import Path
 
 from memsim.ground.errors import TraceError
 
-__all__ = ["TRACE_DIR_ENV", "MAX_TOKENS", "resolve_path", "iter_lines", "WallClock", "trace_error"]
+__all__ = ["TRACE_DIR_ENV", "MAX_TOKENS", "resolve_path", "trace_candidates", "iter_lines",
+           "WallClock", "trace_error"]
 
 MAX_TOKENS = 2**31 - 1
 """Largest prompt or output length a trace row may give (anything above is garbage)."""
 
 TRACE_DIR_ENV = "MEMSIM_TRACE_DIR"
-"""When set, a trace path beginning with ``traces/`` is looked up under this folder."""
+"""When set, a relative trace path with a ``traces/`` component is looked up under this folder first."""
+
+
+def trace_candidates(path: str | os.PathLike, base_dir: str | os.PathLike | None) -> list[Path]:
+    """Where a trace path may point, in lookup order (see ``resolve_path``)."""
+    p = Path(os.path.expanduser(os.path.expandvars(str(path))))
+    if p.is_absolute():
+        return [p]
+    out = []
+    trace_dir = os.environ.get(TRACE_DIR_ENV)
+    if trace_dir and "traces" in p.parts:
+        rest = p.parts[p.parts.index("traces") + 1:]
+        out.append(Path(os.path.expanduser(trace_dir)).joinpath(*rest))
+    out.append(Path(base_dir or ".") / p)
+    return out
 
 
 def resolve_path(path: str | os.PathLike, base_dir: str | os.PathLike | None) -> Path:
-    """Expand ``$VARS``/``~``, then resolve a relative path.
+    """Expand ``$VARS``/``~``, then resolve a relative path; the lookup order is
 
-    ``traces/REST`` goes to ``$MEMSIM_TRACE_DIR/REST`` when that variable is set;
-    any other relative path (and ``traces/...`` without the variable) is taken
-    relative to ``base_dir``, the folder of the scenario file that names it.
+    1. an absolute path, as it is;
+    2. with ``MEMSIM_TRACE_DIR`` set and a ``traces`` component in the path, the part
+       after it under that folder: ``traces/m/t.jsonl`` and the shipped scenarios'
+       ``../../shared/traces/m/t.jsonl`` both become ``$MEMSIM_TRACE_DIR/m/t.jsonl``;
+    3. the path relative to ``base_dir``, the folder of the scenario file naming it.
+
+    The first that exists wins; when none does, the first candidate is returned (so
+    the not-found error names the folder the user pointed at).
     """
-    text = os.path.expanduser(os.path.expandvars(str(path)))
-    p = Path(text)
-    if p.is_absolute():
-        return p
-    trace_dir = os.environ.get(TRACE_DIR_ENV)
-    parts = p.parts
-    if trace_dir and parts and parts[0] == "traces":
-        return Path(os.path.expanduser(trace_dir)).joinpath(*parts[1:])
-    return Path(base_dir or ".") / p
+    cands = trace_candidates(path, base_dir)
+    return next((c for c in cands if c.exists()), cands[0])
 
 
 def _describe(path: Path, given: str | None) -> str:
@@ -58,9 +71,10 @@ def check_file(path: Path, given: str | None = None) -> None:
     """Fail early, naming the resolved path, if ``path`` is not a readable file."""
     if not path.exists():
         hint = ""
-        if given is not None and Path(str(given)).parts[:1] == ("traces",) \
+        if given is not None and "traces" in Path(str(given)).parts \
                 and not os.environ.get(TRACE_DIR_ENV):
-            hint = f" (set {TRACE_DIR_ENV} to the folder holding 'traces/' files)"
+            hint = (f" (set {TRACE_DIR_ENV} to your traces folder: the part of the path "
+                    "after 'traces/' is looked up there)")
         raise TraceError(f"trace file not found{hint}", file=_describe(path, given))
     if path.is_dir():
         raise TraceError("is a directory, expected a trace file", file=_describe(path, given))

@@ -24,10 +24,10 @@ def add_executor_args(p) -> None:
 
 def _compare(args) -> int:
     from memsim.reports.tables import comparison_table
-    from memsim.sim.config import parse_set
+    from memsim.sim.overrides import parse_sets
     from memsim.studies.compare import run_scenarios
     check_figure_args(args)
-    overrides = dict(parse_set(item) for item in args.set or [])
+    overrides = parse_sets(args.set)          # the same path twice is an error, as in run
     executor = "dask" if args.scheduler else args.executor
     df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
                                 scheduler=args.scheduler, seed=args.seed, overrides=overrides,

@@ -87,19 +87,26 @@ def _scenario(args):
 
 
 def _run(args) -> int:
-    from memsim.ground.units import format_bandwidth, format_size, format_time
     from memsim.sim.offload.scenario import run_flash
 
     sc = _scenario(args)
-    runs = run_flash(sc)
+    report(sc, run_flash(sc), as_json=args.json)
+    return 0
+
+
+def report(sc, runs, *, as_json: bool) -> None:
+    """Print the runs of a flash scenario (a table, or one JSON object); ``memsim run``
+    prints kind: flash scenarios through this too."""
+    from memsim.ground.units import format_bandwidth, format_size, format_time
+
     base = next((r for r in runs if r.policy == "naive"), None)
     speed = {r.summary["policy_repr"]: (base.summary["latency_s"] / r.summary["latency_s"]
                                         if base else None) for r in runs}
-    if args.json:
+    if as_json:
         print_json({"scenario": sc.model_dump(mode="json"),
                     "runs": [{**r.summary, "speedup_vs_naive": speed[r.summary["policy_repr"]]}
                              for r in runs]})
-        return 0
+        return
     s0 = runs[0].summary
     print(f"{s0['model']} on {s0['platform']}: weights {format_size(s0['weight_bytes'])} "
           f"({s0['weights_over_dram']:.2f}x the DRAM budget of "
@@ -116,4 +123,3 @@ def _run(args) -> int:
                      f"{speed[s['policy_repr']]:.2f}x" if base else "-"])
     print(table(["policy", "latency/token", "flash I/O", "compute", "DRAM mgmt", "flash/token",
                  "read size", "flash bw", "peak DRAM", "fits", "vs naive"], rows))
-    return 0

@@ -86,14 +86,21 @@ def _scenario(args):
 
 
 def _run(args) -> int:
-    from memsim.ground.units import format_size, format_time
     from memsim.sim.offload.scenario import run_offload
 
     sc = _scenario(args)
-    r = run_offload(sc)
-    if args.json:
+    report(sc, run_offload(sc), as_json=args.json)
+    return 0
+
+
+def report(sc, r: dict, *, as_json: bool) -> None:
+    """Print an offload scenario's result (lines, or one JSON object); ``memsim run``
+    prints kind: offload scenarios through this too."""
+    from memsim.ground.units import format_size, format_time
+
+    if as_json:
         print_json(r)
-        return 0
+        return
     how = "best placement (LP search)" if r["search"] else "placement"
     print(f"{r['model']} on one GPU of {r['platform']}: batch {r['batch']}, prompt "
           f"{r['prompt_len']}, generate {r['gen_len']}")
@@ -107,4 +114,3 @@ def _run(args) -> int:
     mem = ", ".join(f"{d} {format_size(r[f'{d}_bytes'])} of {format_size(r[f'{d}_capacity_bytes'])}"
                     for d in ("gpu", "cpu", "disk"))
     print(f"  memory: {mem}; fits: {'yes' if r['fits'] else 'NO'}")
-    return 0

@@ -1,4 +1,9 @@
-"""``memsim run``: simulate a scenario file and print (or save) its summary."""
+"""``memsim run``: simulate a scenario file of any kind and print (or save) its result.
+
+Serve scenarios print the summary table below (``--out`` saves tables and a report);
+other kinds print what their own command prints (``memsim flash``, ``memsim offload``),
+or their result as JSON for a kind without a printer here.
+"""
 from __future__ import annotations
 
 from ._common import add_command, print_json
@@ -39,11 +44,13 @@ def format_summary(summary: dict, title: str = "") -> str:
 
 
 def _run(args) -> int:
-    import memsim.scenarios as scenarios
-    from memsim.sim.config import load_scenario, parse_set
-    path = args.scenario or str(scenarios.path("quickstart"))
-    overrides = dict(parse_set(item) for item in args.set or [])
-    scen = load_scenario(path, overrides, seed=args.seed)
+    from memsim.sim import kinds
+    from memsim.sim.overrides import parse_sets
+    overrides = parse_sets(args.set)
+    scen = kinds.load_scenario(args.scenario or "quickstart", overrides, seed=args.seed)
+    kind = kinds.kind_of(scen)
+    if kind != "serve":
+        return _run_kind(kind, scen, args)
     from memsim.sim.engine import Engine
     res = Engine(scen, progress=not args.json and not args.quiet).run()
     if args.out:
@@ -69,11 +76,40 @@ def _run(args) -> int:
     return 0
 
 
+def _run_kind(kind: str, scen, args) -> int:
+    """A scenario of another kind: its runner, printed by its command's printer (or as JSON)."""
+    from memsim.ground.errors import ConfigError
+    from memsim.sim import kinds
+
+    from . import flash, offload
+    printers = {"flash": flash.report, "offload": offload.report}
+    if args.out:
+        raise ConfigError(f"a kind: {kind} scenario writes no result folder; drop --out "
+                          "(--json prints the result)", field="--out")
+    result = kinds.run_loaded(scen, progress=not args.json and not args.quiet and
+                              "progress" in kinds.options(kind))
+    if args.quiet:
+        return 0
+    if kind in printers:
+        printers[kind](scen, result, as_json=args.json)
+    else:
+        print_json(_jsonable(result))
+    return 0
+
+
+def _jsonable(result):
+    if isinstance(result, (list, tuple)):
+        return [_jsonable(r) for r in result]
+    return getattr(result, "summary", result)
+
+
 def register(sub) -> None:
     p = add_command(sub, "run", help="simulate a scenario and print its summary",
                     example="memsim run scenarios/quickstart.yaml --out runs/quick --set scheduler.max_batch_size=64",
                     func=_run)
-    p.add_argument("scenario", nargs="?", help="scenario YAML (default: the built-in quickstart)")
+    p.add_argument("scenario", nargs="?",
+                   help="scenario YAML of any kind (serve, flash, offload), or the name of a "
+                        "shipped one such as quickstart (default: quickstart)")
     p.add_argument("--out", metavar="DIR", help="write Parquet tables, summary.json and report.html here")
     p.add_argument("--seed", type=int, help="override the scenario's seed")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",

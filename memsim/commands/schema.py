@@ -22,9 +22,12 @@ def schema_of(kind: str) -> dict:
         from memsim.workloads.model import ModelSpec as cls
     else:
         try:
-            from memsim.sim.config import Scenario as cls
+            from memsim.sim.kinds import schema
         except ImportError:
             raise ConfigError("scenario schema not available", field="schema") from None
+        out = schema()       # the union of every kind (serve, flash, offload, ...)
+        out.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
+        return out
     out = cls.model_json_schema()
     out.setdefault("$schema", "https://json-schema.org/draft/2020-12/schema")
     return out

@@ -7,18 +7,19 @@ mean the same run.  ``run_flash`` and ``run_offload`` execute them.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal, Optional, Union
+from typing import Any, Literal, Optional
 
 import numpy as np
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from memsim.ground.errors import ConfigError
-from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.ground.schema import StrictModel
 from memsim.ground.units import Size
 from memsim.hwmodels import load_platform
-from memsim.policies import create
+from memsim.policies import create, registry
 from memsim.workloads.model import load_model
 
+from ..scenario_file import Policy, ScenarioFile, build
 from .activations import load_activations, synthetic_activations
 from .flash import simulate_flash
 from .flexgen import build_problem, evaluate, search
@@ -26,7 +27,6 @@ from .flexgen import build_problem, evaluate, search
 __all__ = ["FlashScenario", "OffloadScenario", "load_scenario", "run_flash", "run_offload",
            "flash_budget_bytes"]
 
-PolicySpec = Union[str, dict[str, Any]]
 MAX_SHARED_TRACE_BYTES = 2**29
 """A synthetic trace up to this size is drawn once and shared by every policy."""
 
@@ -38,19 +38,20 @@ class SyntheticActivations(StrictModel):
     correlation: float = Field(default=0.7, ge=0, le=1)
 
 
-class FlashScenario(StrictModel):
+class FlashScenario(ScenarioFile):
     """LLM-in-a-flash weight streaming: policies compared on one activation trace."""
 
     kind: Literal["flash"]
     platform: str
     model: str
-    policies: list[PolicySpec] = Field(default_factory=lambda: ["naive", "windowing_bundling"],
+    policies: list[Policy("flash")] = Field(default_factory=lambda: ["naive", "windowing_bundling"],
                                        min_length=1)
     tokens: int = Field(default=64, ge=1)
     seed: int = Field(default=0, ge=0)
     activations: SyntheticActivations = Field(default_factory=SyntheticActivations)
     trace: Optional[str] = None
-    """A ``.npy``/``.npz`` bool array [tokens, layers, neurons]; replaces ``activations``."""
+    """A ``.npy``/``.npz`` bool array [tokens, layers, neurons]; replaces ``activations``;
+    a relative path resolves against the scenario file's folder."""
     dram: Optional[Size] = None
     """DRAM the model may use; default ``dram_fraction`` of the weights."""
     dram_fraction: Optional[float] = Field(default=None, gt=0)
@@ -71,7 +72,7 @@ class FlashScenario(StrictModel):
         return self
 
 
-class OffloadScenario(StrictModel):
+class OffloadScenario(ScenarioFile):
     """FlexGen-style offload of one batch: a given placement, or a search for the best."""
 
     kind: Literal["offload"]
@@ -82,6 +83,15 @@ class OffloadScenario(StrictModel):
     gen_len: int = Field(ge=1)
     placement: Optional[dict[str, Any]] = None
     """A ``flexgen`` policy spec (weights/kv/activations fractions, num_gpu_batches)."""
+
+    @field_validator("placement")
+    @classmethod
+    def _placement(cls, v):
+        if v is not None:
+            if "name" in v:
+                raise ConfigError("the placement is always flexgen's: drop `name`", field="name")
+            registry.check_spec("offload", {"name": "flexgen", **v})
+        return v
     search: bool = False
     gpu_memory: Optional[Size] = None
     cpu_memory: Optional[Size] = None
@@ -97,21 +107,16 @@ class OffloadScenario(StrictModel):
         return self
 
 
-def load_scenario(path: str | Path) -> FlashScenario | OffloadScenario:
+def load_scenario(path: str | Path, overrides: dict[str, Any] | None = None, *,
+                  seed: int | None = None) -> FlashScenario | OffloadScenario:
     """Read a ``kind: flash`` or ``kind: offload`` scenario; errors name the file and field."""
-    data = load_yaml(path)
-    if not isinstance(data, dict):
-        raise ConfigError("expected a mapping at the top level", file=str(path))
-    kind = data.get("kind")
-    cls = {"flash": FlashScenario, "offload": OffloadScenario}.get(kind)
-    if cls is None:
-        raise ConfigError(f"kind {kind!r} is not flash or offload", file=str(path), field="kind")
-    sc = validate(cls, data, file=path)
-    if isinstance(sc, FlashScenario) and sc.trace is not None:
-        trace = Path(sc.trace)
-        if not trace.is_absolute():
-            sc.trace = str(Path(path).parent / trace)
-    return sc
+    return build({"flash": FlashScenario, "offload": OffloadScenario}, path, overrides,
+                 seed=seed, elsewhere="memsim run FILE runs every kind")
+
+
+def _trace_path(sc: FlashScenario) -> Path:
+    trace = Path(sc.trace)
+    return trace if trace.is_absolute() else sc.base_dir / trace
 
 
 def flash_budget_bytes(sc: FlashScenario, model, memory_tier) -> int:
@@ -140,7 +145,7 @@ def run_flash(sc: FlashScenario) -> list:
 
     def trace():
         if sc.trace is not None:
-            return load_activations(sc.trace, layers=model.layers, neurons=model.ffn,
+            return load_activations(_trace_path(sc), layers=model.layers, neurons=model.ffn,
                                     tokens=sc.tokens)
         return synthetic_activations(tokens=sc.tokens, layers=model.layers, neurons=model.ffn,
                                      activation_rate=sc.activations.activation_rate,

@@ -92,7 +92,7 @@ def test_schema_model(capsys):
 
 
 def test_schema_scenario_missing_gives_one_line(monkeypatch, capsys):
-    monkeypatch.setitem(sys.modules, "memsim.sim.config", None)     # import of sim.config fails
+    monkeypatch.setitem(sys.modules, "memsim.sim.kinds", None)      # import of the scenario union fails
     err = _one_line_error(capsys, ["schema", "scenario"])
     assert "scenario schema not available" in err
 

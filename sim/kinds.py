@@ -6,7 +6,7 @@ loaded model and returning that kind's result.  ``load_scenario`` reads any kind
 ``run`` runs it (``memsim.run`` and ``memsim run`` use these), and ``schema`` is the
 JSON Schema of the union (``memsim schema scenario``).
 
-To add a kind, add one entry here::
+To add a kind, add one entry here, as ``train`` is::
 
     "train": Kind(TrainScenario, run_train, "a TrainResult"),
 
@@ -28,6 +28,8 @@ from . import engine
 from .config import Scenario, check_run_args
 from .offload.scenario import FlashScenario, OffloadScenario, run_flash, run_offload
 from .scenario_file import ScenarioFile, build
+from .train.run import run_train
+from .train.scenario import TrainScenario
 
 __all__ = ["Kind", "KINDS", "load_scenario", "run", "run_loaded", "options", "schema",
            "kind_of"]
@@ -46,6 +48,7 @@ KINDS: dict[str, Kind] = {
     "serve": Kind(Scenario, engine.run, "a Result (tables, summary; Result.save writes them)"),
     "flash": Kind(FlashScenario, run_flash, "a list of FlashRun, one per policy"),
     "offload": Kind(OffloadScenario, run_offload, "a dict summary of the placement"),
+    "train": Kind(TrainScenario, run_train, "a TrainResult (memory per tier and state, step time)"),
 }
 
 

@@ -81,8 +81,8 @@ def _run_kind(kind: str, scen, args) -> int:
     from memsim.ground.errors import ConfigError
     from memsim.sim import kinds
 
-    from . import flash, offload
-    printers = {"flash": flash.report, "offload": offload.report}
+    from . import flash, offload, train
+    printers = {"flash": flash.report, "offload": offload.report, "train": train.report}
     if args.out:
         raise ConfigError(f"a kind: {kind} scenario writes no result folder; drop --out "
                           "(--json prints the result)", field="--out")

@@ -143,6 +143,14 @@ def _run(args) -> int:
     return 0
 
 
+def report(scen, res, *, as_json: bool) -> None:
+    """How ``memsim run`` prints a kind: train result (as ``memsim train`` does)."""
+    if as_json:
+        print_json(res.to_dict())
+    else:
+        print(_result_text(res))
+
+
 def _gib(n) -> str:
     from memsim.ground.units import format_size
     return format_size(n) if n else "0"

@@ -16,8 +16,9 @@ from typing import Literal, Optional, Union
 from pydantic import Field, field_validator, model_validator
 
 from memsim.ground.errors import ConfigError
-from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.ground.schema import StrictModel, load_yaml
 from memsim.ground.units import Size
+from memsim.sim.scenario_file import ScenarioFile, build
 
 __all__ = ["TrainScenario", "Parallelism", "Precision", "Placement", "Checkpointing",
            "MemoryLimits", "STATE_CLASSES", "load_train_scenario", "BYTES"]
@@ -164,7 +165,7 @@ class MemoryLimits(StrictModel):
         return self
 
 
-class TrainScenario(StrictModel):
+class TrainScenario(ScenarioFile):
     """One optimizer step of ``model`` on one node of ``platform``."""
 
     kind: Literal["train"]
@@ -208,4 +209,4 @@ def load_train_scenario(path: str | Path) -> TrainScenario:
     if data.get("kind") != "train":
         raise ConfigError(f"kind {data.get('kind')!r} is not train (memsim train runs kind: train "
                           "scenarios)", file=str(path), field="kind")
-    return validate(TrainScenario, data, file=path)
+    return build({"train": TrainScenario}, path)

@@ -105,7 +105,7 @@ def test_schema_is_the_union(capsys):
     rc, out, _ = cli(capsys, "schema", "scenario")
     s = json.loads(out)
     refs = [o["$ref"].rsplit("/", 1)[1] for o in s["oneOf"]]
-    assert rc == 0 and refs == ["Scenario", "FlashScenario", "OffloadScenario"]
+    assert rc == 0 and refs == ["Scenario", "FlashScenario", "OffloadScenario", "TrainScenario"]
     assert s["$defs"]["FlashScenario"]["properties"]["kind"]["const"] == "flash"
     assert s["$defs"]["Scenario"]["properties"]["kind"]["default"] == "serve"
 
@@ -148,3 +148,9 @@ def test_kind_models_and_runners_are_consistent():
         assert callable(k.runner) and k.returns
     assert isinstance(memsim.load_scenario("flash-opt-6.7b"), FlashScenario)
     assert isinstance(memsim.load_scenario("offload-opt-30b"), OffloadScenario)
+
+
+def test_memsim_run_takes_a_train_scenario(capsys):
+    rc, out, _ = cli(capsys, "run", SHIPPED / "train-llama8b-8xh100.yaml", "--json")
+    d = json.loads(out)
+    assert rc == 0 and d["scenario"]["kind"] == "train" and d["summary"]["step_s"] > 0

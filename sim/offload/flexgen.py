@@ -14,13 +14,14 @@ from scipy.optimize import linprog
 
 from memsim.ground.errors import ConfigError, SimulationError
 from memsim.policies.offload import DEVICES, TENSORS, FlexGen
+from memsim.sim.ssd import LARGE_REQUEST_BYTES, SSD
 
 from .flash import compute_dtype
 
 __all__ = ["OffloadProblem", "build_problem", "evaluate", "evaluate_many", "solve_lp",
            "grid_placements", "search", "placement_vector"]
 
-LARGE_READ_BYTES = 64 * 2**20
+LARGE_READ_BYTES = LARGE_REQUEST_BYTES
 """Request size used for the disk's sequential bandwidth (a layer's tensors are large)."""
 
 
@@ -88,8 +89,9 @@ def build_problem(*, platform, model, batch: int, prompt_len: int, gen_len: int,
     gpu, cpu, disk = _tiers(platform)
     pcie = _path_bw(platform, gpu.name, cpu.name)
     disk_link = _path_bw(platform, cpu.name, disk.name)
-    rd = min(disk.bandwidth_at(LARGE_READ_BYTES, disk.parallelism), disk_link)
-    wr = min(disk.bandwidth_at(LARGE_READ_BYTES, disk.parallelism, write=True), disk_link)
+    drive = SSD(disk)                  # one drive, at its full queue depth
+    rd = min(drive.bandwidth_bytes_per_s(LARGE_READ_BYTES, drive.queue_depth), disk_link)
+    wr = min(drive.bandwidth_bytes_per_s(LARGE_READ_BYTES, drive.queue_depth, write=True), disk_link)
     c = platform.compute
     flop_rate = c.peak(compute_dtype(platform, model)) * c.efficiency.gemm
     hbm_bw = gpu.read_bw * c.efficiency.memory

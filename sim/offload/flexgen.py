@@ -18,7 +18,7 @@ from memsim.sim.ssd import LARGE_REQUEST_BYTES, SSD
 
 from .flash import compute_dtype
 
-__all__ = ["OffloadProblem", "build_problem", "evaluate", "evaluate_many", "solve_lp",
+__all__ = ["OffloadProblem", "offload_tiers", "build_problem", "evaluate", "evaluate_many", "solve_lp",
            "grid_placements", "search", "placement_vector"]
 
 LARGE_READ_BYTES = LARGE_REQUEST_BYTES
@@ -55,7 +55,8 @@ def placement_vector(policy: FlexGen) -> np.ndarray:
     return np.array([v for t in TENSORS for v in f[t]], dtype=float)
 
 
-def _tiers(platform):
+def offload_tiers(platform):
+    """The (GPU, CPU, disk) tiers of ``platform`` the placement splits over (hbm, dram, ssd/flash)."""
     gpu = platform.tier_of_kind("hbm")
     cpu = platform.tier_of_kind("dram")
     disk = platform.tier_of_kind("ssd") or platform.tier_of_kind("flash")
@@ -86,7 +87,7 @@ def build_problem(*, platform, model, batch: int, prompt_len: int, gen_len: int,
     if batch % num_gpu_batches:
         raise ConfigError(f"batch={batch} is not a multiple of num_gpu_batches={num_gpu_batches}",
                           field="num_gpu_batches")
-    gpu, cpu, disk = _tiers(platform)
+    gpu, cpu, disk = offload_tiers(platform)
     pcie = _path_bw(platform, gpu.name, cpu.name)
     disk_link = _path_bw(platform, cpu.name, disk.name)
     drive = SSD(disk)                  # one drive, at its full queue depth

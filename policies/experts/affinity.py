@@ -11,7 +11,7 @@ __all__ = ["Affinity"]
 
 @register("expert_prefetch")
 class Affinity:
-    """Fetch the next layer's experts that most often followed the current layer's experts.
+    """Keep in HBM the ``budget`` next-layer experts that most often followed the current layer's.
 
     Models: the inter-layer expert affinity P(expert at layer l+1 | expert at layer l) of "Exploiting Inter-Layer Expert Affinity for Accelerating Mixture-of-Experts Model Inference" (IPDPS 2024), used here as an online predictor for prefetching.
     Parameters:
@@ -41,13 +41,8 @@ class Affinity:
         if layer + 1 >= self.layers:
             return []
         score = self.follows[layer][cur].sum(axis=0)
-        out = []
-        for e in np.argsort(-score, kind="stable").tolist():
-            if len(out) >= self.budget or score[e] <= 0:
-                break
-            if not cached(layer + 1, e):
-                out.append((layer + 1, e))
-        return out
+        order = np.argsort(-score, kind="stable")[:self.budget]
+        return [(layer + 1, int(e)) for e in order.tolist() if score[e] > 0]
 
     def check(self) -> None:
         assert self.follows.shape == (self.layers, self.experts, self.experts)

@@ -39,14 +39,16 @@ class ExpertPrefetch(Protocol):
     * ``cached(layer, expert)``: whether an expert is in that layer's HBM cache or
       on its way there.  Reading it changes nothing.
 
-    It returns ``[(target_layer, expert), ...]`` in the order to fetch them, at most
-    ``budget`` pairs, each ``target_layer`` in ``(layer + d) % layers`` for ``d >= 1``
-    (the next iteration's first layers follow the last one).  The caller drops
-    pairs already cached and stops at ``budget``; what it fetches is inserted into
-    the target layer's cache (evicting by that cache's policy) and moves over the
-    link behind this layer's demand fetches, overlapped with this layer's compute.
-    ``plan`` may update the policy's own history with ``current`` (it is the only
-    place the policy learns the routing); it never changes the arguments.
+    It returns ``[(target_layer, expert), ...]``: the experts it wants in HBM for
+    later layers, in priority order, each ``target_layer`` in ``(layer + d) %
+    layers`` for ``d >= 1`` (the next iteration's first layers follow the last one).
+    Pairs already cached are *kept*: the fetches of this plan do not evict them,
+    and they cost nothing.  The others are fetched, in order, until ``budget``
+    fetches have started; each is inserted into its layer's cache (evicting by that
+    cache's policy, never a kept pair) and moves over the link behind this layer's
+    demand fetches, overlapped with this layer's compute.  ``plan`` may update the
+    policy's own history with ``current`` (it is the only place the policy learns
+    the routing); it never changes the arguments.
 
     Attributes: ``name``; ``lookahead_layers`` (int >= 0, layers of future routing
     the policy needs); ``budget`` (int >= 0, experts per boundary).  The caller

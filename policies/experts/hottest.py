@@ -11,7 +11,7 @@ __all__ = ["Hottest"]
 
 @register("expert_prefetch")
 class Hottest:
-    """Fetch the next layer's most used experts (by counts so far) that HBM does not hold.
+    """Keep the next layer's ``budget`` most used experts (by counts so far) in HBM, fetching those missing.
 
     Models: the hottest-expert-bit-first (HEBF) I/O ordering of "D^{2}MoE: Dual Routing and Dynamic Scheduling for Efficient On-Device MoE-based LLM Serving" (MobiCom 2025), which schedules expert loads by hotness to fill I/O-compute bubbles.
     Parameters:
@@ -41,14 +41,8 @@ class Hottest:
             row *= self.decay
         row[np.asarray(current, dtype=np.int64)] += 1.0
         nxt = (layer + 1) % self.layers
-        order = np.argsort(-self.counts[nxt], kind="stable")   # ties: lower id first
-        out = []
-        for e in order.tolist():
-            if len(out) >= self.budget or self.counts[nxt, e] <= 0:
-                break
-            if not cached(nxt, e):
-                out.append((nxt, e))
-        return out
+        order = np.argsort(-self.counts[nxt], kind="stable")[:self.budget]   # ties: lower id first
+        return [(nxt, int(e)) for e in order.tolist() if self.counts[nxt, e] > 0]
 
     def check(self) -> None:
         assert self.counts.shape == (self.layers, self.experts) and (self.counts >= 0).all()

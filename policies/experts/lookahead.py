@@ -14,7 +14,7 @@ class Lookahead:
     Models: "Read-ME: Refactorizing LLMs as Router-Decoupled Mixture of Experts with System Co-Design" (NeurIPS 2024), whose router decoupled from the backbone computes later layers' expert choices ahead, enabling lookahead prefetching and caching.
     Parameters:
         depth: layers of routing known ahead (1: the next layer, as the issue asks; Read-ME's pre-gating router can know every layer).
-        budget: experts started per layer boundary (default: the model's active experts per token).
+        budget: fetches started per layer boundary (default: the model's active experts per token).
     Differs from the paper: only the prefetch is modelled (no expert-aware batching);
     the routing ahead is the true routing (Read-ME's router is exact by design), and
     prefetches never reach past the current iteration's last layer (the next token's
@@ -34,14 +34,8 @@ class Lookahead:
         return f"Lookahead(depth={self.depth}, budget={self.budget})"
 
     def plan(self, layer, current, upcoming, cached) -> list[tuple[int, int]]:
-        out: list[tuple[int, int]] = []
-        for d in range(1, self.depth + 1):                 # nearest layer first: it is needed first
-            for e in upcoming.get(layer + d, ()):
-                if len(out) >= self.budget:
-                    return out
-                if not cached(layer + d, int(e)):
-                    out.append((layer + d, int(e)))
-        return out
+        # every known expert: the cached ones are kept, the others fetched, nearest layer first
+        return [(layer + d, int(e)) for d in range(1, self.depth + 1) for e in upcoming.get(layer + d, ())]
 
     def check(self) -> None:
         assert self.depth == self.lookahead_layers >= 1 and self.budget >= 0

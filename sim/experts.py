@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from memsim.ground.errors import ConfigError
+from memsim.ground.units import format_size
 from memsim.policies import registry
 from memsim.policies.replay import replay
 
@@ -33,7 +34,7 @@ def expert_slots(capacity, *, layers: int, experts: int, expert_bytes: int) -> n
     if isinstance(capacity, tuple) and len(capacity) == 2 and capacity[0] == "bytes":
         total = int(capacity[1]) // int(expert_bytes)
         if total > layers * experts:
-            raise ConfigError(f"{capacity[1]} B holds {total} experts; the model has only "
+            raise ConfigError(f"{format_size(capacity[1])} holds {total} experts; the model has only "
                               f"{layers * experts} ({experts} per layer x {layers} layers)",
                               field="experts.cache.capacity")
         base, extra = divmod(total, layers)

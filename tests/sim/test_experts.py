@@ -110,7 +110,7 @@ def test_slots_from_a_count_or_bytes():
     assert expert_slots(("bytes", 105), layers=4, experts=8, expert_bytes=10).tolist() == [3, 3, 2, 2]
     with pytest.raises(ConfigError, match="capacity 9 exceeds the 8 experts of a layer"):
         expert_slots(9, layers=4, experts=8, expert_bytes=10)
-    with pytest.raises(ConfigError, match="holds 33 experts; the model has only 32"):
+    with pytest.raises(ConfigError, match="330 B holds 33 experts; the model has only 32"):
         expert_slots(("bytes", 330), layers=4, experts=8, expert_bytes=10)
 
 

@@ -23,7 +23,7 @@ from .costmodel import CostModel, IterationShape
 from .offload.flexgen import offload_tiers, search
 from .ssd import SSD
 
-__all__ = ["Placement", "parse_fraction", "parse_placement", "flexgen_placement", "Stream",
+__all__ = ["SERVING_FIXED", "Placement", "parse_fraction", "parse_placement", "flexgen_placement", "Stream",
            "StreamPlan", "stream_plan", "StreamTiming", "stream_iteration", "closed_form_iteration_s",
            "layer_times", "check_fits"]
 
@@ -86,11 +86,18 @@ def parse_placement(spec: Mapping[str, Any], platform, *, field: str = "weights.
     return Placement(tuple(sorted(((t, f) for t, f in fracs.items() if f > 0), key=lambda p: order.index(p[0]))))
 
 
+#: What the serving engine keeps on the GPU whatever the LP says: the KV cache (its blocks live
+#: in HBM and lower KV tiers are the hierarchy's business) and the activations.
+SERVING_FIXED = {"kv": (1.0, 0.0, 0.0), "activations": (1.0, 0.0, 0.0)}
+
+
 def flexgen_placement(platform, model, *, batch: int, prompt_len: int, gen_len: int) -> Placement:
     """The weight split of the FlexGen LP (``sim.offload.flexgen.search``) for this serving
-    shape, as a placement on the platform's GPU, CPU and disk tiers."""
+    shape, as a placement on the platform's GPU, CPU and disk tiers.  The LP is solved with
+    the serving engine's constraints: one GPU batch per iteration, KV cache and activations
+    in HBM (``SERVING_FIXED``); only the weights move."""
     pol, _ = search(platform=platform, model=model, batch=batch, prompt_len=prompt_len,
-                    gen_len=gen_len)
+                    gen_len=gen_len, num_gpu_batches=(1,), fixed=SERVING_FIXED)
     tiers = tuple(t.name for t in offload_tiers(platform))
     w = pol.fractions()["weights"]
     return Placement(tuple((t, float(f)) for t, f in zip(tiers, w) if f > 0), source="flexgen")

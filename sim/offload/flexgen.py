@@ -191,11 +191,13 @@ def evaluate(problem: OffloadProblem, policy_or_x) -> dict:
     }
 
 
-def solve_lp(problem: OffloadProblem) -> np.ndarray | None:
+def solve_lp(problem: OffloadProblem, fixed: dict | None = None) -> np.ndarray | None:
     """The placement minimising total time under the memory caps (None if none fits).
 
     Variables: the nine fractions, then per-layer prefill and decode times, which
-    the constraints hold above every transfer and compute term.
+    the constraints hold above every transfer and compute term.  ``fixed`` pins
+    tensor classes to given ``(gpu, cpu, disk)`` fractions (serving keeps the KV
+    cache and activations on the GPU: ``{"kv": (1, 0, 0), "activations": (1, 0, 0)}``).
     """
     n = problem.gen_len
     cost = np.zeros(11)
@@ -222,6 +224,10 @@ def solve_lp(problem: OffloadProblem) -> np.ndarray | None:
     scale[-3:] = 2.0**-30
     A, bvec = A * scale[:, None], bvec * scale
     bounds = [(0, 1)] * 9 + [(0, None)] * 2
+    for name, fracs in (fixed or {}).items():
+        i = TENSORS.index(name)
+        for j, v in enumerate(fracs):
+            bounds[3 * i + j] = (float(v), float(v))
     res = linprog(cost, A_ub=A, b_ub=bvec, A_eq=eq, b_eq=np.ones(3), bounds=bounds,
                   method="highs")
     if res.status != 0:
@@ -252,7 +258,8 @@ def grid_placements(steps: int) -> np.ndarray:
 
 
 def search(*, platform, model, batch: int, prompt_len: int, gen_len: int,
-           num_gpu_batches: tuple[int, ...] | None = None, **caps) -> tuple[FlexGen, dict]:
+           num_gpu_batches: tuple[int, ...] | None = None, fixed: dict | None = None,
+           **caps) -> tuple[FlexGen, dict]:
     """The best ``flexgen`` placement: an LP per GPU-batch count, the fastest one kept.
 
     ``num_gpu_batches`` defaults to the powers of two dividing ``batch`` (up to 64).
@@ -265,7 +272,7 @@ def search(*, platform, model, batch: int, prompt_len: int, gen_len: int,
     for k in num_gpu_batches:
         prob = build_problem(platform=platform, model=model, batch=batch, prompt_len=prompt_len,
                              gen_len=gen_len, num_gpu_batches=k, **caps)
-        x = solve_lp(prob)
+        x = solve_lp(prob, fixed)
         if x is None:
             continue
         snapped = np.where(x < 1e-6, 0.0, x)        # drop solver dust if it changes nothing

@@ -21,6 +21,7 @@ from memsim.ground.units import format_size
 from memsim.policies import registry
 from memsim.policies.replay import replay
 
+from .expert_cache import ExpertCache, label
 from .ssd import SSD
 
 __all__ = ["ExpertCacheResult", "expert_slots", "needed_experts", "simulate_expert_cache",
@@ -129,12 +130,6 @@ class ExpertCacheResult:
                 "stall_s_per_token": self.stall_s_per_token, "tpot_s": self.tpot_s}
 
 
-def _label(spec) -> str:
-    if isinstance(spec, dict):
-        return str(spec.get("name"))
-    return spec if isinstance(spec, str) else getattr(spec, "name", type(spec).__name__)
-
-
 def simulate_expert_cache(routing: np.ndarray, *, slots, expert_bytes: int, link_bytes_per_s: float,
                           link_latency_s: float, layer_compute_s, other_s: float = 0.0, batch: int = 1,
                           eviction: Any = "lru", prefetch: Any = "none", budget: int | None = None,
@@ -165,7 +160,7 @@ def simulate_expert_cache(routing: np.ndarray, *, slots, expert_bytes: int, link
         raise ConfigError(f"driver={driver!r} must be auto, replay or python", field="driver")
     if use_replay and getattr(pf, "name", "") != "none":
         raise ConfigError("the replay driver runs without prefetch only", field="driver")
-    common = dict(eviction=_label(eviction), prefetch=_label(prefetch), slots=int(slots.sum()),
+    common = dict(eviction=label(eviction), prefetch=label(prefetch), slots=int(slots.sum()),
                   batch=int(batch), iterations=touched.shape[0], expert_bytes=int(expert_bytes))
     if use_replay:
         hits, misses = _replay_hits(touched, slots, eviction)
@@ -174,7 +169,20 @@ def simulate_expert_cache(routing: np.ndarray, *, slots, expert_bytes: int, link
         return ExpertCacheResult(**common, accesses=int(touched.sum()), hits=hits, prefetch_hits=0,
                                  demand_fetches=int(misses.sum()), prefetch_fetches=0,
                                  wasted_prefetches=0, iteration_s=it_s, stall_s=stall)
-    return _run_python(touched, slots, eviction, pf, compute, other_s, fetch_s, common)
+    cache = ExpertCache(slots=slots, eviction=eviction, prefetch=pf, fetch_s=fetch_s)
+    iters, layers, _ = touched.shape
+    it_s, stall_s = np.zeros(iters), np.zeros(iters)
+    clock = 0.0
+    for i in range(iters):
+        need = [np.flatnonzero(touched[i, layer]).tolist() for layer in range(layers)]
+        end, stall_s[i] = cache.iteration(need, compute, start_s=clock, other_s=other_s)
+        it_s[i], clock = end - clock, end
+    cache.check()
+    n = cache.counts
+    return ExpertCacheResult(**common, accesses=n["accesses"], hits=n["hits"],
+                             prefetch_hits=n["prefetch_hits"], demand_fetches=n["demand_fetches"],
+                             prefetch_fetches=n["prefetch_fetches"], wasted_prefetches=n["wasted_prefetches"],
+                             iteration_s=it_s, stall_s=stall_s)
 
 
 def _replay_hits(touched: np.ndarray, slots: np.ndarray, eviction) -> tuple[int, np.ndarray]:
@@ -190,123 +198,3 @@ def _replay_hits(touched: np.ndarray, slots: np.ndarray, eviction) -> tuple[int,
         hits += r.hits
         misses[:, layer] -= np.bincount(it, weights=r.hit, minlength=iters).astype(np.int64)
     return hits, misses
-
-
-class _Layer:
-    """One layer's HBM expert cache: the eviction policy, what it holds, when each arrives."""
-
-    def __init__(self, eviction, slots: int):
-        self.slots = int(slots)
-        self.policy = registry.create("eviction", eviction, capacity=self.slots) if slots else None
-        if self.policy is not None and hasattr(self.policy, "prepare"):
-            raise ConfigError(f"eviction {_label(eviction)!r} needs the future; with a prefetch "
-                              "policy the accesses depend on its decisions: use prefetch none",
-                              field="experts.cache.eviction")
-        self.ready_s: dict[int, float] = {}     # expert -> arrival time in HBM
-        self.unused: set[int] = set()           # prefetched, not yet used
-        self.clock = 0                          # demand accesses so far: the policies' now_s
-        self.on_miss = getattr(self.policy, "on_miss", None)
-
-    def __contains__(self, e) -> bool:
-        return e in self.ready_s
-
-    def make_room(self, now: float, can_evict=None) -> tuple[bool, bool]:
-        """Evict until one more expert fits: (room made, a prefetched expert was wasted)."""
-        wasted = False
-        while len(self.ready_s) + 1 > self.slots:
-            v = self.policy.victim(now, can_evict)
-            if v is None:
-                return False, wasted
-            if v not in self.ready_s:
-                raise AssertionError(f"{self.policy!r}.victim returned {v!r}, not stored")
-            del self.ready_s[v]
-            if v in self.unused:
-                self.unused.discard(v)
-                wasted = True
-            self.policy.on_remove(v)
-        return True, wasted
-
-
-def _run_python(touched, slots, eviction, pf, compute, other_s, fetch_s, common) -> ExpertCacheResult:
-    iters, layers, _ = touched.shape
-    caches = [_Layer(eviction, s) for s in slots]
-    need = [[np.flatnonzero(touched[i, layer]).tolist() for layer in range(layers)] for i in range(iters)]
-    n = {"hits": 0, "prefetch_hits": 0, "demand": 0, "prefetch": 0, "wasted": 0}
-    it_s, stall_s = np.zeros(iters), np.zeros(iters)
-    clock = link_free = 0.0
-    look = int(getattr(pf, "lookahead_layers", 0))
-    for i in range(iters):
-        start_it = clock
-        for layer in range(layers):
-            cur, cache, t = need[i][layer], caches[layer], clock
-            ready = t
-            for e in cur:                                     # demand: replay's call order
-                now = float(cache.clock)
-                cache.clock += 1
-                if cache.policy is not None and e in cache:
-                    n["hits"] += 1
-                    cache.policy.on_hit(e, now)
-                    ready = max(ready, cache.ready_s[e])
-                    if e in cache.unused:
-                        cache.unused.discard(e)
-                        n["prefetch_hits"] += 1
-                    continue
-                link_free = max(link_free, t) + fetch_s
-                ready = max(ready, link_free)
-                n["demand"] += 1
-                if cache.policy is not None:
-                    if cache.on_miss is not None:
-                        cache.on_miss(e, 1, now)
-                    _, wasted = cache.make_room(now)
-                    n["wasted"] += wasted
-                    cache.policy.on_insert(e, 1, now)
-                    cache.ready_s[e] = link_free
-            upcoming = {layer + d: need[i][layer + d] for d in range(1, look + 1) if layer + d < layers}
-            link_free = _prefetch(pf, layer, cur, upcoming, caches, t, link_free, fetch_s, n)
-            stall_s[i] += ready - t
-            clock = ready + compute[layer]
-        clock += other_s
-        it_s[i] = clock - start_it
-    for c in caches:
-        if c.policy is not None:
-            c.policy.check()
-            assert len(c.policy) == len(c.ready_s) <= c.slots
-    pf.check()
-    return ExpertCacheResult(**common, accesses=int(touched.sum()), hits=n["hits"],
-                             prefetch_hits=n["prefetch_hits"], demand_fetches=n["demand"],
-                             prefetch_fetches=n["prefetch"], wasted_prefetches=n["wasted"],
-                             iteration_s=it_s, stall_s=stall_s)
-
-
-def _prefetch(pf, layer, cur, upcoming, caches, t, link_free, fetch_s, n) -> float:
-    """Ask the policy at this boundary and start what it chose; returns when the link frees."""
-    layers = len(caches)
-
-    def cached(tl, e):
-        return e in caches[tl]
-
-    plan = pf.plan(layer, cur, upcoming, cached)
-    for tl, _ in plan:
-        if not (0 <= tl < layers and tl != layer):
-            raise AssertionError(f"{pf!r}.plan at layer {layer} returned layer {tl}")
-    kept = {(tl, e) for tl, e in plan if e in caches[tl]}      # the plan's fetches spare these
-    issued = 0
-    for tl, e in plan:
-        cache = caches[tl]
-        if issued >= pf.budget:
-            break
-        if cache.policy is None or e in cache:
-            continue
-        now = float(cache.clock)
-        ok, wasted = cache.make_room(now, lambda k, tl=tl: (tl, k) not in kept)
-        n["wasted"] += wasted
-        if not ok:
-            continue
-        link_free = max(link_free, t) + fetch_s
-        cache.policy.on_insert(e, 1, now)
-        cache.ready_s[e] = link_free
-        cache.unused.add(e)
-        kept.add((tl, e))
-        issued += 1
-        n["prefetch"] += 1
-    return link_free

@@ -25,7 +25,7 @@ from .ssd import SSD
 
 __all__ = ["SERVING_FIXED", "Placement", "parse_fraction", "parse_placement", "flexgen_placement", "Stream",
            "StreamPlan", "stream_plan", "StreamTiming", "stream_iteration", "closed_form_iteration_s",
-           "layer_times", "check_fits"]
+           "decode_run_pieces", "layer_times", "check_fits"]
 
 _TOL = 1e-6
 
@@ -271,6 +271,28 @@ def closed_form_iteration_s(plan: StreamPlan, layer_compute_s: float, *, prefetc
     if prefetch_depth >= 1:
         return max(L * f, L * c + other_s)
     return L * (c + f) + other_s
+
+
+def decode_run_pieces(a: float, b: float, *, stream_s: float, prefetch_depth: int, s0: float, n: int,
+                      steps: int) -> list[tuple[int, float, float]]:
+    """A closed-form decode run with streamed weights, as affine pieces ``(steps, a_i, b_i)``.
+
+    With every weight in HBM an iteration reading ``S`` KV tokens takes ``a + b * S``
+    (the engine's ``decode_affine``); streaming ``stream_s = L * f`` per iteration
+    makes it ``max(stream_s, a + b * S)`` with prefetch and ``a + stream_s + b * S``
+    without.  ``S`` starts at ``s0`` and grows by ``n`` per step, so the link-bound
+    steps come first: at most two pieces, each affine in ``S`` like an ordinary run.
+    """
+    if steps <= 0:
+        return []
+    if prefetch_depth < 1:
+        return [(steps, a + stream_s, b)]
+    if b <= 0 or n <= 0:
+        return [(steps, stream_s, 0.0)] if stream_s > a + b * s0 else [(steps, a, b)]
+    # steps j (0-based) with a + b * (s0 + j * n) < stream_s are link-bound
+    bound = math.ceil((stream_s - a - b * s0) / (b * n)) if stream_s > a + b * s0 else 0
+    k = max(0, min(steps, bound))
+    return [p for p in ((k, stream_s, 0.0), (steps - k, a, b)) if p[0] > 0]
 
 
 def layer_times(platform, model, *, batch: int, context_tokens: int, tp: int = 1) -> tuple[float, float]:

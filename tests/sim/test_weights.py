@@ -7,6 +7,7 @@ from memsim.hwmodels import load_platform
 from memsim.sim.weights import (
     check_fits,
     closed_form_iteration_s,
+    decode_run_pieces,
     flexgen_placement,
     layer_times,
     parse_fraction,
@@ -146,3 +147,26 @@ def test_check_fits_says_what_does_not_fit(h100, llama70):
     plan = stream_plan(h100, llama70, parse_placement({"hbm": "60%", "dram": "40%"}, h100))
     with pytest.raises(SimulationError, match="exceed HBM"):
         check_fits(plan, prefetch_depth=1, kv_bytes=8 * 2**30, hbm_capacity_bytes=h100.tier("hbm").capacity)
+
+
+@pytest.mark.parametrize("depth", [0, 1])
+@pytest.mark.parametrize("stream_s", [0.0, 0.05, 0.07, 0.2, 5.0])
+def test_decode_run_pieces_sum_to_the_per_step_times(depth, stream_s):
+    a, b, s0, n, steps = 0.04, 2e-6, 10_000, 32, 500
+    pieces = decode_run_pieces(a, b, stream_s=stream_s, prefetch_depth=depth, s0=s0, n=n, steps=steps)
+    assert sum(k for k, _, _ in pieces) == steps and len(pieces) <= 2
+    s, total = s0, 0.0
+    for k, ai, bi in pieces:
+        for _ in range(k):
+            total += ai + bi * s
+            s += n
+    per_step = [(max(stream_s, a + b * (s0 + j * n)) if depth else a + stream_s + b * (s0 + j * n))
+                for j in range(steps)]
+    assert total == pytest.approx(sum(per_step), rel=1e-12)
+
+
+def test_decode_run_pieces_split_where_compute_overtakes_the_stream():
+    pieces = decode_run_pieces(0.04, 2e-6, stream_s=0.07, prefetch_depth=1, s0=10_000, n=32, steps=500)
+    (k1, a1, b1), (k2, a2, b2) = pieces
+    assert (a1, b1, a2, b2) == (0.07, 0.0, 0.04, 2e-6) and k1 + k2 == 500
+    assert 0.04 + 2e-6 * (10_000 + (k1 - 1) * 32) < 0.07 <= 0.04 + 2e-6 * (10_000 + k1 * 32)

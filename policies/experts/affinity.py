@@ -11,7 +11,7 @@ __all__ = ["Affinity"]
 
 @register("expert_prefetch")
 class Affinity:
-    """Keep in HBM the ``budget`` next-layer experts that most often followed the current layer's.
+    """Keep in HBM the next-layer experts that most often followed the current layer's (up to budget).
 
     Models: the inter-layer expert affinity P(expert at layer l+1 | expert at layer l) of "Exploiting Inter-Layer Expert Affinity for Accelerating Mixture-of-Experts Model Inference" (IPDPS 2024), used here as an online predictor for prefetching.
     Parameters:

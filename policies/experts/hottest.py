@@ -11,7 +11,7 @@ __all__ = ["Hottest"]
 
 @register("expert_prefetch")
 class Hottest:
-    """Keep the next layer's ``budget`` most used experts (by counts so far) in HBM, fetching those missing.
+    """Keep the next layer's most used experts (counts so far, up to budget) in HBM, fetching those missing.
 
     Models: the hottest-expert-bit-first (HEBF) I/O ordering of "D^{2}MoE: Dual Routing and Dynamic Scheduling for Efficient On-Device MoE-based LLM Serving" (MobiCom 2025), which schedules expert loads by hotness to fill I/O-compute bubbles.
     Parameters:

@@ -9,7 +9,7 @@ __all__ = ["Lookahead"]
 
 @register("expert_prefetch")
 class Lookahead:
-    """Fetch the experts the next ``depth`` layers will use, known ahead from a pre-gating router.
+    """Fetch the experts the next layers (depth) will use, known ahead from a pre-gating router.
 
     Models: "Read-ME: Refactorizing LLMs as Router-Decoupled Mixture of Experts with System Co-Design" (NeurIPS 2024), whose router decoupled from the backbone computes later layers' expert choices ahead, enabling lookahead prefetching and caching.
     Parameters:

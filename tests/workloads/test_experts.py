@@ -126,3 +126,9 @@ def test_missing_column_and_unknown_format(tmp_path):
         read_expert_trace(p, layers=1, experts=2, active=1)
     with pytest.raises(TraceError, match="no such file"):
         read_expert_trace(tmp_path / "none.csv", layers=1, experts=2, active=1)
+
+
+def test_extra_columns_are_ignored(tmp_path):
+    p = tmp_path / "x.csv"
+    p.write_text("request,token,layer,expert,weight\n7,0,0,1,0.6\n7,0,1,0,0.4\n")
+    assert read_expert_trace(p, layers=2, experts=2, active=1).tolist() == [[[1], [0]]]

@@ -49,15 +49,19 @@ def expert_slots(capacity, *, layers: int, experts: int, expert_bytes: int) -> n
     return np.full(layers, int(capacity), dtype=np.int64)
 
 
-def needed_experts(routing: np.ndarray, batch: int) -> np.ndarray:
+def needed_experts(routing: np.ndarray, batch: int, experts: int | None = None) -> np.ndarray:
     """``touched[iteration, layer, expert]``: the experts each iteration's batch uses per layer
-    (``batch`` consecutive tokens form an iteration; a partial last batch is dropped)."""
+    (``batch`` consecutive tokens form an iteration; a partial last batch is dropped).
+    ``experts`` defaults to the largest id in ``routing`` + 1."""
     tokens, layers, _ = routing.shape
     iters = tokens // batch
     if iters < 1:
         raise ConfigError(f"{tokens} tokens make no full batch of {batch}", field="batch")
     r = routing[:iters * batch].reshape(iters, batch, layers, -1).astype(np.int64)
-    experts = int(routing.max()) + 1
+    top = int(routing.max()) + 1
+    experts = top if experts is None else int(experts)
+    if experts < top:
+        raise ConfigError(f"routing names expert {top - 1}; the model has {experts}", field="routing")
     touched = np.zeros((iters, layers, experts), dtype=bool)
     it = np.arange(iters)[:, None, None, None]
     lay = np.arange(layers)[None, None, :, None]
@@ -133,13 +137,14 @@ class ExpertCacheResult:
 def simulate_expert_cache(routing: np.ndarray, *, slots, expert_bytes: int, link_bytes_per_s: float,
                           link_latency_s: float, layer_compute_s, other_s: float = 0.0, batch: int = 1,
                           eviction: Any = "lru", prefetch: Any = "none", budget: int | None = None,
-                          driver: str = "auto") -> ExpertCacheResult:
+                          experts: int | None = None, driver: str = "auto") -> ExpertCacheResult:
     """Run the expert cache over ``routing`` ``[tokens, layers, active]``.
 
     ``slots`` is ``expert_slots(...)`` (or an int per layer); ``layer_compute_s`` a
     number or one per layer (the layer's time with its experts in HBM); ``other_s``
     is added per iteration.  ``prefetch`` is an ``expert_prefetch`` spec, ``budget``
-    its default budget (``active x batch``, at most the experts of a layer).
+    its default budget (``active x batch``, at most the experts of a layer); ``experts``
+    the experts per layer (default: the largest id in ``routing`` + 1).
     ``driver``: ``replay`` (only without prefetch), ``python`` (the loop below,
     any policies but offline ones with prefetch), ``auto`` (replay when it can).
     """
@@ -148,7 +153,7 @@ def simulate_expert_cache(routing: np.ndarray, *, slots, expert_bytes: int, link
         raise ConfigError(f"routing has shape {routing.shape}; expected [tokens, layers, active]",
                           field="routing")
     tokens, layers, active = routing.shape
-    touched = needed_experts(routing, int(batch))
+    touched = needed_experts(routing, int(batch), experts)
     experts = touched.shape[2]
     slots = np.broadcast_to(np.asarray(slots, dtype=np.int64), (layers,)).copy()
     compute = np.broadcast_to(np.asarray(layer_compute_s, dtype=float), (layers,))

@@ -55,16 +55,16 @@ class FlexGenShape(StrictModel):
 class WeightsConfig(StrictModel):
     """Where the model's weights live; layers' off-HBM parts stream in each iteration."""
 
-    placement: Union[Literal["flexgen"], dict[str, Union[str, float]]] = Field(
-        default_factory=lambda: {"hbm": "100%"},
-        description='fraction of every layer per tier ({hbm: 60%, dram: 40%}) or "flexgen"')
+    placement: Union[Literal["flexgen"], dict[str, Union[str, float]], None] = Field(
+        None, description='fraction of every layer per tier ({hbm: 60%, dram: 40%}) or "flexgen"; '
+                          'default: every weight in HBM')
     prefetch_depth: int = Field(1, ge=0, le=64, description="layers streamed ahead (0: fetch, then compute)")
     flexgen: FlexGenShape = Field(default_factory=FlexGenShape, description="shape for placement: flexgen")
 
     @field_validator("placement")
     @classmethod
     def _fractions(cls, v):
-        if isinstance(v, str):
+        if v is None or isinstance(v, str):
             return v
         if not v:
             raise ConfigError("expected a mapping of tier to fraction like {hbm: 60%, dram: 40%}")
@@ -128,6 +128,11 @@ def resolve_placement(cfg: WeightsConfig, platform, model, *, batch: int, prompt
                       gen_len: int) -> Placement:
     """The placement of ``cfg`` on ``platform``: validated fractions, or the FlexGen LP's split
     for the shape (``cfg.flexgen`` overrides the scheduler's batch and the workload's means)."""
+    if cfg.placement is None:
+        hbm = platform.tier_of_kind("hbm")
+        if hbm is None:
+            raise ConfigError(f"platform {platform.name} has no hbm tier", field="weights.placement")
+        return Placement(((hbm.name, 1.0),))
     if cfg.placement == "flexgen":
         s = cfg.flexgen
         return flexgen_placement(platform, model, batch=s.batch or batch,

@@ -66,6 +66,13 @@ def test_every_expert_cached_leaves_only_first_touches(routing):
     assert r.demand_fetches == first and r.accesses == routing.size
 
 
+def test_the_expert_count_can_exceed_the_ids_seen(routing):
+    r = run(routing, prefetch="hottest", experts=12)
+    assert r.accesses == routing.size
+    with pytest.raises(ConfigError, match="routing names expert 7; the model has 4"):
+        run(routing, experts=4)
+
+
 def test_no_cache_fetches_every_access(routing):
     r = run(routing, slots=0, prefetch="lookahead")
     fetch = 1e-3 + 100 / 1e4

@@ -37,7 +37,10 @@ def one_line(fn, *args, match, **kw):
 
 def test_weights_defaults_to_all_in_hbm():
     w = weights({})
-    assert w.placement == {"hbm": "100%"} and w.prefetch_depth == 1
+    assert w.placement is None and w.prefetch_depth == 1
+    p = resolve_placement(w, load_platform("h100_sxm"), load_model("llama-3.1-8b"), batch=1,
+                          prompt_len=1, gen_len=1)
+    assert p.fractions == (("hbm", 1.0),)
 
 
 def test_a_placement_over_100_percent_is_one_line_at_load():

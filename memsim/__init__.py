@@ -19,8 +19,22 @@ Names load on first use, so ``memsim --help`` does not pay for the engine.
 from __future__ import annotations
 
 import importlib
+from typing import TYPE_CHECKING
 
 from memsim.ground import __version__
+
+if TYPE_CHECKING:   # what type checkers and editors see; at run time names load on first use
+    from memsim import ground, hwmodels, policies, reports, scenarios, sim, studies, validate, workloads
+    from memsim.ground.errors import ConfigError, MemsimError, SimulationError, TraceError
+    from memsim.hwmodels import list_platforms, load_platform
+    from memsim.policies.mrc import mrc
+    from memsim.policies.replay import replay
+    from memsim.sim.config import Scenario, load_scenario
+    from memsim.sim.engine import run
+    from memsim.sim.result import Result, load_result
+    from memsim.studies.compare import compare
+    from memsim.studies.sweep import load_sweep, run_sweep
+    from memsim.workloads import list_models, load_model, open_workload
 
 #: public name -> the module that defines it
 _API = {

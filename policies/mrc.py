@@ -7,7 +7,8 @@ capacity of a grid, in parallel processes, results in grid order.
 from __future__ import annotations
 
 import os
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, as_completed
 
 import numpy as np
 
@@ -52,19 +53,34 @@ def _one(args):
     return row
 
 
-def mrc(ids, policy, capacities, *, sizes=None, workers: int | None = None) -> list[dict]:
-    """Hit ratio of ``policy`` at every capacity (rows in the order of ``capacities``)."""
+def mrc(ids, policy, capacities, *, sizes=None, workers: int | None = None,
+        on_point: Callable[[dict], None] | None = None) -> list[dict]:
+    """Hit ratio of ``policy`` at every capacity (rows in the order of ``capacities``).
+
+    ``on_point(row)`` is called as each capacity finishes (in completion order), e.g. for progress.
+    """
     name = policy if isinstance(policy, str) else None
     unit = sizes is None or bool(np.all(np.asarray(sizes) == 1))
+    done = on_point or (lambda row: None)
     if name == "lru" and unit:
-        return lru_curve(ids, capacities)
+        rows = lru_curve(ids, capacities)
+        for r in rows:
+            done(r)
+        return rows
     prepared = prepare_sequence(ids, sizes)
     jobs = [(policy, int(c), prepared) for c in capacities]
     workers = workers if workers is not None else min(len(jobs), os.cpu_count() or 1)
     if workers <= 1 or len(jobs) <= 1:
-        return [_one(j) for j in jobs]
+        out = []
+        for j in jobs:
+            out.append(_one(j))
+            done(out[-1])
+        return out
     with ProcessPoolExecutor(max_workers=workers) as ex:
-        return list(ex.map(_one, jobs))
+        futures = [ex.submit(_one, j) for j in jobs]
+        for f in as_completed(futures):
+            done(f.result())
+        return [f.result() for f in futures]
 
 
 def write_curve(rows: list[dict], path: str) -> None:
@@ -81,8 +97,8 @@ def write_curve(rows: list[dict], path: str) -> None:
         raise ConfigError(f"{path}: output must end in .csv or .json", field="out")
 
 
-def figure(rows: list[dict], *, title: str = "Miss-ratio curve"):
-    """A plotly figure: miss ratio vs capacity (log x), one line per policy."""
+def figure(rows: list[dict], *, title: str = "Miss-ratio curve", capacity_unit: str = "blocks"):
+    """A plotly figure: miss ratio vs capacity (log x, in ``capacity_unit``), one line per policy."""
     import plotly.graph_objects as go
     fig = go.Figure()
     for pol in dict.fromkeys(r["policy"] for r in rows):
@@ -90,6 +106,6 @@ def figure(rows: list[dict], *, title: str = "Miss-ratio curve"):
         fig.add_trace(go.Scatter(x=[r["capacity"] for r in pts],
                                  y=[r["miss_ratio"] for r in pts], mode="lines+markers",
                                  name=pol))
-    fig.update_layout(title=title, xaxis_title="capacity", yaxis_title="miss ratio",
+    fig.update_layout(title=title, xaxis_title=f"capacity ({capacity_unit})", yaxis_title="miss ratio",
                       xaxis_type="log", template="plotly_white")
     return fig

@@ -6,6 +6,7 @@ so a one-hour run still gives a report of a few megabytes.
 """
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["labelled", "labels_from_dirs", "ecdf", "spread_over_bins", "time_edges", "binned_max", "flatten",
-           "tier_hit_ratios", "MAX_POINTS"]
+           "tier_hit_ratios", "MAX_POINTS", "POINT_FILE", "AS_WRITTEN"]
 
 #: Most points a single trace carries in the report (CDFs, time series).
 MAX_POINTS = 400
@@ -44,12 +45,28 @@ def labelled(results: Any) -> dict[str, Any]:
     return out
 
 
+#: written beside a sweep's saved run (``memsim sweep --save-runs``): its label from the swept values
+POINT_FILE = "sweep_point.json"
+#: suffix of a sweep table's column that keeps a swept quantity as the sweep file wrote it ("256 GiB")
+AS_WRITTEN = " (as written)"
+
+
+def _point_label(d: Path) -> str | None:
+    try:
+        label = json.loads((d / POINT_FILE).read_text()).get("label")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return label if isinstance(label, str) and label else None
+
+
 def labels_from_dirs(dirs: list[str | Path]) -> list[str]:
-    """Short, unique labels for result directories (their names, parents added on clashes)."""
+    """Short, unique labels for result directories: a sweep run's swept values
+    (``block_tokens=16, max_batch_size=64``), else the folder's name, parents added on clashes."""
     paths = [Path(d).resolve() for d in dirs]
+    swept = [_point_label(p) for p in paths]
     depth = 1
     while True:
-        labels = ["/".join(p.parts[-depth:]) for p in paths]
+        labels = [s or "/".join(p.parts[-depth:]) for s, p in zip(swept, paths)]
         if len(set(labels)) == len(labels) or depth >= max(len(p.parts) for p in paths):
             return labels
         depth += 1

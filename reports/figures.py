@@ -229,8 +229,8 @@ def _phases(req: pd.DataFrame) -> list[tuple[str, str, np.ndarray, np.ndarray]]:
 def request_timeline(results: Any, *, sample: int = 40) -> go.Figure:
     """Queue, KV load, prefill and decode of a sample of requests as horizontal bars.
 
-    The sample is ``sample`` requests evenly spaced in request order among those
-    that were scheduled; one panel per result.
+    The sample is ``sample`` requests evenly spaced in arrival order among those
+    that were scheduled, drawn top to bottom by arrival; one panel per result.
     """
     res_by = labelled(results)
     fig = make_subplots(rows=len(res_by), cols=1, subplot_titles=list(res_by),
@@ -240,6 +240,7 @@ def request_timeline(results: Any, *, sample: int = 40) -> go.Figure:
         if req.empty:
             continue
         req = req[np.isfinite(req["scheduled_s"].to_numpy(dtype=float))]
+        req = req.sort_values(["arrival_s", "request_id"], kind="stable")
         if len(req) > sample:
             req = req.iloc[np.unique(np.linspace(0, len(req) - 1, sample).round().astype(int))]
         ylab = [f"req {i}" for i in req["request_id"]]
@@ -252,7 +253,10 @@ def request_timeline(results: Any, *, sample: int = 40) -> go.Figure:
                                  name=name, legendgroup=name, showlegend=r == 1, marker_color=color,
                                  hovertemplate="%{y}: " + name + " %{base:.3f}s + %{x:.3f}s<extra></extra>"),
                           row=r, col=1)
-        fig.update_yaxes(autorange="reversed", type="category", row=r, col=1)
+        # categories in arrival order, not in order of first appearance (a request that never
+        # queued would first appear in the prefill trace, below later arrivals)
+        fig.update_yaxes(autorange="reversed", type="category", categoryorder="array", categoryarray=ylab,
+                         row=r, col=1)
     fig.update_xaxes(title_text="simulated time (s)", row=len(res_by), col=1)
     return _layout(fig, title="Request timeline (sample)", barmode="overlay",
                    height=max(320, min(sample, 40) * 14 * len(res_by) + 120))
@@ -261,8 +265,9 @@ def request_timeline(results: Any, *, sample: int = 40) -> go.Figure:
 def miss_ratio_curve(results: Any) -> go.Figure:
     """Miss ratio against cache capacity from each result's ``extras['mrc']`` table.
 
-    Accepts capacity columns ``capacity_bytes``, ``capacity_blocks`` or
-    ``capacity``, and ``miss_ratio`` or ``hit_ratio``; one line per ``policy``.
+    Accepts capacity columns ``capacity_bytes``, ``capacity_blocks`` (with an
+    optional ``block_tokens`` column, named on the axis) or ``capacity``, and
+    ``miss_ratio`` or ``hit_ratio``; one line per ``policy``.
     """
     res_by = labelled(results)
     fig = go.Figure()
@@ -272,7 +277,10 @@ def miss_ratio_curve(results: Any) -> go.Figure:
         if mrc is None or mrc.empty:
             continue
         xcol = next(c for c in ("capacity_bytes", "capacity_blocks", "capacity") if c in mrc.columns)
-        xname = xcol.replace("_", " ")
+        unit = {"capacity_bytes": "bytes", "capacity_blocks": "blocks"}.get(xcol)
+        if unit == "blocks" and "block_tokens" in mrc.columns and mrc["block_tokens"].nunique() == 1:
+            unit = f"blocks of {int(mrc['block_tokens'].iloc[0])} tokens"
+        xname = f"capacity ({unit})" if unit else "capacity"
         y = mrc["miss_ratio"] if "miss_ratio" in mrc.columns else 1.0 - mrc["hit_ratio"]
         groups = mrc.groupby("policy", sort=False) if "policy" in mrc.columns else [("", mrc)]
         for j, (policy, rows) in enumerate(groups):

@@ -32,5 +32,9 @@ def recall_figure(df, *, title: str = "Attention-mass recall vs KV budget") -> g
     fig.update_xaxes(type="log", title="budget (tokens per layer-head / mean context)", row=1, col=1)
     fig.update_xaxes(type="log", title="resident KV bytes / full cache", row=1, col=2)
     fig.update_yaxes(title="attention-mass recall", range=[0, 1.02])
-    fig.update_layout(title=title, template="plotly_white", height=480)
+    # a legend below the panels, in rows: a vertical one beside them cuts off past ~11 policies
+    rows = -(-df["policy"].nunique() // 6)
+    fig.update_layout(title=title, template="plotly_white", height=480 + 24 * rows,
+                      legend=dict(orientation="h", yanchor="top", y=-0.22, xanchor="left", x=0),
+                      margin=dict(b=100 + 24 * rows))
     return fig

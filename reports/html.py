@@ -1,4 +1,4 @@
-"""The self-contained HTML report: one file, plotly.js embedded once, no network.
+"""The HTML report: one file, plotly.js embedded once (or shared, see export), no network.
 
 ``render(results, out_path)`` lays out the scenario summary, headline metrics
 (a comparison with deltas when there are several results) and every figure the
@@ -20,6 +20,7 @@ from memsim.sim.result import atomic_write_text
 from . import figures as F
 from . import tables as T
 from ._data import labelled, tier_hit_ratios
+from .export import check_image_format, plotly_js_tag, write_images
 
 __all__ = ["render", "build_html", "SECTIONS"]
 
@@ -90,16 +91,26 @@ def _scenario_block(res_by: dict) -> str:
 def _metrics_block(res_by: dict) -> str:
     if len(res_by) == 1:
         res = next(iter(res_by.values()))
-        return (T.to_html(T.headline_table(res)) + "<details><summary>all metrics</summary>"
-                + T.to_html(T.headline_table(res, all_metrics=True)) + "</details>")
-    return (T.to_html(T.comparison_table(res_by)) + "<details><summary>all metrics</summary>"
-            + T.to_html(T.comparison_table(res_by, all_metrics=True)) + "</details>")
+        return (T.to_html(T.headline_table(res, notes=True)) + "<details><summary>all metrics</summary>"
+                + T.to_html(T.headline_table(res, all_metrics=True, notes=True)) + "</details>" + _METRICS_DOC)
+    return (T.to_html(T.comparison_table(res_by, notes=True)) + "<details><summary>all metrics</summary>"
+            + T.to_html(T.comparison_table(res_by, all_metrics=True, notes=True)) + "</details>" + _METRICS_DOC)
 
 
-def build_html(results: Any, *, title: str | None = None) -> str:
-    """The report page as a string (``render`` writes it)."""
-    import plotly.offline
+_METRICS_DOC = ('<p class="note">Every metric is defined in docs/metrics.md. The three prefix-cache '
+                'ratios differ: prefix_hit_ratio counts blocks found in any tier, hbm_prefix_hit_ratio '
+                'those in HBM, prefix_hit_token_ratio the prompt tokens HBM served.</p>')
 
+
+def build_html(results: Any, *, title: str | None = None, plotly_js: str = "inline",
+               html_path: str | Path | None = None) -> str:
+    """The report page as a string (``render`` writes it); ``plotly_js``: inline, cdn or a .js path."""
+    return _page(results, title=title, plotly_js=plotly_js, html_path=html_path)[0]
+
+
+def _page(results: Any, *, title: str | None, plotly_js: str,
+          html_path: str | Path | None) -> tuple[str, dict[str, Any]]:
+    """The page and its figures by anchor (for static export)."""
     res_by = labelled(results)
     labels = list(res_by)
     if title is None:
@@ -110,6 +121,7 @@ def build_html(results: Any, *, title: str | None = None) -> str:
         ("metrics", "Headline metrics" if len(labels) == 1 else "Comparison (Δ against the first)",
          _metrics_block(res_by)),
     ]
+    figs: dict[str, Any] = {}
     missing: list[str] = []
     n = 0
     for anchor, name, has, build in SECTIONS:
@@ -118,7 +130,8 @@ def build_html(results: Any, *, title: str | None = None) -> str:
             missing.append(name)
             continue
         n += 1
-        body.append((anchor, name, _figure_html(build(present), n)))
+        figs[anchor] = build(present)
+        body.append((anchor, name, _figure_html(figs[anchor], n)))
     for label, res in res_by.items():
         if not _extra("attention_io")(res):
             continue
@@ -131,6 +144,7 @@ def build_html(results: Any, *, title: str | None = None) -> str:
                          '<p class="note">reports.figures_attention is not installed.</p>'))
             continue
         n += 1
+        figs[f"attn-{n}"] = fig
         body.append((f"attn-{n}", f"Attention I/O: {label}" if len(labels) > 1 else "Attention I/O",
                      _figure_html(fig, n)))
     if not any(a.startswith("attn") for a, _, _ in body):
@@ -142,24 +156,33 @@ def build_html(results: Any, *, title: str | None = None) -> str:
         sections_html += ('<p class="note">Not in these results (no data): '
                           + html.escape(", ".join(missing)) + ".</p>")
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    return (
+    page = (
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
         f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
         f"<title>{html.escape(title)}</title><style>{_CSS}</style>"
-        f"<script type=\"text/javascript\">{plotly.offline.get_plotlyjs()}</script></head><body>"
+        f"{plotly_js_tag(plotly_js, html_path)}</head><body>"
         f"<header><h1>{html.escape(title)}</h1><p>memsim {html.escape(__version__)} · "
         f"{len(labels)} result{'s' if len(labels) > 1 else ''} · {stamp}</p></header>"
         f"<nav>{nav}</nav><main>{sections_html}</main></body></html>\n"
     )
+    return page, figs
 
 
-def render(results: Any, out_path: str | Path, *, title: str | None = None) -> Path:
+def render(results: Any, out_path: str | Path, *, title: str | None = None, plotly_js: str = "inline",
+           image_format: str | None = None) -> Path:
     """Write the report for one Result, a list or a ``{label: Result}`` dict; return its path.
 
-    The file is self-contained (plotly.js inline, no external URLs) and written
-    atomically, so a reader never sees half a report.
+    By default the file is self-contained (plotly.js inline, no external URLs);
+    ``plotly_js="cdn"`` or a ``.js`` path makes it small (see ``reports.export``).
+    With ``image_format`` (png, svg, pdf) each figure is also written as an image
+    in ``<report stem>-figures/`` beside the page.  Files are written atomically,
+    so a reader never sees half a report.
     """
-
     out = Path(out_path)
-    atomic_write_text(out, build_html(results, title=title))
+    check_image_format(image_format)
+    page, figs = _page(results, title=title, plotly_js=plotly_js, html_path=out)
+    atomic_write_text(out, page)
+    if image_format:
+        folder = out.with_name(f"{out.stem}-figures")
+        write_images({folder / f"{anchor}.{image_format}": fig for anchor, fig in figs.items()})
     return out

@@ -15,13 +15,26 @@ import pandas as pd
 
 from ._data import flatten, labelled
 
-__all__ = ["HEADLINE", "format_metric", "headline_table", "comparison_table", "scenario_table",
+__all__ = ["HEADLINE", "METRIC_NOTES", "format_metric", "headline_table", "comparison_table", "scenario_table",
            "scenario_overview", "scenario_diff", "to_html"]
 
 #: Metrics shown first, in this order, when a result has them.
 HEADLINE = ("requests", "completed", "rejected", "throughput_tok_s", "ttft_p50_s", "ttft_p99_s",
             "tpot_p50_s", "tpot_p99_s", "e2e_p50_s", "e2e_p99_s", "queue_p50_s", "prefix_hit_ratio",
-            "preemptions", "sim_time_s", "wall_time_s")
+            "hbm_prefix_hit_ratio", "prefix_hit_token_ratio", "preemptions", "sim_time_s", "wall_time_s")
+
+#: What a metric counts, where its name alone misleads (docs/metrics.md has every metric).
+METRIC_NOTES = {
+    "prefix_hit_ratio": "prompt prefix blocks found cached in any tier (HBM or below) / prefix blocks",
+    "hbm_prefix_hit_ratio": "prompt prefix blocks found in HBM only / prefix blocks",
+    "prefix_hit_token_ratio": "prompt tokens served from HBM (neither loaded from a lower tier nor "
+                              "recomputed) / prompt tokens",
+    "throughput_tok_s": "generated tokens per simulated second",
+    "ttft_p50_s": "time to first token, median over completed requests (queueing included)",
+    "tpot_p50_s": "time per output token after the first, median",
+    "sim_time_s": "simulated seconds from the start until the last request finished",
+    "wall_time_s": "seconds this machine took to simulate",
+}
 
 #: Scenario sections in the order a reader looks for them.
 SECTIONS = ("name", "platform", "hardware", "model", "workload", "scheduler", "kv", "policies")
@@ -80,17 +93,23 @@ def _ordered_metrics(summaries: list[dict]) -> list[str]:
     return keys
 
 
-def headline_table(result: Any, *, all_metrics: bool = False) -> pd.DataFrame:
-    """``metric, value`` rows of one result's summary (headline ones, or all numeric ones)."""
+def headline_table(result: Any, *, all_metrics: bool = False, notes: bool = False) -> pd.DataFrame:
+    """``metric, value`` rows of one result's summary (headline ones, or all numeric ones);
+    ``notes`` adds a ``what it counts`` column (``METRIC_NOTES``)."""
     s = result.summary
     keys = _ordered_metrics([s]) if all_metrics else [k for k in HEADLINE if k in s]
-    return pd.DataFrame({"metric": keys, "value": [format_metric(k, s[k]) for k in keys]})
+    df = pd.DataFrame({"metric": keys, "value": [format_metric(k, s[k]) for k in keys]})
+    if notes:
+        df["what it counts"] = [METRIC_NOTES.get(k, "") for k in keys]
+    return df
 
 
-def comparison_table(results: Any, *, all_metrics: bool = False, formatted: bool = True) -> pd.DataFrame:
+def comparison_table(results: Any, *, all_metrics: bool = False, formatted: bool = True,
+                     notes: bool = False) -> pd.DataFrame:
     """Metrics (rows) of several results (columns), with each later one's change vs the first.
 
-    ``results``: Results as for ``labelled``, or a ``{label: summary dict}``.
+    ``results``: Results as for ``labelled``, or a ``{label: summary dict}``; ``notes`` adds
+    a ``what it counts`` column (``METRIC_NOTES``).
 
     ``Δ label`` is the relative change ``(x - first) / |first|`` as a percentage,
     or the absolute difference when the first value is 0.
@@ -109,7 +128,10 @@ def comparison_table(results: Any, *, all_metrics: bool = False, formatted: bool
         for lab, v in zip(labels[1:], vals[1:]):
             row[f"Δ {lab}"] = _delta(k, base, v, formatted)
         rows.append(row)
-    return pd.DataFrame(rows, columns=["metric", *labels, *[f"Δ {lab}" for lab in labels[1:]]])
+    df = pd.DataFrame(rows, columns=["metric", *labels, *[f"Δ {lab}" for lab in labels[1:]]])
+    if notes:
+        df["what it counts"] = [METRIC_NOTES.get(k, "") for k in keys]
+    return df
 
 
 def _delta(name: str, base: Any, v: Any, formatted: bool) -> Any:

@@ -26,6 +26,7 @@ from memsim.policies import create as _create
 from memsim.sim.compress import simulate
 from memsim.workloads import load_model, open_workload
 from memsim.workloads.attention_scores import synthetic_scores
+from memsim.workloads.length import expected_requests
 
 from .config import Scenario, load_scenario
 from .costmodel import CostModel
@@ -333,7 +334,8 @@ class Engine:
     # ---- driver -----------------------------------------------------------------------
     def run(self) -> Result:
         wall0 = time.perf_counter()
-        bar = Progress(enabled=self.progress)
+        total = expected_requests(self.scenario.workload, self.scenario.base_dir) if self.progress else None
+        bar = Progress(enabled=self.progress, total=total, label="requests")
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
         store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
         self._store_names = store_names
@@ -527,7 +529,7 @@ class _Where:
 
 def _resolve(name: str, base_dir: Path) -> str:
     """A platform/model given as a relative file path resolves against the scenario's folder."""
-    if name.endswith((".yaml", ".yml")):
+    if name.endswith((".yaml", ".yml", ".json")):
         p = Path(name)
         if not p.is_absolute():
             p = Path(base_dir) / p

@@ -14,7 +14,7 @@ import pandas as pd
 from memsim.ground.errors import ConfigError
 from memsim.sim.config import load_scenario
 
-from .runner import EXECUTORS, WALL_CLOCK, ProgressBar, Task, run_many, summary_row
+from .runner import EXECUTORS, WALL_CLOCK, Progress, Task, run_many, summary_row
 from .sweep import Sweep, is_sweep_file, load_sweep, run_sweep
 
 __all__ = ["compare", "run_scenarios", "EXECUTORS", "WALL_CLOCK"]
@@ -55,7 +55,7 @@ def run_scenarios(scenarios: Any, *, executor: str = "local", workers: int | Non
     # Validate every scenario here, so a typo fails before anything runs.
     scens = [load_scenario(s, dict(overrides or {}), seed=seed) for s in items]
     tasks = [Task(lab, sc, keep_result=keep_results) for lab, sc in zip(labels, scens)]
-    bar = ProgressBar(len(tasks), enabled=progress)
+    bar = Progress(total=len(tasks), label="runs", enabled=progress)
     try:
         outcomes = run_many(tasks, executor=executor, workers=workers, scheduler=scheduler,
                             on_done=lambda o: bar.advance())

@@ -9,17 +9,16 @@ sweep`` both run through ``run_many``.
 from __future__ import annotations
 
 import os
-import sys
-import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 from memsim.ground.errors import ConfigError, MemsimError
+from memsim.ground.progress import Progress
 from memsim.sim.engine import run
 
-__all__ = ["run_many", "Task", "Outcome", "ProgressBar", "summary_row", "EXECUTORS", "WALL_CLOCK"]
+__all__ = ["run_many", "Task", "Outcome", "Progress", "summary_row", "EXECUTORS", "WALL_CLOCK"]
 
 EXECUTORS = ("local", "dask")
 
@@ -56,52 +55,6 @@ def _run_task(task: Task) -> Outcome:
     if task.save_dir:
         res.save(task.save_dir)
     return Outcome(task.key, dict(res.summary), result=res if task.keep_result else None)
-
-
-class ProgressBar:
-    """``sweep  7/12 runs [#####.....]  58%  elapsed 0:04  ETA 0:03`` on stderr.
-
-    Shown when ``enabled`` is True, or when it is None and stderr is a terminal.
-    Points already finished before this run count as done but not in the ETA.
-    """
-
-    def __init__(self, total: int, *, done: int = 0, label: str = "runs", enabled: bool | None = None,
-                 stream=None, width: int = 24):
-        self.stream = stream or sys.stderr
-        if enabled is None:
-            enabled = bool(getattr(self.stream, "isatty", lambda: False)())
-        self.enabled, self.total, self.done, self.label, self.width = enabled, total, done, label, width
-        self._start_done = done
-        self._t0 = time.perf_counter()
-        self._draw()
-
-    @staticmethod
-    def _clock(s: float) -> str:
-        s = int(round(s))
-        return f"{s // 3600}:{s % 3600 // 60:02d}:{s % 60:02d}" if s >= 3600 else f"{s // 60}:{s % 60:02d}"
-
-    def line(self) -> str:
-        frac = self.done / self.total if self.total else 1.0
-        fill = int(round(frac * self.width))
-        elapsed = time.perf_counter() - self._t0
-        ran = self.done - self._start_done
-        eta = self._clock(elapsed / ran * (self.total - self.done)) if ran else "?"
-        return (f"{self.done}/{self.total} {self.label} [{'#' * fill}{'.' * (self.width - fill)}] "
-                f"{frac:4.0%}  elapsed {self._clock(elapsed)}  ETA {eta}")
-
-    def _draw(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + self.line() + "  ")
-            self.stream.flush()
-
-    def advance(self, n: int = 1) -> None:
-        self.done += n
-        self._draw()
-
-    def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\n")
-            self.stream.flush()
 
 
 def _check_executor(executor: str, workers: int | None, scheduler: str | None) -> None:

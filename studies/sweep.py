@@ -25,12 +25,14 @@ from pydantic import Field, field_validator, model_validator
 from memsim.ground.errors import ConfigError
 from memsim.ground.files import atomic_write_bytes, atomic_write_text
 from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.reports._data import AS_WRITTEN, POINT_FILE
 from memsim.sim.config import load_scenario
 
-from .runner import ProgressBar, Task, run_many, summary_row
+from .runner import Progress, Task, run_many, summary_row
 
 __all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep", "is_sweep_file",
-           "load_sweep_results", "fold_list_paths", "RESULTS_FILE"]
+           "load_sweep_results", "fold_list_paths", "param_cells", "point_label", "RESULTS_FILE",
+           "POINT_FILE", "AS_WRITTEN"]
 
 RESULTS_FILE = "results.parquet"
 
@@ -176,7 +178,8 @@ class Sweep:
         if not isinstance(raw, dict):
             raise ConfigError("a scenario must be a YAML mapping", file=str(self.base_path))
         for params in self.combinations():
-            for seed in self.spec.seeds or [None]:
+            seeds: list[int | None] = list(self.spec.seeds) if self.spec.seeds else [None]
+            for seed in seeds:
                 try:
                     scen = load_scenario(self.base_path, fold_list_paths(raw, params), seed=seed)
                 except ConfigError as e:
@@ -249,10 +252,52 @@ def _cell(v: Any) -> Any:
     return v
 
 
+def _resolved(scenario: Any, path: str) -> Any:
+    """The validated scenario's value at a dotted path (list items by index, ``tier`` or ``name``)."""
+    cur = scenario
+    for part in path.split("."):
+        if isinstance(cur, (list, tuple)):
+            hit = [x for x in cur if part in (getattr(x, "tier", None), getattr(x, "name", None))]
+            cur = hit[0] if hit else cur[int(part)] if part.isdigit() and int(part) < len(cur) else None
+        elif isinstance(cur, dict):
+            cur = cur.get(part)
+        else:
+            cur = getattr(cur, part, None)
+        if cur is None:
+            return None
+    return cur
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def param_cells(point: Point) -> dict[str, Any]:
+    """A point's parameter columns: quantities in base units (bytes, seconds, bytes/s, req/s), so
+    the table sorts and plots numerically, and the text as written in ``PATH (as written)``."""
+    out: dict[str, Any] = {}
+    for path, written in point.params.items():
+        value = _resolved(point.scenario, path) if point.scenario is not None else None
+        if isinstance(written, str) and _is_number(value):
+            out[path] = value
+            out[path + AS_WRITTEN] = written
+        else:
+            out[path] = _cell(written)
+    return out
+
+
+def point_label(point: Point, params: list[str]) -> str:
+    """A run's label from its swept values: ``capacity=256 GiB, eviction=s3fifo`` (short names if unique)."""
+    short = [p.rsplit(".", 1)[-1] for p in params]
+    names = short if len(set(short)) == len(short) else params
+    text = ", ".join(f"{n}={point.params[p]}" for n, p in zip(names, params) if p in point.params)
+    return text or f"point {point.index}"
+
+
 def _row(point: Point, summary: dict | None, error: str) -> dict:
     row: dict[str, Any] = summary_row(summary or {})
     row.update({"point": point.key, "index": point.index, "seed": point.seed})
-    row.update({k: _cell(v) for k, v in point.params.items()})
+    row.update(param_cells(point))
     row["error"] = error
     return row
 
@@ -271,7 +316,8 @@ def _parquet_bytes(data: pd.DataFrame | dict) -> bytes:
 
 def _tidy(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     """Columns whose values mix numbers and text become text (Parquet needs one type)."""
-    first = ["point", "index", *params, "seed"]
+    first = ["point", "index", *params, *[p + AS_WRITTEN for p in params if p + AS_WRITTEN in df.columns],
+             "seed"]
     if df.empty:
         return pd.DataFrame(columns=first + ["error"])
     for col in df.columns:
@@ -305,19 +351,24 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
                     continue
                 if retry_failed and old.get("error"):
                     continue
-                old.update({"point": p.key, "index": p.index, "seed": p.seed,
-                            **{k: _cell(v) for k, v in p.params.items()}})
+                old.update({"point": p.key, "index": p.index, "seed": p.seed, **param_cells(p)})
                 rows[p.key] = old
     todo = [p for p in points if p.key not in rows]
     by_key = {p.key: p for p in points}
     tasks = [Task(p.key, p.scenario, save_dir=str(sweep.out / "runs" / p.key) if save_runs and sweep.out
                   else None) for p in todo]
-    bar = ProgressBar(len(points), done=len(rows), enabled=progress)
+    bar = Progress(total=len(points), done=len(rows), label="runs", enabled=progress)
 
     def finished(o) -> None:
         row = _row(by_key[o.key], o.summary, o.error)
         if pdir is not None:
             atomic_write_bytes(pdir / f"{o.key}.parquet", _parquet_bytes(row))
+        run_dir = sweep.out / "runs" / o.key if save_runs and sweep.out else None
+        if run_dir is not None and run_dir.is_dir():
+            pt = by_key[o.key]
+            atomic_write_text(run_dir / POINT_FILE, json.dumps(
+                {"label": point_label(pt, params) + (f", seed={pt.seed}" if sweep.spec.seeds else ""),
+                 "params": pt.params, "seed": pt.seed}, default=str) + "\n")
         rows[o.key] = row
         bar.advance()
 

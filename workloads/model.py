@@ -1,7 +1,7 @@
 """A transformer's shape, and the bytes and FLOPs that follow from it.
 
 ``ModelSpec`` mirrors one ``workloads/models/*.yaml`` file (the fields of the model's
-Hugging Face ``config.json``); weight bytes, KV bytes per token and FLOPs per token
+Hugging Face ``config.json``, which ``load_model`` also reads directly); weight bytes, KV bytes per token and FLOPs per token
 are derived here, in one place, so the engine and the tests agree on them.
 
     >>> m = load_model("llama-3.1-8b")
@@ -18,6 +18,8 @@ from pydantic import Field, model_validator
 from memsim.ground import catalogue
 from memsim.ground.errors import ConfigError
 from memsim.ground.schema import StrictModel, load_yaml, validate_located
+
+from .hf_config import hf_config_to_spec, read_hf_config
 
 __all__ = ["ModelSpec", "MoE", "load_model", "list_models", "model_path", "MODELS_DIR",
            "DTYPE_BYTES"]
@@ -198,13 +200,18 @@ class ModelSpec(StrictModel):
 
 def model_path(name_or_path: str | Path) -> Path:
     """The catalogue file for a model name, or ``name_or_path`` itself if it is a path."""
+    if str(name_or_path).endswith(".json"):   # a Hugging Face config.json
+        return Path(name_or_path)
     return catalogue.find(name_or_path, MODELS_DIR, noun="model", shelf="catalogue", field="model",
                           lower=True)
 
 
 def load_model(name_or_path: str | Path) -> ModelSpec:
-    """Load a catalogue model (``"llama-3.1-8b"``) or a model YAML file; ConfigError on problems."""
+    """Load a catalogue model (``"llama-3.1-8b"``), a model YAML file or a Hugging Face
+    ``config.json`` (see ``hf_config``); ConfigError on problems."""
     path = model_path(name_or_path)
+    if path.suffix == ".json":
+        return validate_located(ModelSpec, hf_config_to_spec(read_hf_config(path), path=path), file=path)
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping at the top level, got {type(data).__name__}",

@@ -10,6 +10,7 @@ import sys
 from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
+from ._figures import add_figure_args, check_figure_args
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 ALGO_CHOICES = ("naive", "flash1", "flash2", "small-m", "small_m", "chunked", "decode",
@@ -42,6 +43,7 @@ def register(sub) -> None:
     p.add_argument("--sweep", action="store_true", help="I/O vs M (4d to 4nd, powers of two; n defaults to 4096, "
                    "d to 64) for all algorithms, with the lower bound")
     p.add_argument("--out", help="with --sweep: write .html (figure) or .csv (data)")
+    add_figure_args(p, where="beside --out FILE.html (with --sweep)")
 
 
 def _positive(name: str, v):
@@ -85,6 +87,8 @@ def run(args) -> int:
         return _run_sweep(args, dtype_bytes, sweep)
     if args.out:
         raise ConfigError("--out goes with --sweep", field="--out")
+    if args.image_format:
+        raise ConfigError("goes with --sweep --out FILE.html", field="--image-format")
     if args.n is None or args.d is None:
         raise ConfigError("--n and --d are required", field="--n" if args.n is None else "--d")
     m = _sram_elems(args, dtype_bytes, platform)
@@ -127,14 +131,21 @@ def _run_sweep(args, dtype_bytes, sweep) -> int:
         raise ConfigError(f"--sweep compares self-attention algorithms, not {args.algo!r}",
                           field="--algo")
     algos = SWEEP_ALGOS if args.algo is None else (args.algo.replace("-", "_"),)
+    check_figure_args(args)
+    if args.image_format and not (args.out or "").endswith(".html"):
+        raise ConfigError("writes the figure beside --out FILE.html; give one",
+                          field="--image-format")
     df = sweep(n, d, ms, algos, heads=args.heads, batch=args.batch, dtype_bytes=dtype_bytes)
     if args.out is None:
         df.to_csv(sys.stdout, index=False)
     elif args.out.endswith(".csv"):
         df.to_csv(args.out, index=False)
     elif args.out.endswith(".html"):
+        from memsim.reports.export import write_figure
         from memsim.reports.figures_attention import attention_io_figure
-        attention_io_figure(df).write_html(args.out, include_plotlyjs=True)
+        for path in write_figure(attention_io_figure(df), args.out, plotly_js=args.plotly_js,
+                                 image_format=args.image_format)[1:]:
+            print(f"  wrote {path}")
     else:
         raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file", field="--out")
     return 0

@@ -1,39 +1,44 @@
 """``memsim compare``: run scenarios side by side and print their metrics with deltas."""
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from ._common import add_command, print_json
+from ._figures import add_figure_args, check_figure_args
 from ._table import table
 
 
 def add_executor_args(p) -> None:
-    """--executor/--workers/--scheduler/--progress, shared with ``memsim sweep``."""
+    """--executor/--workers/--scheduler/--quiet, shared with ``memsim sweep``."""
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local processes (default) or Dask")
     p.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="address of an existing Dask scheduler (implies --executor dask)")
-    p.add_argument("--progress", action="store_true",
-                   help="show the progress bar even when stderr is not a terminal")
+    p.add_argument("--quiet", action="store_true",
+                   help="no progress on stderr (shown by default: a bar in a terminal, a line "
+                        "every few seconds in a log)")
+    p.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)   # the old opt-in, now the default
 
 
 def _compare(args) -> int:
     from memsim.reports.tables import comparison_table
     from memsim.sim.config import parse_set
     from memsim.studies.compare import run_scenarios
+    check_figure_args(args)
     overrides = dict(parse_set(item) for item in args.set or [])
     executor = "dask" if args.scheduler else args.executor
     df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
                                 scheduler=args.scheduler, seed=args.seed, overrides=overrides,
-                                keep_results=bool(args.out), progress=True if args.progress else None)
+                                keep_results=bool(args.out), progress=not args.quiet)
     status = 0 if (df["error"] == "").all() else 1
     if args.out and results:
         import memsim.reports as reports
         out = Path(args.out)
         for label, res in results.items():
             res.save(out / label.replace("/", "_").replace(" ", "_"))
-        reports.render(results, out / "report.html")
+        reports.render(results, out / "report.html", plotly_js=args.plotly_js, image_format=args.image_format)
     if args.json:
         for row in df.to_dict(orient="records"):
             print_json(row)
@@ -60,3 +65,4 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="DIR", help="save each result and report.html here")
     p.add_argument("--json", action="store_true", help="print one JSON object per scenario")
     add_executor_args(p)
+    add_figure_args(p, where="in OUT/report-figures/ (with --out)")

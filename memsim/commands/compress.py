@@ -4,6 +4,7 @@ from __future__ import annotations
 from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
+from ._figures import add_figure_args, check_figure_args
 from ._table import table
 
 _SOURCE_DEFAULTS = dict(prompt_tokens=1024, steps=256, layers=4, heads=8)
@@ -43,10 +44,28 @@ def _budgets(args, scores) -> list[int]:
     return out
 
 
+def _curves(scores, pols, budgets, model, args):
+    """``recall_curves`` one point at a time, so long runs show progress (rows as one call gives)."""
+    import pandas as pd
+
+    from memsim.ground.progress import Progress
+    from memsim.sim.compress import recall_curves
+    parts = []
+    with Progress(total=len(pols) * len(budgets), label="points", enabled=not args.quiet) as bar:
+        for p in pols:
+            for b in budgets:
+                parts.append(recall_curves(scores, policies=[p], budgets=[b], model=model, seed=args.seed))
+                bar.advance()
+    return pd.concat(parts, ignore_index=True)
+
+
 def _compress(args) -> int:
     from memsim.policies import registry
-    from memsim.sim.compress import recall_curves
     from memsim.workloads import load_model
+    check_figure_args(args)
+    if args.image_format and not (args.out or "").endswith(".html"):
+        raise ConfigError("writes the figure beside --out FILE.html; give one",
+                          field="--image-format")
     model = load_model(args.model)
     scores = _source(args)
     budgets = _budgets(args, scores)
@@ -56,12 +75,14 @@ def _compress(args) -> int:
         raise ConfigError("--policy NAME is required (or --curves for every policy)")
     else:
         pols = args.policy
-    df = recall_curves(scores, policies=pols, budgets=budgets, model=model, seed=args.seed)
+    df = _curves(scores, pols, budgets, model, args)
     if args.out:
         if args.out.endswith(".html"):
+            from memsim.reports.export import write_figure
             from memsim.reports.figures_compression import recall_figure
-            recall_figure(df, title=f"Attention-mass recall vs KV budget ({scores.description})"
-                          ).write_html(args.out, include_plotlyjs=True)
+            written = write_figure(recall_figure(df, title=f"Attention-mass recall vs KV budget "
+                                                 f"({scores.description})"), args.out,
+                                   plotly_js=args.plotly_js, image_format=args.image_format)
         elif args.out.endswith(".csv"):
             df.to_csv(args.out, index=False)
         else:
@@ -71,7 +92,7 @@ def _compress(args) -> int:
             print_json(row)
     else:
         print(table(["policy", "budget", "recall", "resident", "hbm_read/step", "pcie/step",
-                     "blocking/step", "accuracy"],
+                     "blocking/step", "top-k prefetched"],
                     [[r.policy, r.budget_tokens, f"{r.recall:.3f}", f"{r.resident_fraction:.3f}",
                       f"{r.hbm_read_bytes_per_step / 2**20:.1f} MiB",
                       f"{r.fetch_bytes_per_step / 2**20:.2f} MiB",
@@ -79,6 +100,8 @@ def _compress(args) -> int:
                       f"{r.prediction_accuracy:.3f}"] for r in df.itertuples()]))
         if args.out:
             print(f"  wrote {args.out}")
+        for img in (written[1:] if args.out and args.out.endswith(".html") else []):
+            print(f"  wrote {img}")
     return 0
 
 
@@ -106,3 +129,5 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source and noise")
     p.add_argument("--out", metavar="FILE", help="write the curves as .html (plotly) or .csv")
     p.add_argument("--json", action="store_true", help="one JSON object per (policy, budget)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_figure_args(p)

@@ -4,14 +4,26 @@ from __future__ import annotations
 from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
+from ._figures import add_figure_args, check_figure_args
 from ._table import table
 from .replay import add_trace_args, load_trace, parse_capacity
+
+
+def _capacity_unit(args) -> str:
+    """What one unit of capacity is, for the figure's axis."""
+    if args.capacity_unit == "bytes":
+        return "bytes"
+    return "blocks of 512 tokens" if args.format == "mooncake" else "objects"
 
 
 def _mrc(args) -> int:
     import numpy as np
 
+    from memsim.ground.progress import Progress
     from memsim.policies.mrc import capacity_grid, figure, mrc, write_curve
+    check_figure_args(args)
+    if args.image_format and not args.html:
+        raise ConfigError("writes the figure beside --html FILE; give --html", field="--image-format")
     acc, sizes = load_trace(args)
     if args.capacities:
         parts = [c for item in args.capacities for c in item.split(",") if c.strip()]
@@ -20,13 +32,18 @@ def _mrc(args) -> int:
         total = int(np.sum(sizes)) if sizes is not None else len(np.unique(acc.ids))
         caps = capacity_grid(max(total, 1), args.points)
     rows = []
-    for pol in args.policy:
-        rows.extend(mrc(acc.ids, pol, caps, sizes=sizes, workers=args.workers))
+    with Progress(total=len(caps) * len(args.policy), label="points", enabled=not args.quiet) as bar:
+        for pol in args.policy:
+            rows.extend(mrc(acc.ids, pol, caps, sizes=sizes, workers=args.workers,
+                            on_point=lambda row: bar.advance()))
     if args.out:
         write_curve(rows, args.out)
     if args.html:
-        figure(rows, title=f"Miss-ratio curve: {args.trace}").write_html(
-            args.html, include_plotlyjs=True)
+        from memsim.reports.export import write_figure
+        written = write_figure(figure(rows, title=f"Miss-ratio curve: {args.trace}",
+                                      capacity_unit=_capacity_unit(args)), args.html,
+                               plotly_js=args.plotly_js, image_format=args.image_format)
+        images = [str(p) for p in written[1:]]
     if args.json:
         for r in rows:
             print_json(r)
@@ -34,7 +51,7 @@ def _mrc(args) -> int:
         print(table(["policy", "capacity", "hits", "hit_ratio", "miss_ratio"],
                     [[r["policy"], r["capacity"], r["hits"], f"{r['hit_ratio']:.4f}",
                       f"{r['miss_ratio']:.4f}"] for r in rows]))
-    for path in (args.out, args.html):
+    for path in (args.out, args.html, *(images if args.html else [])):
         if path:
             print(f"  wrote {path}")
     return 0
@@ -57,6 +74,8 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="FILE", help="write the curve as .csv or .json")
     p.add_argument("--html", metavar="FILE", help="write a plotly figure (self-contained HTML)")
     p.add_argument("--json", action="store_true", help="one JSON object per point")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    add_figure_args(p)
 
     def _defaulted(args, _f=_mrc):
         if not args.policy:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ._common import add_command
+from ._figures import add_figure_args, check_figure_args
 
 
 def _report(args) -> int:
@@ -11,6 +12,7 @@ def _report(args) -> int:
     from memsim.reports._data import labels_from_dirs
     from memsim.sim.result import load_result
 
+    check_figure_args(args)
     results = {label: load_result(d) for label, d in zip(labels_from_dirs(args.results), args.results)}
     if args.out:
         out = Path(args.out)
@@ -18,8 +20,11 @@ def _report(args) -> int:
         out = Path(args.results[0]) / "report.html"
     else:
         out = Path("report.html")
-    path = reports.render(results, out, title=args.title)
+    path = reports.render(results, out, title=args.title, plotly_js=args.plotly_js,
+                          image_format=args.image_format)
     print(f"report written to {path}")
+    if args.image_format:
+        print(f"  figures written to {path.with_name(path.stem + '-figures')}/")
     return 0
 
 
@@ -31,3 +36,4 @@ def register(sub) -> None:
     p.add_argument("--out", metavar="FILE", help="report file (default: RESULT_DIR/report.html for "
                    "one folder, ./report.html for several)")
     p.add_argument("--title", help="page title")
+    add_figure_args(p, where="in REPORT-figures/ beside the report")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from ._common import add_command, print_json
+from ._figures import add_figure_args, check_figure_args
 from ._table import table
 from .compare import add_executor_args
 
@@ -10,14 +11,20 @@ _SHOW = ("throughput_tok_s", "ttft_p50_s", "tpot_p50_s", "prefix_hit_ratio")
 
 def _sweep(args) -> int:
     from memsim.reports.tables import format_metric
-    from memsim.studies.sweep import RESULTS_FILE, load_sweep, run_sweep
+    from memsim.studies.sweep import AS_WRITTEN, RESULTS_FILE, load_sweep, run_sweep
+    check_figure_args(args)
     sw = load_sweep(args.sweep, out=args.out)
     executor = "dask" if args.scheduler else args.executor
     run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
-                    progress=True if args.progress else None, save_runs=args.save_runs,
+                    progress=not args.quiet, save_runs=args.save_runs,
                     retry_failed=args.retry_failed)
     info = {"points": len(run.table), "ran": run.ran, "skipped": run.skipped, "failed": run.failed,
             "results": str(run.out / RESULTS_FILE) if run.out else None}
+    if run.out and len(run.table) and not args.no_report:
+        from memsim.reports.sweep_report import render_sweep
+        info["report"] = str(render_sweep(run.table, run.params, list(sw.spec.show or _SHOW), run.out / "report.html",
+                                          title=f"memsim sweep: {sw.file or 'sweep'}", plotly_js=args.plotly_js,
+                                          image_format=args.image_format))
     if args.json:
         print_json(info)
         return 0 if not run.failed else 1
@@ -29,11 +36,13 @@ def _sweep(args) -> int:
         from memsim.ground.errors import ConfigError
         raise ConfigError(f"show: no summary metric {missing[0]!r} in the results", file=sw.file, field="show")
     shown = [c for c in wanted if c in df.columns]
-    rows = [[str(r[c]) for c in params] + [format_metric(c, r[c]) for c in shown] + [r["error"]]
+    written = [c + AS_WRITTEN if c + AS_WRITTEN in df.columns else c for c in params]
+    rows = [[str(r[c]) for c in written] + [format_metric(c, r[c]) for c in shown] + [r["error"]]
             for _, r in df.iterrows()]
     print(table(params + shown + ["error"], rows))
     print(f"  {info['points']} points: {run.ran} run, {run.skipped} already done, {run.failed} failed"
-          + (f"; dataset: {info['results']}" if info["results"] else ""))
+          + (f"; dataset: {info['results']}" if info["results"] else "")
+          + (f"; report: {info['report']}" if info.get("report") else ""))
     return 0 if not run.failed else 1
 
 
@@ -49,4 +58,7 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the points that failed last time (they are skipped otherwise)")
     p.add_argument("--json", action="store_true", help="print one JSON object: points, ran, skipped, failed")
+    p.add_argument("--no-report", action="store_true", help="skip OUT/report.html (each metric vs each swept "
+                   "parameter)")
     add_executor_args(p)
+    add_figure_args(p, where="in OUT/report-figures/")

@@ -13,8 +13,8 @@ DOC = (Path(__file__).resolve().parents[2] / "docs" / "reports.md").read_text()
 def test_package_exports():
     assert sorted(reports.__all__) == ["figures", "render", "tables"]
     params = inspect.signature(reports.render).parameters
-    assert list(params) == ["results", "out_path", "title"]
-    assert params["title"].kind is inspect.Parameter.KEYWORD_ONLY
+    assert list(params) == ["results", "out_path", "title", "plotly_js", "image_format"]
+    assert all(params[k].kind is inspect.Parameter.KEYWORD_ONLY for k in ("title", "plotly_js", "image_format"))
 
 
 def test_every_figure_and_table_function_is_documented():

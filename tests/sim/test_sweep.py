@@ -1,7 +1,6 @@
 """Sweeps: the file's schema, point expansion, executors agreeing, and resuming a killed sweep."""
 from __future__ import annotations
 
-import io
 import os
 import signal
 import subprocess
@@ -15,7 +14,7 @@ import yaml
 
 from memsim.cli import main
 from memsim.ground.errors import ConfigError
-from memsim.studies.compare import WALL_CLOCK, ProgressBar
+from memsim.studies.compare import WALL_CLOCK
 from memsim.studies.sweep import load_sweep, load_sweep_results, run_sweep
 
 REPO = Path(__file__).resolve().parents[2]
@@ -201,18 +200,6 @@ def test_cli_sweep_table_and_json(tmp_path, capsys):
     assert capsys.readouterr().out.startswith('{"points": 2, "ran": 0, "skipped": 2, "failed": 0')
 
 
-def test_progress_bar_counts_and_eta():
-    buf = io.StringIO()
-    bar = ProgressBar(12, done=3, enabled=True, stream=buf)
-    bar.advance()
-    bar.close()
-    text = buf.getvalue()
-    assert "4/12 runs" in text and "ETA" in text and text.endswith("\n")
-    quiet = io.StringIO()                   # not a terminal and not asked for: nothing
-    ProgressBar(5, stream=quiet).advance()
-    assert quiet.getvalue() == ""
-
-
 def test_paths_name_list_items_by_tier():
     from memsim.studies.sweep import fold_list_paths
     raw = {"kv": {"block_tokens": 16, "tiers": [{"tier": "dram", "capacity": "1 TiB", "eviction": "lru"},
@@ -240,7 +227,9 @@ def test_tier_sweep_runs_in_the_engine(tmp_path):
     assert caps == [(16 << 30, "lru"), (16 << 30, "arc"), (128 << 30, "lru"), (128 << 30, "arc")]
     run = run_sweep(sw, workers=1)
     assert run.failed == 0 and run.table["completed"].tolist() == [40] * 4
-    assert run.table["kv.tiers.dram.capacity"].tolist() == ["16 GiB", "16 GiB", "128 GiB", "128 GiB"]
+    # numeric in bytes (plots and sorts as numbers), the text as written beside it
+    assert run.table["kv.tiers.dram.capacity"].tolist() == [16 << 30, 16 << 30, 128 << 30, 128 << 30]
+    assert run.table["kv.tiers.dram.capacity (as written)"].tolist() == ["16 GiB", "16 GiB", "128 GiB", "128 GiB"]
     bad = _write(tmp_path / "bad.yaml", {"base": "base.yaml", "grid": {"kv.tiers.hbm2.capacity": ["1 GiB"]}})
     with pytest.raises(ConfigError, match=r"bad.yaml: grid.kv.tiers.hbm2.capacity: kv.tiers has no item 'hbm2'"):
         load_sweep(bad).points()

@@ -29,6 +29,9 @@ def wrapped_table(header: list[str], rows: list[list[str]], *, width: int, wrap:
     if room < natural:   # share the room in proportion to each column's longest cell, 12 at least
         for i in shared:
             widths[i] = max(12, room * widths[i] // natural)
+        if shared:       # a column raised to 12 takes its excess from the widest one
+            widest = max(shared, key=lambda i: widths[i])
+            widths[widest] = max(12, widths[widest] - (sum(widths[i] for i in shared) - room))
     lines = []
     for r in cols:
         cells = [textwrap.wrap(c, widths[i]) or [""] if i in wrap else [c]

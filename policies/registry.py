@@ -36,7 +36,7 @@ __all__ = ["register", "get", "create", "check_spec", "names", "kinds", "describ
 
 #: The policy families.
 KINDS = ("eviction", "admission", "prefetch", "allocation", "compression", "attention", "write",
-         "promotion", "load", "overlap", "offload", "flash", "router")
+         "promotion", "load", "overlap", "offload", "flash", "router", "expert_prefetch")
 
 #: Environment variable naming plugin modules to load (comma-separated), like ``--plugin``.
 PLUGINS_ENV = "MEMSIM_PLUGINS"
@@ -45,7 +45,7 @@ PLUGINS_ENV = "MEMSIM_PLUGINS"
 _FAMILY = {"eviction": "memsim.policies.eviction", "admission": "memsim.policies.admission",
            "attention": "memsim.policies.attention", "compression": "memsim.policies.compression",
            "flash": "memsim.policies.flash", "offload": "memsim.policies.offload",
-           "router": "memsim.policies.router",
+           "router": "memsim.policies.router", "expert_prefetch": "memsim.policies.experts",
            **{k: "memsim.policies.kv" for k in ("prefetch", "allocation", "write", "promotion",
                                                 "load", "overlap")}}
 

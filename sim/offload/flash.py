@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-import simpy
 
 from memsim.ground.errors import ConfigError, SimulationError
 from memsim.sim.ssd import SSD
@@ -94,7 +93,7 @@ def simulate_flash(*, platform, model, policy, activations: Iterable[np.ndarray]
     budget = mem.capacity_total if dram_budget_bytes is None else int(dram_budget_bytes)
     if budget <= 0:
         raise ConfigError(f"dram_budget_bytes={budget} must be > 0", field="dram_budget_bytes")
-    ssd = SSD(simpy.Environment(), flash, queue_depth=queue_depth)
+    ssd = SSD(flash, queue_depth=queue_depth)
     links = platform.path(flash.name, mem.name) if platform.links else []
     link_bw = min((lk.bandwidth * lk.count for lk in links), default=float("inf"))
     eff = platform.compute.efficiency

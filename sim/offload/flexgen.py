@@ -14,13 +14,14 @@ from scipy.optimize import linprog
 
 from memsim.ground.errors import ConfigError, SimulationError
 from memsim.policies.offload import DEVICES, TENSORS, FlexGen
+from memsim.sim.ssd import LARGE_REQUEST_BYTES, SSD
 
 from .flash import compute_dtype
 
-__all__ = ["OffloadProblem", "build_problem", "evaluate", "evaluate_many", "solve_lp",
+__all__ = ["OffloadProblem", "offload_tiers", "build_problem", "evaluate", "evaluate_many", "solve_lp",
            "grid_placements", "search", "placement_vector"]
 
-LARGE_READ_BYTES = 64 * 2**20
+LARGE_READ_BYTES = LARGE_REQUEST_BYTES
 """Request size used for the disk's sequential bandwidth (a layer's tensors are large)."""
 
 
@@ -54,7 +55,8 @@ def placement_vector(policy: FlexGen) -> np.ndarray:
     return np.array([v for t in TENSORS for v in f[t]], dtype=float)
 
 
-def _tiers(platform):
+def offload_tiers(platform):
+    """The (GPU, CPU, disk) tiers of ``platform`` the placement splits over (hbm, dram, ssd/flash)."""
     gpu = platform.tier_of_kind("hbm")
     cpu = platform.tier_of_kind("dram")
     disk = platform.tier_of_kind("ssd") or platform.tier_of_kind("flash")
@@ -85,11 +87,12 @@ def build_problem(*, platform, model, batch: int, prompt_len: int, gen_len: int,
     if batch % num_gpu_batches:
         raise ConfigError(f"batch={batch} is not a multiple of num_gpu_batches={num_gpu_batches}",
                           field="num_gpu_batches")
-    gpu, cpu, disk = _tiers(platform)
+    gpu, cpu, disk = offload_tiers(platform)
     pcie = _path_bw(platform, gpu.name, cpu.name)
     disk_link = _path_bw(platform, cpu.name, disk.name)
-    rd = min(disk.bandwidth_at(LARGE_READ_BYTES, disk.parallelism), disk_link)
-    wr = min(disk.bandwidth_at(LARGE_READ_BYTES, disk.parallelism, write=True), disk_link)
+    drive = SSD(disk)                  # one drive, at its full queue depth
+    rd = min(drive.bandwidth_bytes_per_s(LARGE_READ_BYTES, drive.queue_depth), disk_link)
+    wr = min(drive.bandwidth_bytes_per_s(LARGE_READ_BYTES, drive.queue_depth, write=True), disk_link)
     c = platform.compute
     flop_rate = c.peak(compute_dtype(platform, model)) * c.efficiency.gemm
     hbm_bw = gpu.read_bw * c.efficiency.memory
@@ -188,11 +191,13 @@ def evaluate(problem: OffloadProblem, policy_or_x) -> dict:
     }
 
 
-def solve_lp(problem: OffloadProblem) -> np.ndarray | None:
+def solve_lp(problem: OffloadProblem, fixed: dict | None = None) -> np.ndarray | None:
     """The placement minimising total time under the memory caps (None if none fits).
 
     Variables: the nine fractions, then per-layer prefill and decode times, which
-    the constraints hold above every transfer and compute term.
+    the constraints hold above every transfer and compute term.  ``fixed`` pins
+    tensor classes to given ``(gpu, cpu, disk)`` fractions (serving keeps the KV
+    cache and activations on the GPU: ``{"kv": (1, 0, 0), "activations": (1, 0, 0)}``).
     """
     n = problem.gen_len
     cost = np.zeros(11)
@@ -219,6 +224,10 @@ def solve_lp(problem: OffloadProblem) -> np.ndarray | None:
     scale[-3:] = 2.0**-30
     A, bvec = A * scale[:, None], bvec * scale
     bounds = [(0, 1)] * 9 + [(0, None)] * 2
+    for name, fracs in (fixed or {}).items():
+        i = TENSORS.index(name)
+        for j, v in enumerate(fracs):
+            bounds[3 * i + j] = (float(v), float(v))
     res = linprog(cost, A_ub=A, b_ub=bvec, A_eq=eq, b_eq=np.ones(3), bounds=bounds,
                   method="highs")
     if res.status != 0:
@@ -249,7 +258,8 @@ def grid_placements(steps: int) -> np.ndarray:
 
 
 def search(*, platform, model, batch: int, prompt_len: int, gen_len: int,
-           num_gpu_batches: tuple[int, ...] | None = None, **caps) -> tuple[FlexGen, dict]:
+           num_gpu_batches: tuple[int, ...] | None = None, fixed: dict | None = None,
+           **caps) -> tuple[FlexGen, dict]:
     """The best ``flexgen`` placement: an LP per GPU-batch count, the fastest one kept.
 
     ``num_gpu_batches`` defaults to the powers of two dividing ``batch`` (up to 64).
@@ -262,7 +272,7 @@ def search(*, platform, model, batch: int, prompt_len: int, gen_len: int,
     for k in num_gpu_batches:
         prob = build_problem(platform=platform, model=model, batch=batch, prompt_len=prompt_len,
                              gen_len=gen_len, num_gpu_batches=k, **caps)
-        x = solve_lp(prob)
+        x = solve_lp(prob, fixed)
         if x is None:
             continue
         snapped = np.where(x < 1e-6, 0.0, x)        # drop solver dust if it changes nothing

@@ -102,3 +102,14 @@ def test_bad_inputs(rtx, opt30):
         build_problem(platform=rtx, model=opt30, batch=6, prompt_len=8, gen_len=2, num_gpu_batches=4)
     with pytest.raises(ConfigError, match="no hbm"):
         build_problem(platform=load_platform("laptop_flash"), model=opt30, **ARGS)
+
+
+def test_fixed_tensor_classes_are_respected_and_cost_no_less(rtx, opt30):
+    """Serving pins KV and activations to the GPU; the LP then only splits the weights."""
+    prob = build_problem(platform=rtx, model=opt30, batch=4, prompt_len=256, gen_len=16)
+    free = solve_lp(prob)
+    fixed = solve_lp(prob, {"kv": (1, 0, 0), "activations": (1, 0, 0)})
+    assert np.allclose(fixed[3:], [1, 0, 0, 1, 0, 0])
+    assert np.isclose(fixed[:3].sum(), 1.0)
+    assert evaluate(prob, fixed)["fits"]
+    assert evaluate(prob, fixed)["total_s"] >= evaluate(prob, free)["total_s"] * (1 - 1e-9)

@@ -10,6 +10,7 @@ finds in one pass, one line each.  YAML is read in memsim's dialect
 from __future__ import annotations
 
 import difflib
+import types
 import typing
 from pathlib import Path
 from typing import Any, TypeVar
@@ -236,7 +237,12 @@ def _fields_at(cls, loc):
 def _drop_union_tags(cls, loc):
     """Remove location parts that name a union member rather than a field."""
     out, cur = [], cls
+    tag_next = False   # the field just passed is a union of plain types: its member names the next part
     for part in loc:
+        if tag_next and isinstance(part, str):
+            tag_next = False
+            continue
+        tag_next = False
         if isinstance(part, int):
             out.append(part)
             cur = _inner_model(cur) if cur is not None and not _is_model(cur) else cur
@@ -257,8 +263,19 @@ def _drop_union_tags(cls, loc):
             cur = None
             continue
         out.append(part)
-        cur = _inner_model(fields[part].annotation)
+        ann = fields[part].annotation
+        cur = _inner_model(ann)
+        tag_next = cur is None and _plain_union(ann)
     return tuple(out)
+
+
+def _plain_union(t) -> bool:
+    """A Union (``X | Y``) of non-model members: pydantic names the member in the location."""
+    if typing.get_origin(t) is typing.Annotated:
+        return _plain_union(typing.get_args(t)[0])
+    members = [a for a in typing.get_args(t) if a is not type(None)]
+    return typing.get_origin(t) in (typing.Union, types.UnionType) and len(members) > 1 \
+        and not any(_is_model(a) for a in members)
 
 
 def _is_model(t) -> bool:

@@ -41,7 +41,7 @@ def _eviction(v):
 
 
 def _prefetch(v):
-    return registry.check_spec("expert_prefetch", v, engine_params=("layers", "experts", "budget"))
+    return registry.check_spec("expert_prefetch", v, context={"layers": 2, "experts": 8, "budget": 2})
 
 
 class FlexGenShape(StrictModel):

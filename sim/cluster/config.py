@@ -27,7 +27,7 @@ Role = Literal["mixed", "prefill", "decode"]
 
 def _router_spec(v):
     # the engine passes rng; a YAML file names the router and its parameters only
-    return registry.check_spec("router", v, engine_params=("rng",))
+    return registry.check_spec("router", v, context={"rng": None})
 
 
 #: A router: a registered name or ``{name: ..., <parameters>}``, checked against the registry.

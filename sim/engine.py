@@ -10,12 +10,13 @@ admitted) — exactly where stepping every iteration would change the batch.
 """
 from __future__ import annotations
 
+import functools
 import math
+import operator
 import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import simpy
 
 from memsim.ground.errors import ConfigError, SimulationError
@@ -34,6 +35,7 @@ from .kvcache import KVManager
 from .records import Records
 from .result import Result, summarize_requests
 from .scheduler import Scheduler, Seq
+from .tables import ITERATIONS, LINKS, REQUESTS, TIERS, derive_requests
 
 __all__ = ["run", "Engine"]
 
@@ -148,11 +150,11 @@ class Engine:
         self._next_req = None
         self._arrived = 0
         self.spill_rows = spill_rows  # result rows kept in memory before spilling to Parquet
-        self._iters = Records(ITER_COLUMNS, spill_rows=spill_rows)
+        self._iters = Records(ITERATIONS, spill_rows=spill_rows)
         self._steps_total = 0
         self._batch_steps = 0
-        self._tier_rows = Records(TIER_COLUMNS, spill_rows=spill_rows)
-        self._link_rows = Records(LINK_COLUMNS, spill_rows=spill_rows)
+        self._tier_rows = Records(TIERS, spill_rows=spill_rows)
+        self._link_rows = Records(LINKS, spill_rows=spill_rows)
         self._last_tier_t = None
         self._next_sample = 0.0
         self._link_bytes_acc = 0.0
@@ -244,12 +246,13 @@ class Engine:
                 self._last_link_sample = t
             self._next_sample += self.sample_interval
 
-    def _record(self, start, dur, steps, batch, ptok, dtok, kvtok) -> None:
-        self._iters.append((start, dur, steps, batch, ptok, dtok, kvtok))
+    def _record(self, start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens) -> None:
+        """One iterations row; the parameters are the table's columns, in order (a test checks)."""
+        self._iters.append((start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens))
         self._steps_total += steps
-        self._batch_steps += batch * steps
+        self._batch_steps += batch_size * steps
         if self.cost.tp > 1:
-            self._link_bytes_acc += self.cost.allreduce_bytes_per_token * (ptok + dtok)
+            self._link_bytes_acc += self.cost.allreduce_bytes_per_token * (prefill_tokens + decode_tokens)
 
     # ---- the serving process ----------------------------------------------------------
     def serve(self):
@@ -335,13 +338,13 @@ class Engine:
         wall0 = time.perf_counter()
         bar = Progress(enabled=self.progress)
         self.sched.on_finish = lambda seq: bar.tick(self.env.now, self.sched.n_done)
-        store_names = [st.name for st in self.hier.stores] if self.hier is not None else []
-        self._store_names = store_names
-        import functools
-        self._reqs = Records(_raw_request_columns(store_names),
-                             derive=functools.partial(_derive_requests, recall=self.attention_recall),
+        store_names = tuple(st.name for st in self.hier.stores) if self.hier is not None else ()
+        columns, self._request_row = request_row(store_names)
+        self._reqs = Records(REQUESTS, tiers=store_names, columns=columns,
+                             derive=functools.partial(derive_requests, tiers=store_names,
+                                                      recall=self.attention_recall),
                              spill_rows=self.spill_rows)
-        self.sched.record = lambda seq: self._reqs.append(_request_row(seq, len(store_names)))
+        self.sched.record = lambda seq: self._reqs.append(self._request_row(seq))
         proc = self.env.process(self.serve())
         self.env.run()
         # trailing transfers or TTL timers may run past the last request; they are not serving time
@@ -359,7 +362,7 @@ class Engine:
             sched.decoding.sync(s)
         for s in list(sched.waiting) + list(sched.prefilling) + list(sched.loading) + list(sched.decoding.seqs):
             s.status = "unfinished"
-            self._reqs.append(_request_row(s, len(self._store_names)))
+            self._reqs.append(self._request_row(s))
         reqs = self._reqs
         if reqs.spilled:   # a huge run: summarise column by column, keep the tables on disk
             req = None
@@ -427,55 +430,17 @@ class Engine:
                       scenario=scen, sources=sources)
 
 
-TIER_COLUMNS = ["time_s", "tier", "used_bytes", "capacity_bytes", "cached_bytes", "running", "waiting",
-                "allocated_bytes", "kv_bytes"]
-LINK_COLUMNS = ["time_s", "link", "direction", "bytes", "utilization"]
-ITER_COLUMNS = ["start_s", "duration_s", "steps", "batch_size", "prefill_tokens", "decode_tokens", "kv_tokens"]
-
-_RAW = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
-        "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
-        "finish_s", "preemptions", "found_blocks", "loaded_tokens", "ready_s", "regrows", "status", "reason"]
-
-
-def _raw_request_columns(store_names) -> list[str]:
-    return _RAW + [f"tokens_{n}" for n in store_names]
-
-
-def _request_row(s: Seq, n_stores: int) -> tuple:
-    by = s.tokens_by_store or (0,) * n_stores
-    return (s.rid, s.arrival_s, s.input_tokens, s.output_tokens, s.generated, s.hit_tokens, s.hit_blocks,
-            s.prefix_blocks, s.scheduled_s, s.first_token_s, s.finish_s, s.preemptions, s.found_blocks,
-            s.loaded_tokens, s.ready_s, s.regrows, s.status, s.reason, *by[:n_stores])
-
-
-def _derive_requests(df: pd.DataFrame, recall: float = 1.0) -> pd.DataFrame:
-    """Add the computed latency and token columns, in the documented order."""
-    store_cols = [c for c in df.columns if c.startswith("tokens_")]
-    for c in ("arrival_s", "scheduled_s", "first_token_s", "finish_s", "ready_s"):
-        df[c] = df[c].astype(float)
-    for c in ("request_id", "input_tokens", "output_tokens", "generated_tokens", "prefix_hit_tokens",
-              "prefix_hit_blocks", "prefix_blocks", "preemptions", "found_blocks", "loaded_tokens",
-              "regrows", *store_cols):
-        df[c] = df[c].astype(np.int64)
-    df["status"] = df["status"].astype(str)
-    df["reason"] = df["reason"].astype(str)
-    df["recomputed_tokens"] = df["input_tokens"] - df["prefix_hit_tokens"] - df["loaded_tokens"]
-    df["queue_s"] = df["scheduled_s"] - df["arrival_s"]
-    ready = df["ready_s"].to_numpy()
-    started = np.where(np.isnan(ready), df["scheduled_s"], ready)
-    df["load_s"] = np.where(np.isnan(ready), 0.0, ready - df["scheduled_s"])
-    df["prefill_s"] = df["first_token_s"] - started
-    df["ttft_s"] = df["first_token_s"] - df["arrival_s"]
-    df["e2e_s"] = df["finish_s"] - df["arrival_s"]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        gen = df["generated_tokens"].to_numpy()
-        df["tpot_s"] = (df["finish_s"] - df["first_token_s"]).to_numpy() / np.where(gen > 1, gen - 1, np.nan)
-    cols = ["request_id", "arrival_s", "input_tokens", "output_tokens", "generated_tokens",
-            "prefix_hit_tokens", "prefix_hit_blocks", "prefix_blocks", "scheduled_s", "first_token_s",
-            "finish_s", "queue_s", "load_s", "prefill_s", "ttft_s", "tpot_s", "e2e_s", "preemptions",
-            "found_blocks", "loaded_tokens", *store_cols, "recomputed_tokens", "regrows",
-            "status", "reason"]
-    return df[cols].assign(attention_recall=recall)
+def request_row(tiers: tuple[str, ...]):
+    """(columns, row(seq)) for the request table: a Seq attribute per recorded column (the
+    attributes are named after them), then the tokens loaded from each lower tier."""
+    plain = [c.name for c in REQUESTS.columns if not c.derived and c.per is None]
+    get = operator.attrgetter(*plain)
+    n = len(tiers)
+    columns = plain + [name for c in REQUESTS.columns if c.per for name, _ in c.expand(tiers)]
+    if not n:
+        return columns, get
+    zeros = (0,) * n
+    return columns, lambda seq: get(seq) + tuple(seq.tokens_by_store or zeros)[:n]
 
 
 def _estimate_recall(spec, policy, model, seed: int) -> float:

@@ -31,16 +31,17 @@ def _aligned(ids, hb: int, block_tokens: int):
 class Seq:
     """One request as the scheduler sees it."""
 
-    __slots__ = ("req", "rid", "arrival_s", "input_tokens", "output_tokens", "hash_ids", "hb",
-                 "target", "computed", "shared_tokens", "pinned", "held", "generated",
-                 "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
-                 "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
+    # attributes named like a request-table column are that column (sim/tables.py)
+    __slots__ = ("req", "request_id", "arrival_s", "input_tokens", "output_tokens", "hash_ids", "hb",
+                 "target", "computed", "shared_tokens", "pinned", "held", "generated_tokens",
+                 "scheduled_s", "first_token_s", "finish_s", "preemptions", "prefix_hit_tokens",
+                 "prefix_hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
                  "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
                  "reserved_blocks", "regrows", "prefix_blocks")
 
     def __init__(self, req, block_tokens: int = 0):
         self.req = req
-        self.rid = req.request_id
+        self.request_id = req.request_id
         self.arrival_s = req.arrival_s
         self.input_tokens = req.input_tokens
         self.output_tokens = req.output_tokens
@@ -50,13 +51,13 @@ class Seq:
         self.shared_tokens = 0
         self.pinned: list[int] = []
         self.held = 0
-        self.generated = 0
+        self.generated_tokens = 0
         self.scheduled_s = float("nan")
         self.first_token_s = float("nan")
         self.finish_s = float("nan")
         self.preemptions = 0
-        self.hit_tokens = 0
-        self.hit_blocks = 0
+        self.prefix_hit_tokens = 0
+        self.prefix_hit_blocks = 0
         self.admit_order = -1
         self.slot = -1
         self.status = "waiting"
@@ -73,6 +74,18 @@ class Seq:
 
     def hash_block_tokens(self, i: int) -> int:
         return min(self.hb, self.input_tokens - i * self.hb)
+
+    @property
+    def load_s(self) -> float:
+        """From admission until its lower-tier KV arrived (0 without loads)."""
+        ready = self.ready_s
+        return 0.0 if ready != ready else ready - self.scheduled_s
+
+    @property
+    def prefill_s(self) -> float:
+        """From the end of its load (or its admission) to its first token."""
+        ready = self.ready_s
+        return self.first_token_s - (self.scheduled_s if ready != ready else ready)
 
 
 class Scheduler:
@@ -348,9 +361,9 @@ class Scheduler:
         seq.pinned = pinned
         seq.shared_tokens = tokens
         seq.computed = tokens
-        seq.hit_tokens = tokens
+        seq.prefix_hit_tokens = tokens
         if not seq.preemptions:  # a re-admission would find the request's own blocks
-            seq.hit_blocks = len(pinned)
+            seq.prefix_hit_blocks = len(pinned)
             seq.found_blocks = self._found(seq)
             self.kv.count_lookup(len(pinned), len(seq.hash_ids))
         if self.hier is not None:
@@ -387,10 +400,10 @@ class Scheduler:
             seq.pinned.extend(ids)
             seq.shared_tokens += tokens
             seq.held = held
-        seq.generated += 1
+        seq.generated_tokens += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end
-        if seq.generated >= seq.output_tokens:
+        if seq.generated_tokens >= seq.output_tokens:
             self._finish(seq, end)
         else:
             seq.status = "decode"
@@ -450,7 +463,7 @@ class Scheduler:
         seq.pinned = []
         seq.shared_tokens = 0
         seq.computed = 0
-        seq.target = seq.input_tokens + seq.generated
+        seq.target = seq.input_tokens + seq.generated_tokens
         seq.looked_up = False
         seq.loaded_tokens = 0
         seq.tokens_by_store = None

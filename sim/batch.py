@@ -129,6 +129,10 @@ class DecodeSet:
     def kv_total(self) -> int:
         return self._kv_sum
 
+    def private_tokens(self) -> int:
+        """KV tokens all members hold in their own blocks."""
+        return int(self.priv[:len(self.seqs)].sum())
+
     def min_remaining(self) -> int:
         n = len(self.seqs)
         if not n:

@@ -14,7 +14,7 @@ import pytest
 
 import memsim
 from memsim.cli import main
-from memsim.sim.engine import Engine
+from memsim.sim.recording import Recorder
 from memsim.sim.tables import FLOAT, OUTPUT, UNITLESS, UNITS, Column, markdown
 from memsim.workloads.synthetic import write_mooncake_like
 
@@ -78,7 +78,7 @@ def test_each_suffix_means_one_unit_and_every_column_has_one():
 
 
 def test_iteration_rows_are_recorded_in_the_declared_order():
-    params = list(inspect.signature(Engine._record).parameters)[1:]
+    params = list(inspect.signature(Recorder.iteration).parameters)[1:]
     assert params == OUTPUT["iterations"].recorded()
 
 

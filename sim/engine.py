@@ -17,6 +17,7 @@ from .build import build
 from .config import Scenario, load_scenario
 from .recording import Recorder, summarize
 from .result import Result
+from .sampling import MAX_SAMPLES
 from .serve import ServeLoop, Wakeup, run_time, steps_to_reach
 
 __all__ = ["run", "Engine", "steps_to_reach", "run_time"]
@@ -36,11 +37,12 @@ class Engine:
     """One simulation: owns the SimPy environment, the run's parts, the serve loop and the recorder.
 
     ``check=True`` asserts the block and tier accounting at every serving step (tests);
-    ``spill_rows`` is how many result rows are kept in memory before spilling to Parquet.
+    ``spill_rows`` is how many result rows are kept in memory before spilling to Parquet;
+    ``max_samples`` how many occupancy/traffic sample times a run keeps at most.
     """
 
     def __init__(self, scenario: Scenario, *, progress: bool = False, check: bool = False,
-                 spill_rows: int = 250_000):
+                 spill_rows: int = 250_000, max_samples: int = MAX_SAMPLES):
         self.scenario = scenario
         self.progress = progress
         self.env = simpy.Environment()
@@ -50,7 +52,8 @@ class Engine:
         self.platform, self.model, self.cost, self.kv, self.hier, self.sched = \
             p.platform, p.model, p.cost, p.kv, p.hier, p.sched
         eng = scenario.engine
-        self.recorder = Recorder(p, sample_interval=eng.sample_interval, spill_rows=spill_rows)
+        self.recorder = Recorder(p, sample_interval=eng.sample_interval, spill_rows=spill_rows,
+                                 max_samples=max_samples)
         self.loop = ServeLoop(self.env, p, self.recorder, self.wake, closed_form=eng.closed_form,
                               max_time=eng.max_sim_time or math.inf, check=check)
         self.end_s: float | None = None
@@ -78,8 +81,7 @@ class Engine:
             req = reqs.frame(sort_by="request_id")
             col = (lambda c: req[c].to_numpy())
         summary = summarize(self.parts, rec, col, end_s=self.end_s, wall_s=wall, seed=self.scenario.seed)
-        frames = {name: (None if r.spilled else r.frame())
-                  for name, r in (("iterations", rec.iterations), ("tiers", rec.tiers), ("links", rec.links))}
-        sources = {"requests": reqs, "iterations": rec.iterations, "tiers": rec.tiers, "links": rec.links}
-        return Result(summary=summary, requests=req, scenario=self.scenario.model_dump(mode="json"),
-                      sources=sources, **frames)
+        iters = None if rec.iterations.spilled else rec.iterations.frame()
+        return Result(summary=summary, requests=req, iterations=iters, tiers=rec.tiers, links=rec.links,
+                      scenario=self.scenario.model_dump(mode="json"),
+                      sources={"requests": reqs, "iterations": rec.iterations})

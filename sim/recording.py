@@ -7,10 +7,14 @@ from __future__ import annotations
 
 import functools
 import operator
+import warnings
 from typing import Any
+
+import pandas as pd
 
 from .records import Records
 from .result import summarize_requests
+from .sampling import MAX_SAMPLES, Samples, SamplingWarning
 from .tables import ITERATIONS, LINKS, REQUESTS, TIERS, derive_requests
 
 __all__ = ["Recorder", "request_row", "summarize"]
@@ -32,7 +36,8 @@ def request_row(tiers: tuple[str, ...]):
 class Recorder:
     """The four tables of one run, filled while it runs."""
 
-    def __init__(self, parts, *, sample_interval: float, spill_rows: int = 250_000):
+    def __init__(self, parts, *, sample_interval: float, spill_rows: int = 250_000,
+                 max_samples: int = MAX_SAMPLES):
         self.parts = parts
         self.cost, self.kv, self.sched, self.hier = parts.cost, parts.kv, parts.sched, parts.hier
         tiers = parts.store_names
@@ -43,15 +48,14 @@ class Recorder:
         self._request_row = row
         parts.sched.record = self.request
         self.iterations = Records(ITERATIONS, spill_rows=spill_rows)
-        self.tiers = Records(TIERS, spill_rows=spill_rows)
-        self.links = Records(LINKS, spill_rows=spill_rows)
         self.steps_total = 0
         self.batch_steps = 0
-        self.sample_interval = sample_interval
-        self._next_sample = 0.0
-        self._last_tier_t = None
         self._link_bytes_acc = 0.0
-        self._last_link_sample = 0.0
+        self.samples = _samples(parts, self._state, sample_interval, max_samples)
+        #: called at every serving-loop step: samples every grid time up to now
+        self.sample = self.samples.take
+        self.tiers: pd.DataFrame | None = None    # built by finish()
+        self.links: pd.DataFrame | None = None
 
     def request(self, seq) -> None:
         """A request left the system (finished, rejected, or still there at the end)."""
@@ -65,47 +69,51 @@ class Recorder:
         if self.cost.tp > 1:
             self._link_bytes_acc += self.cost.allreduce_bytes_per_token * (prefill_tokens + decode_tokens)
 
-    def sample(self, now: float, *, final: bool = False) -> None:
-        if final:  # record up to now, then one last sample that closes the partial interval
-            self.sample(now)
-            if self._last_tier_t == now:
-                return
-            self._next_sample = now
-        while self._next_sample <= now:
-            t = self._next_sample
-            self._last_tier_t = t
-            self._sample_tiers(t)
-            self._sample_links(t)
-            self._next_sample += self.sample_interval
-
-    def _sample_tiers(self, t: float) -> None:
-        kv, sched, parts = self.kv, self.sched, self.parts
-        bb = parts.block_bytes
-        self.tiers.append((t, self.cost.hbm.name, kv.used_blocks * bb, parts.kv_capacity_bytes,
-                           kv.cached_blocks * bb, sched.running(), sched.queued(),
-                           (kv.private_blocks + kv.cached_blocks - kv.evictable_blocks) * bb,
-                           (sched.private_kv_tokens() + kv.pinned_tokens) * self.cost.kv_bytes_per_token))
-        for st in (self.hier.stores if self.hier is not None else ()):
-            self.tiers.append((t, st.name, st.used_bytes, st.capacity_bytes, st.used_bytes, 0, 0,
-                               st.used_bytes, st.used_bytes))
-
-    def _sample_links(self, t: float) -> None:
+    def _state(self):
+        """Occupancy now and traffic since the last call, in the layout of ``Samples``."""
+        kv, sched, bb = self.kv, self.sched, self.parts.block_bytes
+        ints = [kv.used_blocks * bb, kv.cached_blocks * bb, sched.running(), sched.queued(),
+                (kv.private_blocks + kv.cached_blocks - kv.evictable_blocks) * bb]
+        kvb = [(sched.private_kv_tokens() + kv.pinned_tokens) * self.cost.kv_bytes_per_token]
+        nbytes = []
         if self.cost.tp_link is not None:
-            self.links.append((t, self.cost.tp_link.name, "both", self._link_bytes_acc, float("nan")))
+            nbytes.append(self._link_bytes_acc)
             self._link_bytes_acc = 0.0
         if self.hier is not None:
-            span = max(t - self._last_link_sample, 1e-12)
-            for ch, nbytes, busy in self.hier.net.sample():
-                util = nbytes / (ch.bandwidth_fn(1) * span) if t > self._last_link_sample else 0.0
-                self.links.append((t, ch.name, ch.direction, nbytes, util))
-            self._last_link_sample = t
+            for st in self.hier.stores:
+                u = st.used_bytes
+                ints += (u, u, 0, 0, u)
+                kvb.append(u)
+            nbytes += [b for _, b, _ in self.hier.net.sample()]
+        return ints, kvb, nbytes
 
     def finish(self, end_s: float) -> None:
-        """Record what is still queued or running, and the last sample."""
+        """Record what is still queued or running, take the last sample, build the sample tables."""
         for s in self.sched.unfinished():
             s.status = "unfinished"
             self.request(s)
-        self.sample(end_s, final=True)
+        sm = self.samples
+        sm.close(end_s)
+        if sm.widened:
+            warnings.warn(f"engine.sample_interval: {sm.requested_s:.6g} s would take more than "
+                          f"{sm.max_samples:,} samples over {end_s:.6g} simulated seconds; sampled every "
+                          f"{sm.interval_s:.6g} s instead", SamplingWarning, stacklevel=3)
+        self.tiers = TIERS.conform(pd.DataFrame(sm.tier_columns()))
+        self.links = LINKS.conform(pd.DataFrame(sm.link_columns()))
+
+
+def _samples(parts, state, interval_s: float, max_samples: int) -> Samples:
+    """The sample grid of a run: a row per tier (HBM first) and per channel (the all-reduce first)."""
+    hier, tp_link = parts.hier, parts.cost.tp_link
+    stores = hier.stores if hier is not None else []
+    links = [(tp_link.name, "both")] if tp_link is not None else []
+    bandwidths = [float("nan")] * len(links)
+    for ch in (hier.channels.values() if hier is not None else ()):   # the order Network.sample reports
+        links.append((ch.name, ch.direction))
+        bandwidths.append(ch.bandwidth_fn(1))
+    return Samples(interval_s=interval_s, tiers=[parts.cost.hbm.name] + [st.name for st in stores],
+                   capacities=[parts.kv_capacity_bytes] + [st.capacity_bytes for st in stores],
+                   links=links, bandwidths=bandwidths, state=state, max_samples=max_samples)
 
 
 def summarize(parts, rec: Recorder, requests_col, *, end_s: float, wall_s: float, seed: int) -> dict[str, Any]:
@@ -146,10 +154,11 @@ def _run_summary(parts, rec, col, end_s, wall, seed, completed) -> dict[str, Any
 def _kv_summary(parts, rec, col) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if len(rec.links):
-        out["link_bytes"] = float(rec.links.column("bytes").sum())
-    is_hbm = rec.tiers.column("tier").astype(str) == parts.cost.hbm.name
-    alloc_b = rec.tiers.column("allocated_bytes").astype(float)[is_hbm]
-    used_b = rec.tiers.column("kv_bytes").astype(float)[is_hbm]
+        out["link_bytes"] = float(rec.links["bytes"].to_numpy().sum())
+    tiers = rec.tiers
+    is_hbm = tiers["tier"].to_numpy().astype(str) == parts.cost.hbm.name
+    alloc_b = tiers["allocated_bytes"].to_numpy().astype(float)[is_hbm]
+    used_b = tiers["kv_bytes"].to_numpy().astype(float)[is_hbm]
     busy = alloc_b > 0
     kv = parts.kv
     out.update({

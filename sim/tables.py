@@ -12,6 +12,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from .sampling import MAX_SAMPLES
+
 __all__ = ["Column", "Table", "UNITS", "UNITLESS", "REQUESTS", "ITERATIONS", "TIERS", "LINKS", "OUTPUT",
            "derive_requests", "markdown"]
 
@@ -184,9 +186,9 @@ ITERATIONS = Table("iterations", "one row per batch run: a closed-form decode ru
        "each adds; a closed-form run counts them at its start)"),
 ))
 
-TIERS = Table("tiers", "occupancy samples every engine.sample_interval and one at the end; each holds "
-              "the state at the first serving-loop step at or after its time; one row per tier per "
-              "sample", (
+TIERS = Table("tiers", "occupancy samples every engine.sample_interval (doubled as often as needed to "
+              f"keep at most {MAX_SAMPLES:,} sample times, with a warning) and one at the end; each holds the "
+              "state at the first serving-loop step at or after its time; one row per tier per sample", (
     _c("time_s", FLOAT, "sample time"),
     _c("tier", STR, "the tier's name in the hardware file (HBM first, then kv.tiers in order)", "label"),
     _c("used_bytes", INT, "bytes in use (HBM: blocks held by requests or the prefix cache)"),

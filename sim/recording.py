@@ -51,6 +51,7 @@ class Recorder:
         self.steps_total = 0
         self.batch_steps = 0
         self._link_bytes_acc = 0.0
+        self._channels = list(parts.hier.channels.values()) if parts.hier is not None else []
         self.samples = _samples(parts, self._state, sample_interval, max_samples)
         #: called at every serving-loop step: samples every grid time up to now
         self.sample = self.samples.take
@@ -84,7 +85,11 @@ class Recorder:
                 u = st.used_bytes
                 ints += (u, u, 0, 0, u)
                 kvb.append(u)
-            nbytes += [b for _, b, _ in self.hier.net.sample()]
+            sampled = self.hier.net.sample()
+            # the rows were laid out from Hierarchy.channels: the network must report the same ones
+            assert len(sampled) == len(self._channels) and all(
+                c is k for (c, _, _), k in zip(sampled, self._channels)), "link rows out of order"
+            nbytes += [b for _, b, _ in sampled]
         return ints, kvb, nbytes
 
     def finish(self, end_s: float) -> None:
@@ -108,7 +113,7 @@ def _samples(parts, state, interval_s: float, max_samples: int) -> Samples:
     stores = hier.stores if hier is not None else []
     links = [(tp_link.name, "both")] if tp_link is not None else []
     bandwidths = [float("nan")] * len(links)
-    for ch in (hier.channels.values() if hier is not None else ()):   # the order Network.sample reports
+    for ch in (hier.channels.values() if hier is not None else ()):
         links.append((ch.name, ch.direction))
         bandwidths.append(ch.bandwidth_fn(1))
     return Samples(interval_s=interval_s, tiers=[parts.cost.hbm.name] + [st.name for st in stores],

@@ -129,7 +129,10 @@ class ServeLoop:
             if planned is None:
                 yield from self._wait_outside(now)
                 continue
-            yield from self._iteration(now, *planned)
+            # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
+            dur = self.cost.time(planned[0])
+            yield env.timeout(dur)
+            self._iterated(now, dur, *planned)
 
     def _decode_run(self, now: float, upper: int):
         """Up to ``upper`` decode steps at once, cut at the next arrival, max_sim_time, or an outside event."""
@@ -159,10 +162,8 @@ class ServeLoop:
         self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0)
         sched.advance_decode(upper, env.now)
 
-    def _iteration(self, now: float, shape, chunks):
-        """One planned iteration (prefill chunks and/or decodes)."""
-        dur = self.cost.time(shape)
-        yield self.env.timeout(dur)
+    def _iterated(self, now: float, dur: float, shape, chunks) -> None:
+        """A planned iteration that started at ``now`` has ended: record it, apply it."""
         self.recorder.iteration(now, dur, 1, shape.decode_seqs + len(chunks), shape.prefill_tokens,
                                 shape.decode_seqs, shape.decode_kv_tokens)
         self.sched.apply(chunks, self.env.now)

@@ -4,8 +4,8 @@
 Each command module defines ``register(subparsers)``, which adds its parser and
 sets ``func=`` to a function taking the parsed args and returning an exit status.
 This is the one place that catches MemsimError: it prints the one-line message
-and exits with status 2 (bad input).  Anything else is a bug and keeps its
-traceback.
+and exits with status 2 (bad input); a warning the library raises (``warnings``)
+is printed as one line too.  Anything else is a bug and keeps its traceback.
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ import importlib
 import os
 import pkgutil
 import sys
+import warnings
 
 from memsim.ground.errors import MemsimError
 from memsim.policies.registry import PLUGINS_ENV, load_env_plugins, load_plugin
@@ -69,8 +70,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     saved_env = os.environ.get(PLUGINS_ENV)
     try:
-        load_plugins(getattr(args, "plugin", []))
-        rc = args.func(args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
+            load_plugins(getattr(args, "plugin", []))
+            rc = args.func(args)
     except MemsimError as e:
         for line in str(e).splitlines() or [""]:   # several problems: one line each
             sys.stderr.write(f"memsim: error: {line}\n")
@@ -86,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             os.environ[PLUGINS_ENV] = saved_env
     return int(rc or 0)
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """A library warning (e.g. a widened sample interval) is one line on stderr, like an error."""
+    sys.stderr.write(f"memsim: warning: {message}\n")
 
 
 def load_plugins(names: list[str]) -> None:

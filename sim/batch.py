@@ -41,11 +41,11 @@ class DecodeSet:
         self.kv[i] = seq.computed
         self.priv[i] = seq.computed - seq.shared_tokens
         self.held[i] = seq.held
-        self.rem[i] = seq.output_tokens - seq.generated
+        self.rem[i] = seq.output_tokens - seq.generated_tokens
         self.res[i] = seq.reserved_blocks
         self._kv_sum += seq.computed
         self._held_sum += seq.held
-        self._min_rem = min(self._min_rem, seq.output_tokens - seq.generated)
+        self._min_rem = min(self._min_rem, seq.output_tokens - seq.generated_tokens)
         if seq.reserved_blocks:
             self.reserving = True
         seq.slot = i
@@ -58,7 +58,7 @@ class DecodeSet:
         seq.computed = int(self.kv[i])
         seq.held = int(self.held[i])
         seq.reserved_blocks = int(self.res[i])
-        seq.generated = seq.output_tokens - int(self.rem[i])
+        seq.generated_tokens = seq.output_tokens - int(self.rem[i])
 
     def remove(self, seq) -> None:
         self.sync(seq)
@@ -128,6 +128,10 @@ class DecodeSet:
 
     def kv_total(self) -> int:
         return self._kv_sum
+
+    def private_tokens(self) -> int:
+        """KV tokens all members hold in their own blocks."""
+        return int(self.priv[:len(self.seqs)].sum())
 
     def min_remaining(self) -> int:
         n = len(self.seqs)

@@ -75,6 +75,11 @@ class Hierarchy:
         self.demotes = bool(self.stores) and self.write.can_demote
 
     # ---- channels ----------------------------------------------------------------------
+    @property
+    def channels(self) -> dict[tuple[str, str], Channel]:
+        """Every channel by (name, direction), e.g. for traffic totals."""
+        return self._channels
+
     def _channel(self, key, make) -> Channel:
         ch = self._channels.get(key)
         if ch is None:

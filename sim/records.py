@@ -1,9 +1,10 @@
 """Append-only tables that spill to Parquet, so a 10-million-request run keeps bounded memory.
 
-Rows are buffered as tuples; past ``spill_rows`` the buffer becomes one Parquet part
-in a private temporary folder.  A table that never spilled stays in memory.
-``frame()`` reads everything back; ``column(name)`` reads one column (for summary
-statistics); ``write(path)`` streams the parts into one Parquet file.
+Rows are buffered as tuples of a declared table's recorded columns (``sim/tables.py``);
+past ``spill_rows`` the buffer becomes one Parquet part in a private temporary folder.
+A table that never spilled stays in memory.  ``frame()`` reads everything back;
+``column(name)`` reads one column (for summary statistics); ``write(path)`` streams the
+parts into one Parquet file.  Every frame and part has the declared columns and dtypes.
 """
 from __future__ import annotations
 
@@ -17,14 +18,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from .tables import Table
+
 __all__ = ["Records"]
 
 
 class Records:
-    def __init__(self, columns: list[str], *, spill_rows: int = 250_000, derive=None):
-        self.columns = list(columns)
+    def __init__(self, table: Table, *, tiers: tuple[str, ...] = (), columns: list[str] | None = None,
+                 spill_rows: int = 250_000, derive=None):
+        self.table = table
+        self.tiers = tuple(tiers)
+        #: the order of an appended tuple: the table's recorded columns, or a given permutation
+        self.columns = list(columns) if columns is not None else table.recorded(self.tiers)
+        if sorted(self.columns) != sorted(table.recorded(self.tiers)):
+            raise AssertionError(f"{table.name}: recorded columns differ from the declaration")
+        self.schema = table.schema(self.tiers)
         self.spill_rows = int(spill_rows)
-        self.derive = derive          # derive(df) -> df with computed columns, applied per part
+        # derive(df) -> the whole table (computed columns added, declared dtypes), per part
+        self.derive = derive if derive is not None else (lambda df: table.conform(df, self.tiers))
         self._rows: list[tuple] = []
         self._parts: list[str] = []
         self._dir: str | None = None
@@ -46,14 +57,17 @@ class Records:
     def _buffer_frame(self) -> pd.DataFrame:
         df = pd.DataFrame.from_records(self._rows, columns=self.columns) if self._rows else \
             pd.DataFrame({c: [] for c in self.columns})
-        return self.derive(df) if self.derive is not None else df
+        return self.derive(df)
+
+    def _arrow(self, df: pd.DataFrame) -> pa.Table:
+        return pa.Table.from_pandas(df, schema=self.schema, preserve_index=False)
 
     def _spill(self) -> None:
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="memsim-records-")
             weakref.finalize(self, shutil.rmtree, self._dir, True)
         path = os.path.join(self._dir, f"part-{len(self._parts):05d}.parquet")
-        pq.write_table(pa.Table.from_pandas(self._buffer_frame(), preserve_index=False), path)
+        pq.write_table(self._arrow(self._buffer_frame()), path)
         self._parts.append(path)
         self._rows = []
 
@@ -76,22 +90,10 @@ class Records:
 
     def write(self, path: str) -> None:
         """Stream every part into one Parquet file at ``path`` (the caller makes it atomic)."""
-        tail = self._buffer_frame()
-        schema = None
-        writer = None
-        try:
+        tail = self._arrow(self._buffer_frame())
+        # the first part's schema carries the pandas metadata every later part must match
+        schema = pq.read_schema(self._parts[0]) if self._parts else tail.schema
+        with pq.ParquetWriter(path, schema) as writer:
             for p in self._parts:
-                t = pq.read_table(p)
-                if writer is None:
-                    schema = t.schema
-                    writer = pq.ParquetWriter(path, schema)
-                writer.write_table(t)
-            t = pa.Table.from_pandas(tail, preserve_index=False)
-            if writer is None:
-                writer = pq.ParquetWriter(path, t.schema)
-            else:
-                t = t.cast(schema)
-            writer.write_table(t)
-        finally:
-            if writer is not None:
-                writer.close()
+                writer.write_table(pq.read_table(p))
+            writer.write_table(tail.cast(schema))

@@ -18,41 +18,16 @@ import yaml
 from memsim.ground.errors import ConfigError
 from memsim.ground.files import atomic_write_parquet, atomic_write_text, atomic_write_with
 
+from .tables import OUTPUT, REQUESTS
+
 __all__ = ["Result", "load_result", "TABLES",
            "REQUEST_COLUMNS", "summarize_requests"]
 
-#: The tables every Result carries, in save order.
-TABLES = ("requests", "iterations", "tiers", "links")
+#: The tables every Result carries, in save order (their columns: ``sim/tables.py``).
+TABLES = tuple(OUTPUT)
 
-#: Columns of ``Result.requests`` (one row per request, in request_id order).
-REQUEST_COLUMNS = {
-    "request_id": "int: position in the workload",
-    "arrival_s": "arrival time",
-    "input_tokens": "prompt length",
-    "output_tokens": "tokens to generate",
-    "generated_tokens": "tokens actually generated (== output_tokens when completed)",
-    "prefix_hit_tokens": "prompt tokens found in the prefix cache at (last) admission",
-    "prefix_hit_blocks": "prefix-hash blocks found cached in HBM",
-    "found_blocks": "consecutive prefix-hash blocks cached in any tier at admission",
-    "loaded_tokens": "prompt tokens loaded from lower tiers",
-    "tokens_<tier>": "prompt tokens loaded from each lower tier",
-    "recomputed_tokens": "prompt tokens computed (not found, or found but cheaper to recompute)",
-    "load_s": "time from admission until its lower-tier KV arrived (0 without loads)",
-    "prefill_s": "from the end of its load (or admission) to its first token",
-    "ready_s": "when its lower-tier KV arrived (NaN without loads)",
-    "prefix_blocks": "prefix-hash blocks the request looked up",
-    "scheduled_s": "first time the request entered a batch (NaN if never)",
-    "first_token_s": "time its first output token was produced",
-    "finish_s": "time its last token was produced",
-    "queue_s": "scheduled_s - arrival_s",
-    "ttft_s": "first_token_s - arrival_s",
-    "tpot_s": "(finish_s - first_token_s) / (generated_tokens - 1); NaN for 1 token",
-    "e2e_s": "finish_s - arrival_s",
-    "preemptions": "times the request was preempted (recompute)",
-    "attention_recall": "attention mass the kept KV covers (kv.compression; 1.0 for the full cache)",
-    "status": "completed | rejected | unfinished",
-    "reason": "why a request was rejected, else empty",
-}
+#: Columns of ``Result.requests`` and what each means (``tokens_<tier>`` once per lower tier).
+REQUEST_COLUMNS = {c.shown_name: c.shown_description for c in REQUESTS.columns}
 
 
 def _pct(x: np.ndarray, q: float) -> float:
@@ -101,16 +76,14 @@ class Result:
         summary: flat dict of headline metrics (``completed``, ``throughput_tok_s``,
             ``ttft_p50_s``, ``ttft_p99_s``, ``tpot_p50_s``, ``e2e_p50_s``,
             ``sim_time_s``, ``wall_time_s``, ``prefix_hit_ratio``, ...).
-        requests: one row per request (columns in ``REQUEST_COLUMNS``), in request_id
-            order (a run large enough to spill to disk keeps completion order).
-        iterations: one row per batch run: ``start_s, duration_s, steps, batch_size,
-            prefill_tokens, decode_tokens, kv_tokens`` (a closed-form decode run
-            of ``steps`` identical-composition iterations is one row).
-        tiers: occupancy samples: ``time_s, tier, used_bytes, capacity_bytes, cached_bytes,
-            running, waiting, allocated_bytes`` (KV memory held for running requests: their
-            blocks plus cache entries they use) and ``kv_bytes`` (the KV those hold).
-        links: traffic per sample interval: ``time_s, link, direction, bytes, utilization``.
+        requests: one row per request, in request_id order.
+        iterations: one row per batch run (a closed-form decode run is one row).
+        tiers: occupancy samples, one row per tier per sample.
+        links: traffic per sample interval, one row per channel per sample.
         scenario: the validated scenario as plain data (what was simulated).
+
+    Every table's columns (name, unit, dtype, meaning) are declared in ``sim/tables.py``;
+    ``memsim schema results`` prints them.
 
     A table the engine spilled to disk (a very large run) is read back only when
     accessed; ``save`` streams it without loading it.

@@ -8,78 +8,21 @@ preempted (its KV dropped, to be recomputed) and requeued at the front.
 """
 from __future__ import annotations
 
+import math
 from collections import deque
 
 from .batch import DecodeSet
 from .costmodel import IterationShape
+from .seq import Seq
 
 __all__ = ["Seq", "Scheduler"]
-
-
-def _aligned(ids, hb: int, block_tokens: int):
-    """Prefix-hash blocks regrouped so each group spans whole KV blocks, as vLLM hashes per
-    KV block: hash blocks of 16 tokens under 32-token KV blocks pair up, keyed by the
-    group's last (chained) id.  Unchanged when hb is already a multiple of block_tokens."""
-    if not ids or not hb or not block_tokens or hb % block_tokens == 0:
-        return tuple(ids), hb
-    import math
-    g = math.lcm(hb, block_tokens) // hb
-    n = len(ids)
-    return tuple(ids[min(n, (j + 1) * g) - 1] for j in range(-(-n // g))), hb * g
-
-
-class Seq:
-    """One request as the scheduler sees it."""
-
-    __slots__ = ("req", "rid", "arrival_s", "input_tokens", "output_tokens", "hash_ids", "hb",
-                 "target", "computed", "shared_tokens", "pinned", "held", "generated",
-                 "scheduled_s", "first_token_s", "finish_s", "preemptions", "hit_tokens",
-                 "hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
-                 "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
-                 "reserved_blocks", "regrows", "prefix_blocks")
-
-    def __init__(self, req, block_tokens: int = 0):
-        self.req = req
-        self.rid = req.request_id
-        self.arrival_s = req.arrival_s
-        self.input_tokens = req.input_tokens
-        self.output_tokens = req.output_tokens
-        self.hash_ids, self.hb = _aligned(req.hash_ids or (), req.hash_block_tokens, block_tokens)
-        self.target = req.input_tokens          # tokens whose KV must exist before decoding
-        self.computed = 0
-        self.shared_tokens = 0
-        self.pinned: list[int] = []
-        self.held = 0
-        self.generated = 0
-        self.scheduled_s = float("nan")
-        self.first_token_s = float("nan")
-        self.finish_s = float("nan")
-        self.preemptions = 0
-        self.hit_tokens = 0
-        self.hit_blocks = 0
-        self.admit_order = -1
-        self.slot = -1
-        self.status = "waiting"
-        self.reason = ""
-        self.looked_up = False
-        self.found_blocks = 0      # consecutive prefix blocks cached in any tier at admission
-        self.loaded_tokens = 0     # tokens loaded from lower tiers
-        self.tokens_by_store = None
-        self.loaded_ids = ()
-        self.ready_s = float("nan")
-        self.reserved_blocks = 0   # blocks held up front by the allocation policy
-        self.regrows = 0           # times the reservation was outgrown and enlarged
-        self.prefix_blocks = len(self.hash_ids)
-
-    def hash_block_tokens(self, i: int) -> int:
-        return min(self.hb, self.input_tokens - i * self.hb)
 
 
 class Scheduler:
     """Holds the waiting queue, the prefilling list and the decode set; plans and applies iterations."""
 
     def __init__(self, *, kv, cost, max_batch_size: int, max_batch_tokens: int, chunked_prefill: bool,
-                 hierarchy=None, allocation=None, rng=None, session_ttl=None, defer=None):
+                 hierarchy=None, allocation=None, rng=None, session_ttl=None, wake=None):
         self.kv = kv
         self.cost = cost
         self.max_batch_size = max_batch_size
@@ -93,7 +36,7 @@ class Scheduler:
         self.alloc = allocation          # None: plain paged blocks on demand
         self.rng = rng
         self.session_ttl = session_ttl   # None | "auto" | seconds: keep a finished turn's KV pinned
-        self.defer = defer               # defer(delay_s, fn): run fn later (from the engine)
+        self.wake = wake                 # the serve loop's Wakeup: wake.after(delay_s, fn) runs fn later
         self.ttl_pending = 0             # TTL pins not yet released
         self.ttl_pinned_turns = 0
         self.decoding = DecodeSet(max_batch_size, self.B)
@@ -104,12 +47,46 @@ class Scheduler:
         self._admit_counter = 0
         self.on_finish = None  # callback(seq) set by the engine
 
-    # ---- state queries ------------------------------------------------------------
+    # ---- arrivals and state queries --------------------------------------------------
+    def arrive(self, req, now: float) -> None:
+        """Queue an arrived request (or reject one that could never run); start its prefetch."""
+        seq = Seq(req, self.B)
+        if self.reject_if_impossible(seq):
+            return
+        self.waiting.append(seq)
+        hier = self.hier
+        if hier is not None and hier.prefetch.on_arrival:
+            hier.on_arrival(seq, self.peek_prefix(seq)[0], now)
+            if 0 < hier.prefetch.wait_s < math.inf:
+                # the prefetch window ends: let a waiting loop re-plan
+                self.wake.after(max(0.0, req.arrival_s + hier.prefetch.wait_s - now))
+
     def running(self) -> int:
         return len(self.prefilling) + len(self.decoding) + len(self.loading)
 
+    def queued(self) -> int:
+        return len(self.waiting)
+
     def idle(self) -> bool:
         return not self.waiting and not self.prefilling and not len(self.decoding) and not self.loading
+
+    def outside_pending(self) -> bool:
+        """Is anything outside the serve loop due to change the batch (transfers, loads, TTLs)?"""
+        hier = self.hier
+        return bool(self.loading or self.ttl_pending or (hier is not None and hier.net.in_flight()))
+
+    def private_kv_tokens(self) -> int:
+        """KV tokens running requests hold in their own blocks (not in shared cache entries)."""
+        return self.decoding.private_tokens() + sum(
+            q.computed - q.shared_tokens for q in self.prefilling) + sum(
+            q.computed - q.shared_tokens for q in self.loading)
+
+    def unfinished(self) -> list[Seq]:
+        """Every sequence still queued or running, its decode state copied back onto it."""
+        ds = self.decoding
+        for s in ds.seqs:
+            ds.sync(s)
+        return list(self.waiting) + list(self.prefilling) + list(self.loading) + list(ds.seqs)
 
     def reject_if_impossible(self, seq: Seq) -> bool:
         """Reject a request that could never run here; True if rejected."""
@@ -129,7 +106,7 @@ class Scheduler:
         self.record(seq)
         return True
 
-    def _peek_prefix(self, seq: Seq) -> tuple[int, int, int]:
+    def peek_prefix(self, seq: Seq) -> tuple[int, int, int]:
         """(hit blocks, hit tokens, evictable blocks among them) without touching anything."""
         kv = self.kv
         if seq.looked_up or not kv.prefix_cache or not seq.hash_ids:
@@ -152,7 +129,7 @@ class Scheduler:
         """For the waiting head: (chunk, blocks needed, evictable-among-hits, load plan), or None
         if it cannot go.  A head that will load from lower tiers takes no chunk this iteration."""
         seq = self.waiting[0]
-        hits, tokens, pinned_evictable = self._peek_prefix(seq)
+        hits, tokens, pinned_evictable = self.peek_prefix(seq)
         hier = self.hier
         if hier is not None and not seq.looked_up:
             if hier.prefetch.wait_s > 0 and now - seq.arrival_s < hier.prefetch.wait_s \
@@ -197,20 +174,35 @@ class Scheduler:
     # ---- one general iteration ----------------------------------------------------
     def plan(self, now: float):
         """Choose one iteration's work, allocating its blocks. Returns (shape, chunks) or None."""
-        kv, ds = self.kv, self.decoding
-        # decodes first: one more token each, preempting the newest sequences if blocks run out
+        n_dec = self._take_decode_blocks(now)
+        decode_kv = self.decoding.kv_total() + n_dec
+        chunks, budget, starved = self._continue_prefills(self.max_batch_tokens - n_dec, now)
+        if not starved:
+            self._admit_waiting(budget, now, chunks)
+        if not n_dec and not chunks:
+            if len(self.prefilling) > 1:
+                # partly prefilled requests hold the blocks each other needs and nothing
+                # decodes: preempt the newest (as vLLM does) and try again
+                self._preempt_newest(now)
+                return self.plan(now)
+            return None
+        return self._shape(chunks, n_dec, decode_kv), chunks
+
+    def _take_decode_blocks(self, now: float) -> int:
+        """Decodes first: one more token each, preempting the newest sequences if blocks run out."""
+        ds = self.decoding
         if self.alloc is not None:
             ds.regrow(self.alloc, self.B)
         while len(ds):
-            need = ds.blocks_needed(1)
-            if kv.take(need, now):
+            if self.kv.take(ds.blocks_needed(1), now):
                 break
             self._preempt_newest(now)
-        n_dec = len(ds)
-        decode_kv = ds.kv_total() + n_dec
-        budget = self.max_batch_tokens - n_dec
+        return len(ds)
+
+    def _continue_prefills(self, budget: int, now: float):
+        """Chunks for sequences already prefilling: (chunks, budget left, starved of blocks?)."""
+        kv = self.kv
         chunks: list[tuple[Seq, int]] = []
-        starved = False
         for seq in self.prefilling:
             if budget <= 0:
                 break
@@ -219,17 +211,20 @@ class Scheduler:
                 break
             need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
             if need > 0 and not kv.take(need, now):
-                starved = True  # running work lacks blocks: admit nothing new (as vLLM)
-                break
+                return chunks, budget, True  # running work lacks blocks: admit nothing new (as vLLM)
             seq.held += max(need, 0)
             chunks.append((seq, c))
             budget -= c
-        while not starved and self.waiting and budget > 0 and self.running() < self.max_batch_size:
+        return chunks, budget, False
+
+    def _admit_waiting(self, budget: int, now: float, chunks: list) -> None:
+        """Admit waiting requests in FCFS order while the batch has room and their blocks can be had."""
+        while self.waiting and budget > 0 and self.running() < self.max_batch_size:
             got = self._head_need(budget, now)
             if got is None:
-                break
+                return
             c_head, need, pinned_evictable, load_plan = got
-            if need > kv.available_blocks() - pinned_evictable:
+            if need > self.kv.available_blocks() - pinned_evictable:
                 head = self.waiting[0]
                 if self.running() == 0 and not head.looked_up and (pinned_evictable or load_plan):
                     # Nothing runs, yet pinning its cached prefix leaves too little room (cache
@@ -237,36 +232,33 @@ class Scheduler:
                     # hash blocks are smaller than KV blocks): admit it without the cache.
                     head.looked_up = True
                     continue
-                break
-            seq = self.waiting.popleft()
-            self._lookup(seq, now, load_plan)
-            seq.looked_up = True
-            if load_plan is not None:
-                ok = kv.take(need, now)
-                assert ok, "admission check and allocation disagree"
-                seq.held += need
-                self._admitted(seq, now, "loading")
-                self.loading.append(seq)
-                self.hier.start_load(seq, load_plan, now, self._loaded)
-                continue
-            c = c_head
-            need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
+                return
+            budget = max(0, budget - self._admit_head(now, c_head, need, load_plan, chunks))
+
+    def _admit_head(self, now: float, c: int, need: int, load_plan, chunks: list) -> int:
+        """Admit the waiting head: start its load, or give it a prefill chunk.  Returns the chunk."""
+        kv = self.kv
+        seq = self.waiting.popleft()
+        self._lookup(seq, now, load_plan)
+        seq.looked_up = True
+        if load_plan is not None:
             ok = kv.take(need, now)
             assert ok, "admission check and allocation disagree"
             seq.held += need
-            self._admitted(seq, now, "prefill")
-            self.prefilling.append(seq)
-            chunks.append((seq, c))
-            budget -= c
-            if budget < 0:
-                budget = 0
-        if not n_dec and not chunks:
-            if len(self.prefilling) > 1:
-                # partly prefilled requests hold the blocks each other needs and nothing
-                # decodes: preempt the newest (as vLLM does) and try again
-                self._preempt_newest(now)
-                return self.plan(now)
-            return None
+            self._admitted(seq, now, "loading")
+            self.loading.append(seq)
+            self.hier.start_load(seq, load_plan, now, self._loaded)
+            return 0
+        need = max(kv.blocks_for(seq.computed + c - seq.shared_tokens), seq.reserved_blocks) - seq.held
+        ok = kv.take(need, now)
+        assert ok, "admission check and allocation disagree"
+        seq.held += need
+        self._admitted(seq, now, "prefill")
+        self.prefilling.append(seq)
+        chunks.append((seq, c))
+        return c
+
+    def _shape(self, chunks, n_dec: int, decode_kv: int) -> IterationShape:
         pt = pairs = pkv = last = 0
         for seq, c in chunks:
             pt += c
@@ -274,9 +266,8 @@ class Scheduler:
             pkv += seq.computed + c
             if seq.computed + c == seq.target:
                 last += 1
-        shape = IterationShape(prefill_tokens=pt, prefill_pairs=pairs, prefill_kv_tokens=pkv,
-                               decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last)
-        return shape, chunks
+        return IterationShape(prefill_tokens=pt, prefill_pairs=pairs, prefill_kv_tokens=pkv,
+                              decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last)
 
     def apply(self, chunks, end: float) -> None:
         """Account for a finished iteration planned by ``plan``."""
@@ -297,6 +288,23 @@ class Scheduler:
         (or until an outside event -- a load, a write, an arrival -- wakes the engine)."""
         return len(self.decoding) > 0 and not self.prefilling and not self.head_admittable(now)
 
+    def decode_batch(self) -> tuple[int, int]:
+        """(sequences decoding, the KV tokens they hold)."""
+        return len(self.decoding), self.decoding.kv_total()
+
+    def decode_run_limit(self) -> int:
+        """Most decode steps before the batch must be re-planned: the first completion, the step
+        where blocks run out, the first eviction when one would matter, or a reservation outgrown."""
+        ds = self.decoding
+        upper = ds.min_remaining()
+        avail = self.kv.available_blocks()
+        if self.head_evictable_hits() or (self.hier is not None and self.hier.demotes):
+            # an eviction inside the run would start a write (or change the head's
+            # prefix) at that step: stop the run before the first one
+            avail = self.kv.free_blocks
+        upper = ds.max_steps_for_blocks(avail, upper)
+        return ds.steps_within_reservation(upper)  # outgrowing one re-plans (regrowth)
+
     def head_evictable_hits(self) -> int:
         """Blocks of unpinned cached entries the blocked waiting head would hit.
 
@@ -306,7 +314,7 @@ class Scheduler:
         """
         if not self.waiting:
             return 0
-        return self._peek_prefix(self.waiting[0])[2]
+        return self.peek_prefix(self.waiting[0])[2]
 
     def advance_decode(self, k: int, end: float) -> None:
         """Apply k decode steps (their blocks not yet taken) ending at ``end``."""
@@ -348,9 +356,9 @@ class Scheduler:
         seq.pinned = pinned
         seq.shared_tokens = tokens
         seq.computed = tokens
-        seq.hit_tokens = tokens
+        seq.prefix_hit_tokens = tokens
         if not seq.preemptions:  # a re-admission would find the request's own blocks
-            seq.hit_blocks = len(pinned)
+            seq.prefix_hit_blocks = len(pinned)
             seq.found_blocks = self._found(seq)
             self.kv.count_lookup(len(pinned), len(seq.hash_ids))
         if self.hier is not None:
@@ -387,10 +395,10 @@ class Scheduler:
             seq.pinned.extend(ids)
             seq.shared_tokens += tokens
             seq.held = held
-        seq.generated += 1
+        seq.generated_tokens += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end
-        if seq.generated >= seq.output_tokens:
+        if seq.generated_tokens >= seq.output_tokens:
             self._finish(seq, end)
         else:
             seq.status = "decode"
@@ -413,7 +421,7 @@ class Scheduler:
             def expire(now, ids=ids):
                 self.ttl_pending -= 1
                 self.kv.unprotect(ids, now)
-            self.defer(ttl, expire)
+            self.wake.after(ttl, expire)
         seq.held = 0
         seq.pinned = []
         seq.finish_s = end
@@ -450,7 +458,7 @@ class Scheduler:
         seq.pinned = []
         seq.shared_tokens = 0
         seq.computed = 0
-        seq.target = seq.input_tokens + seq.generated
+        seq.target = seq.input_tokens + seq.generated_tokens
         seq.looked_up = False
         seq.loaded_tokens = 0
         seq.tokens_by_store = None

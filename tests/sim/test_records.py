@@ -8,10 +8,14 @@ from memsim.sim.config import load_scenario
 from memsim.sim.engine import Engine
 from memsim.sim.records import Records
 from memsim.sim.result import load_result
+from memsim.sim.tables import FLOAT, INT, Column, Table
+
+TWO = Table("two", "a test table", (Column("a", INT, "an integer", "count"), Column("b", FLOAT, "a float",
+                                                                                     "fraction")))
 
 
 def test_records_spill_and_read_back(tmp_path):
-    r = Records(["a", "b"], spill_rows=4)
+    r = Records(TWO, spill_rows=4)
     for i in range(11):
         r.append((i, i / 2))
     assert r.spilled and len(r) == 11

@@ -1,0 +1,182 @@
+"""The serving loop: one SimPy process that admits arrivals, then runs iterations until the work ends.
+
+Between changes of the batch's composition it advances decode iterations in closed
+form: a decode-only iteration over n sequences holding S KV tokens takes ``a + b*S``
+seconds, and S grows by n per step, so k steps take ``k*a + b*(k*S0 + n*k*(k+1)/2)``.
+A run stops at the first completion, at the step where blocks would run out, or at
+the first iteration boundary after the next arrival (when that arrival could be
+admitted) — exactly where stepping every iteration would change the batch.
+"""
+from __future__ import annotations
+
+import math
+
+import simpy
+
+__all__ = ["ServeLoop", "Wakeup", "steps_to_reach", "run_time"]
+
+
+def steps_to_reach(a: float, b: float, s0: float, n: int, delta: float, upper: int) -> int:
+    """Smallest j in [1, upper] with C(j) = j*a + b*(j*s0 + n*j*(j+1)/2) >= delta (upper if none)."""
+    if delta <= 0:
+        return 1
+    qa = b * n / 2.0
+    qb = a + b * s0 + b * n / 2.0
+    if qa > 0:
+        j = (-qb + math.sqrt(qb * qb + 4 * qa * delta)) / (2 * qa)
+    else:
+        j = delta / qb
+    j = max(1, min(upper, int(math.ceil(j))))
+    # the float root can be off by one either way
+    while j > 1 and run_time(a, b, s0, n, j - 1) >= delta:
+        j -= 1
+    while j < upper and run_time(a, b, s0, n, j) < delta:
+        j += 1
+    return j
+
+
+def run_time(a: float, b: float, s0: float, n: int, k: int) -> float:
+    """Seconds for k decode steps of n sequences starting with s0 KV tokens (each step reads S+n)."""
+    return k * a + b * (k * s0 + n * k * (k + 1) / 2.0)
+
+
+class Wakeup:
+    """How outside events (a transfer ending, a TTL expiring, a prefetch window closing) cut a
+    waiting serve loop short: they call it; the loop waits on ``event()``.  A call nobody
+    waits for is dropped at the next ``event()``."""
+
+    def __init__(self, env: simpy.Environment):
+        self.env = env
+        self._event = env.event()
+
+    def __call__(self) -> None:
+        if not self._event.triggered:
+            self._event.succeed()
+
+    def event(self) -> simpy.Event:
+        if self._event.triggered:
+            self._event = self.env.event()
+        return self._event
+
+    def after(self, delay_s: float, fn=None) -> None:
+        """Run ``fn(now)`` (if given) after ``delay_s`` seconds, then wake the loop."""
+        def fire(_ev):
+            if fn is not None:
+                fn(self.env.now)
+            self()
+        self.env.timeout(delay_s).callbacks.append(fire)
+
+
+class ServeLoop:
+    """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
+
+    def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
+                 check: bool):
+        self.env, self.recorder, self.wake = env, recorder, wake
+        self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
+        self.requests = parts.requests
+        self.closed_form = closed_form
+        self.max_time = max_time
+        self.check = check
+        self.end_s: float | None = None
+        self._next = None
+
+    def _peek(self):
+        """The next request to arrive (not yet admitted), or None when the workload is done."""
+        if self._next is None:
+            self._next = next(self.requests, None)
+        return self._next
+
+    def _begin_step(self, now: float) -> None:
+        """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
+        sched = self.sched
+        while True:
+            r = self._peek()
+            if r is None or r.arrival_s > now:
+                break
+            self._next = None
+            sched.arrive(r, now)
+        self.recorder.sample(now)
+        hier = self.hier
+        if hier is not None:
+            hier.flush(now)
+        if self.check:
+            self.kv.check()
+            if hier is not None:
+                hier.check()
+
+    def process(self):
+        env, sched = self.env, self.sched
+        while True:
+            now = env.now
+            self._begin_step(now)
+            if now >= self.max_time:
+                self.end_s = now
+                return
+            if sched.idle():
+                r = self._peek()
+                if r is None:
+                    self.end_s = now
+                    return
+                yield env.timeout(r.arrival_s - now)
+                continue
+            if self.closed_form and sched.decode_run_possible(now):
+                upper = sched.decode_run_limit()
+                if upper >= 1:
+                    yield from self._decode_run(now, upper)
+                    continue
+            planned = sched.plan(now)
+            if planned is None:
+                yield from self._wait_outside(now)
+                continue
+            # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
+            dur = self.cost.time(planned[0])
+            yield env.timeout(dur)
+            self._iterated(now, dur, *planned)
+
+    def _decode_run(self, now: float, upper: int):
+        """Up to ``upper`` decode steps at once, cut at the next arrival, max_sim_time, or an outside event."""
+        env, sched = self.env, self.sched
+        n, s0 = sched.decode_batch()
+        a, b = self.cost.decode_affine(n)
+        nxt = self._peek()
+        if nxt is not None and not sched.queued():
+            upper = steps_to_reach(a, b, s0, n, nxt.arrival_s - now, upper)
+        if self.max_time < math.inf:
+            upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
+        dur = run_time(a, b, s0, n, upper)
+        if sched.outside_pending():
+            # an outside event can change what the next iteration holds:
+            # stop at the boundary of the step in progress when it comes
+            wake = self.wake.event()
+            yield env.timeout(dur) | wake
+            if wake.triggered and env.now < now + dur:
+                elapsed = env.now - now
+                done = steps_to_reach(a, b, s0, n, elapsed, upper)
+                rest = run_time(a, b, s0, n, done) - elapsed
+                if rest > 0:
+                    yield env.timeout(rest)
+                upper, dur = done, run_time(a, b, s0, n, done)
+        else:
+            yield env.timeout(dur)
+        self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0)
+        sched.advance_decode(upper, env.now)
+
+    def _iterated(self, now: float, dur: float, shape, chunks) -> None:
+        """A planned iteration that started at ``now`` has ended: record it, apply it."""
+        self.recorder.iteration(now, dur, 1, shape.decode_seqs + len(chunks), shape.prefill_tokens,
+                                shape.decode_seqs, shape.decode_kv_tokens)
+        self.sched.apply(chunks, self.env.now)
+
+    def _wait_outside(self, now: float):
+        """Nothing can run now: wait for a transfer, a timer or the next arrival."""
+        sched = self.sched
+        if not (sched.outside_pending() or (self.hier is not None and sched.queued())):
+            raise AssertionError("scheduler stalled with waiting requests and an empty batch")
+        # everything runnable waits on a transfer (or a prefetch window)
+        r = self._peek()
+        wake = self.wake.event()
+        if r is not None:
+            yield self.env.timeout(r.arrival_s - now) | wake
+        else:
+            yield wake

@@ -17,7 +17,7 @@ from memsim.ground.units import Bandwidth, Duration, EnergyPerByte, FlopRate, Fr
 
 from ._curve import Curve
 
-__all__ = ["Platform", "Compute", "Efficiency", "Tier", "Link", "CurvePoint",
+__all__ = ["Platform", "Compute", "Efficiency", "Timing", "KernelParams", "Tier", "Link", "CurvePoint",
            "DTYPES", "TIER_KINDS", "KIND_RANK"]
 
 DType = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4"]
@@ -45,6 +45,88 @@ class Efficiency(StrictModel):
         return check_fraction(info.field_name, v, open_low=True)
 
 
+class KernelParams(StrictModel):
+    """The analytic kernel model's fitted parameters (``docs/calibration.md`` gives each term).
+
+    Times are durations with units; the rest are dimensionless fractions or element counts.
+    """
+
+    launch_s: Duration
+    gemm_compute_eff: float
+    gemm_tile_c: float = Field(ge=0)
+    gemm_k0: float = Field(ge=0)
+    gemm_act_factor: float = Field(ge=0)
+    gemm_kstep_s: Duration
+    gemm_max_split: float = Field(ge=1)
+    mem_eff: float
+    mem_fill_s: Duration
+    overlap_q: float = Field(ge=1)
+    attn_compute_eff: float
+    attn_d0: float = Field(ge=0)
+    attn_launch_s: Duration
+    decode_mem_eff: float
+    decode_fill_s: Duration
+    attn_seq_s: Duration
+    attn_cta_s: Duration
+    attn_fp8_factor: float = Field(gt=0)
+    attn_l2_ratio: float = Field(gt=0)
+    attn_overlap_q: float = Field(ge=1)
+    decode_seq_s: Duration
+    decode_cta_ratio: float = Field(gt=0)
+    decode_fp8_factor: float = Field(gt=0)
+    ar_latency_s: Duration
+    ar_bus_eff: float
+
+    @field_validator("gemm_compute_eff", "mem_eff", "attn_compute_eff", "decode_mem_eff", "ar_bus_eff")
+    @classmethod
+    def _fraction(cls, v, info):
+        return check_fraction(info.field_name, v, open_low=True)
+
+    @field_validator("launch_s", "gemm_kstep_s", "mem_fill_s", "attn_launch_s", "decode_fill_s",
+                     "attn_seq_s", "attn_cta_s", "decode_seq_s", "ar_latency_s")
+    @classmethod
+    def _nonneg(cls, v, info):
+        if not v >= 0:
+            raise ConfigError(f"{v!r} must be >= 0", field=info.field_name)
+        return v
+
+    def as_dict(self) -> dict:
+        """``{name: float}`` in seconds and plain numbers, as the analytic model takes them."""
+        return {k: float(getattr(self, k)) for k in type(self).model_fields}
+
+
+class Timing(StrictModel):
+    """How kernels are timed on this accelerator: measured tables, then the analytic model.
+
+    ``kernels``: a kernel-profile folder (``docs/calibration.md``), relative to this file;
+    ``attention_kernel``: the ``kernel_source`` used from its attention tables.
+    ``analytic``: fitted parameters, or absent with ``transfer_from`` naming the calibrated
+    platform whose parameters carry over (through this file's datasheet numbers).
+    """
+
+    kernels: str | None = None
+    attention_kernel: str | None = None
+    analytic: KernelParams | None = None
+    transfer_from: str | None = None
+    cuda_graphs: bool = True
+    host_overhead: Duration = 0.0
+    launch_overhead: Duration = 0.0
+    source: str = Source
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.analytic is None) == (self.transfer_from is None):
+            raise ConfigError("give exactly one of analytic (fitted parameters) or transfer_from "
+                              "(a calibrated platform)", field="analytic")
+        if self.kernels is not None and self.attention_kernel is None:
+            raise ConfigError("a kernels folder needs attention_kernel (the kernel_source to use)",
+                              field="attention_kernel")
+        for name in ("host_overhead", "launch_overhead"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError("must be >= 0", field=name)
+        return self
+
+
 class Compute(StrictModel):
     """``count`` identical accelerators; ``peak_flops`` is dense, per accelerator, per dtype."""
 
@@ -57,6 +139,7 @@ class Compute(StrictModel):
     clock: Frequency
     efficiency: Efficiency
     iteration_overhead: Duration = 0.0
+    timing: Timing | None = None
     source: str = Source
 
     @field_validator("sram_per_sm", "l2", "clock")
@@ -208,6 +291,13 @@ class Platform(StrictModel):
     compute: Compute
     tiers: list[Tier] = Field(min_length=1)
     links: list[Link] = Field(default_factory=list)
+
+    _file: str | None = PrivateAttr(default=None)
+
+    @property
+    def file(self) -> str | None:
+        """The YAML file this platform was loaded from (None if built in memory)."""
+        return self._file
 
     @model_validator(mode="after")
     def _check(self):

@@ -400,6 +400,7 @@ class Engine:
         alloc_b = self._tier_rows.column("allocated_bytes").astype(float)[is_hbm]
         used_b = self._tier_rows.column("kv_bytes").astype(float)[is_hbm]
         busy = alloc_b > 0
+        summary.update(self.cost.timing_summary())
         summary["kv_allocation"] = getattr(self.allocation, "name", "paged")
         summary["attention_recall"] = float(self.attention_recall)
         summary["kv_waste_fraction"] = float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0

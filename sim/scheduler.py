@@ -275,7 +275,8 @@ class Scheduler:
             if seq.computed + c == seq.target:
                 last += 1
         shape = IterationShape(prefill_tokens=pt, prefill_pairs=pairs, prefill_kv_tokens=pkv,
-                               decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last)
+                               decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last,
+                               prefill_chunks=tuple((seq.computed, c) for seq, c in chunks))
         return shape, chunks
 
     def apply(self, chunks, end: float) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from memsim.ground.errors import ConfigError
@@ -57,19 +58,21 @@ def _read(path: Path, kind: str) -> pd.DataFrame:
     if missing:
         raise ConfigError(f"missing column(s) {', '.join(missing)}; a {kind} table has "
                           f"{', '.join(COLUMNS[kind])}", file=str(path))
-    df = df[COLUMNS[kind]].copy()
+    df = df[COLUMNS[kind]]
     for c in COLUMNS[kind]:
         if c in _STRINGS:
-            df[c] = df[c].astype(str)
+            if not (pd.api.types.is_string_dtype(df[c]) or df[c].dtype == object):
+                df[c] = df[c].astype(str)
             continue
-        vals = pd.to_numeric(df[c], errors="coerce")
-        bad = vals.isna() | ~(vals > 0) if c in ("latency_ms", "m", "n", "k", "batch_size", "seq_len", "kv_len",
-                                                  "num_heads", "num_key_value_heads", "head_dim", "num_gpus",
-                                                  "message_elems") else vals.isna() | (vals < 0)
+        col = df[c]
+        vals = (col if pd.api.types.is_numeric_dtype(col) else pd.to_numeric(col, errors="coerce")).to_numpy(float)
+        # window_size may be 0 (full attention); every other number must be positive
+        bad = ~(vals >= 0) if c == "window_size" else ~(vals > 0)
         if bad.any():
-            i = int(bad.to_numpy().nonzero()[0][0])
-            raise ConfigError(f"row {i}: {c}={df[c].iloc[i]!r} is not a positive number", file=str(path))
-        df[c] = vals.astype(float) if c == "latency_ms" else vals.astype("int64")
+            i = int(bad.nonzero()[0][0])
+            raise ConfigError(f"row {i}: {c}={col.iloc[i]!r} is not a positive number", file=str(path))
+        if c == "latency_ms" or col.dtype != np.int64:
+            df[c] = vals if c == "latency_ms" else vals.astype("int64")
     if df.empty:
         raise ConfigError("kernel table has no rows", file=str(path))
     return df

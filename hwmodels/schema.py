@@ -45,6 +45,18 @@ class Efficiency(StrictModel):
         return check_fraction(info.field_name, v, open_low=True)
 
 
+CURVE_KNOTS = {
+    "gemm_m_curve": (1, 16, 128, 1024, 8192), "gemm_n_curve": (16, 256, 2048, 16384),
+    "gemm_k_curve": (64, 512, 4096, 32768), "attn_len_curve": (16, 128, 1024, 8192),
+    "attn_group_curve": (1, 4, 16), "decode_len_curve": (16, 256, 4096, 65536),
+    "decode_batch_curve": (1, 8, 64, 512), "attn_heads_curve": (1, 4, 16, 64), "attn_dim_curve": (64, 128, 256),
+    "decode_heads_curve": (1, 4, 16, 64), "decode_group_curve": (1, 4, 16),
+    "decode_bytes_curve": (2**20, 2**23, 2**25, 2**27, 2**30), "attn_tokens_curve": (16, 256, 4096, 65536),
+    "ar_gpus_curve": (2, 4, 8), "ar_bytes_curve": (2**16, 2**20, 2**24, 2**28), "ar_lat_curve": (2, 4, 8),
+}
+"""Sizes at which the analytic model's efficiency curves are given (``memsim.sim.timing.analytic``)."""
+
+
 class KernelParams(StrictModel):
     """The analytic kernel model's fitted parameters (``docs/calibration.md`` gives each term).
 
@@ -76,6 +88,22 @@ class KernelParams(StrictModel):
     decode_fp8_factor: float = Field(gt=0)
     ar_latency_s: Duration
     ar_bus_eff: float
+    gemm_m_curve: list[float] | None = None
+    gemm_n_curve: list[float] | None = None
+    gemm_k_curve: list[float] | None = None
+    attn_len_curve: list[float] | None = None
+    attn_group_curve: list[float] | None = None
+    decode_len_curve: list[float] | None = None
+    decode_batch_curve: list[float] | None = None
+    attn_heads_curve: list[float] | None = None
+    attn_dim_curve: list[float] | None = None
+    decode_heads_curve: list[float] | None = None
+    decode_group_curve: list[float] | None = None
+    decode_bytes_curve: list[float] | None = None
+    attn_tokens_curve: list[float] | None = None
+    ar_gpus_curve: list[float] | None = None
+    ar_bytes_curve: list[float] | None = None
+    ar_lat_curve: list[float] | None = None
 
     @field_validator("gemm_compute_eff", "mem_eff", "attn_compute_eff", "decode_mem_eff", "ar_bus_eff")
     @classmethod
@@ -90,9 +118,29 @@ class KernelParams(StrictModel):
             raise ConfigError(f"{v!r} must be >= 0", field=info.field_name)
         return v
 
+    @field_validator("gemm_m_curve", "gemm_n_curve", "gemm_k_curve", "attn_len_curve", "attn_group_curve",
+                     "decode_len_curve", "decode_batch_curve", "attn_heads_curve", "attn_dim_curve",
+                     "decode_heads_curve", "decode_group_curve", "decode_bytes_curve",
+                     "attn_tokens_curve", "ar_gpus_curve", "ar_bytes_curve", "ar_lat_curve")
+    @classmethod
+    def _curve(cls, v, info):
+        if v is not None:
+            n = len(CURVE_KNOTS[info.field_name])
+            if len(v) != n or not all(x > 0 for x in v):
+                raise ConfigError(f"expected {n} positive time multipliers (at sizes "
+                                  f"{', '.join(map(str, CURVE_KNOTS[info.field_name]))}), got {v!r}",
+                                  field=info.field_name)
+        return v
+
     def as_dict(self) -> dict:
-        """``{name: float}`` in seconds and plain numbers, as the analytic model takes them."""
-        return {k: float(getattr(self, k)) for k in type(self).model_fields}
+        """``{name: value}`` in seconds and plain numbers (curves as lists), as the analytic model
+        takes them; curves not given are left out (multiplier 1)."""
+        out = {}
+        for k in type(self).model_fields:
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = [float(x) for x in v] if isinstance(v, list) else float(v)
+        return out
 
 
 class Timing(StrictModel):

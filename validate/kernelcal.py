@@ -64,6 +64,11 @@ def _fmt_params(p: dict) -> dict:
     """Parameters as the YAML writes them: durations with units, other numbers to 4 digits."""
     out = {}
     for k in KernelParams.model_fields:
+        if k not in p:
+            continue
+        if isinstance(p[k], list):
+            out[k] = [float(f"{float(v):.4g}") for v in p[k]]
+            continue
         v = float(p[k])
         out[k] = f"{v * 1e6:.4g} us" if k.endswith("_s") else float(f"{v:.4g}")
     return out
@@ -140,7 +145,7 @@ def calibrate(kernels_dir: str | Path, hw: str, out: str | Path, *, attention_ke
     atomic_write_text(out, text)
     load_platform(out)                                   # what we wrote must load
     report["out"] = str(out)
-    report["params"] = {k: float(params[k]) for k in KernelParams.model_fields}
+    report["params"] = {k: params[k] for k in KernelParams.model_fields if k in params}
     return report
 
 

@@ -19,7 +19,7 @@ from memsim.sim.timing import KernelTimer
 
 from . import kernelfit as kf
 
-__all__ = ["check_kernels", "timer_predict", "write_plot"]
+__all__ = ["check_kernels", "timer_predict", "affine_score", "write_plot"]
 
 
 def timer_predict(timer: KernelTimer, kind: str, df: pd.DataFrame) -> np.ndarray:
@@ -70,9 +70,24 @@ def check_kernels(kernels_dir: str | Path, hw: str, *, no_tables: bool = False, 
             entry["kernel_source"] = pick
         report["ops"][kind] = entry
         frames[kind] = rows.assign(predicted_s=pred, measured_s=rows["latency_ms"] * 1e-3)
+    gen = frames.get("generation_attention")
+    if gen is not None and not no_tables:
+        report["engine_decode_affine"] = affine_score(timer, gen)
     report["timing"] = timer.source if not no_tables else f"analytic {timer.analytic_source} (--no-tables)"
     report["scored_rows"] = "held-out split only" if no_tables else "all rows of the platform's kernel source"
     return report, frames
+
+
+def affine_score(timer: KernelTimer, df: pd.DataFrame) -> dict:
+    """Error of the engine's affine decode attention (``a(n) + b(n) S`` per batch size, what
+    closed-form decode runs use) against the rows with 64..131072 KV tokens."""
+    rows = df[(df["kv_len"] >= 64) & (df["window_size"] == 0)].reset_index(drop=True)
+    pred = np.empty(len(rows))
+    keys = ["num_heads", "num_key_value_heads", "head_dim", "kv_cache_dtype", "batch_size"]
+    for (h, hk, d, dt, b), idx in rows.groupby(keys).indices.items():
+        a, slope = timer.generation_affine(int(b), int(h), int(hk), int(d), kv_dtype=str(dt))
+        pred[idx] = a + slope * b * rows["kv_len"].to_numpy()[idx]
+    return kf.score("generation_attention", rows, pred, worst=0)
 
 
 def write_plot(path: Path, frames: dict, title: str) -> Path:

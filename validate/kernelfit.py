@@ -23,22 +23,31 @@ __all__ = ["split", "fit", "predict", "score", "rows_for", "FIT_ORDER", "HOLDOUT
 
 HOLDOUT_EVERY = 5
 _GROUPS = {"gemm": ["n", "k"], "context_attention": ATTN_KEY + ["batch_size"],
-           "generation_attention": ATTN_KEY + ["batch_size"], "all_reduce": ["message_elems"]}
+           "generation_attention": ATTN_KEY + ["batch_size"], "all_reduce": ["num_gpus", "message_elems"]}
 
 # kind -> (parameters fitted, start values, lower and upper bounds)
 FIT_ORDER = {
     "gemm": {"launch_s": (3e-6, 0, 1e-4), "gemm_compute_eff": (0.8, 0.05, 1.0), "gemm_tile_c": (1.0, 0, 500),
              "gemm_k0": (64, 0, 5000), "gemm_act_factor": (1.0, 0, 2), "gemm_kstep_s": (1e-7, 0, 1e-5),
              "gemm_max_split": (4, 1, 64), "mem_eff": (0.8, 0.05, 1.0), "mem_fill_s": (2e-6, 0, 1e-4),
-             "overlap_q": (3, 1, 20)},
+             "overlap_q": (3, 1, 20), "gemm_m_curve": ([1.0] * 5, 0.2, 5.0),
+             "gemm_n_curve": ([1.0] * 4, 0.2, 5.0), "gemm_k_curve": ([1.0] * 4, 0.2, 5.0)},
     "context_attention": {"attn_compute_eff": (0.6, 0.02, 1.0), "attn_d0": (32, 0, 1000),
                           "attn_launch_s": (1e-5, 0, 1e-3), "attn_seq_s": (2e-7, 0, 1e-5),
                           "attn_cta_s": (4e-6, 0, 1e-4), "attn_fp8_factor": (1.2, 0.5, 4.0),
-                          "attn_l2_ratio": (3.0, 0.2, 50.0), "attn_overlap_q": (2.0, 1.0, 20.0)},
+                          "attn_l2_ratio": (3.0, 0.2, 50.0), "attn_overlap_q": (2.0, 1.0, 20.0),
+                          "attn_len_curve": ([1.0] * 4, 0.2, 5.0), "attn_group_curve": ([1.0] * 3, 0.2, 5.0),
+                          "attn_heads_curve": ([1.0] * 4, 0.2, 5.0), "attn_dim_curve": ([1.0] * 3, 0.2, 5.0),
+                          "attn_tokens_curve": ([1.0] * 4, 0.2, 5.0)},
     "generation_attention": {"decode_mem_eff": (0.7, 0.02, 1.0), "decode_fill_s": (5e-6, 0, 1e-3),
                              "decode_seq_s": (1e-7, 0, 1e-5), "decode_cta_ratio": (4.0, 0.1, 200.0),
-                             "decode_fp8_factor": (1.3, 0.5, 4.0)},
-    "all_reduce": {"ar_latency_s": (3e-6, 0, 1e-3), "ar_bus_eff": (0.7, 0.02, 1.0)},
+                             "decode_fp8_factor": (1.3, 0.5, 4.0), "decode_len_curve": ([1.0] * 4, 0.2, 5.0),
+                             "decode_batch_curve": ([1.0] * 4, 0.2, 5.0),
+                             "decode_heads_curve": ([1.0] * 4, 0.2, 5.0), "decode_group_curve": ([1.0] * 3, 0.2, 5.0),
+                             "decode_bytes_curve": ([1.0] * 5, 0.2, 5.0)},
+    "all_reduce": {"ar_latency_s": (3e-6, 0, 1e-3), "ar_bus_eff": (0.7, 0.02, 1.0),
+                   "ar_gpus_curve": ([1.0] * 3, 0.2, 100.0), "ar_bytes_curve": ([1.0] * 4, 0.2, 20.0),
+                   "ar_lat_curve": ([1.0] * 3, 0.05, 20.0)},
 }
 
 
@@ -76,26 +85,43 @@ def predict(kind: str, df: pd.DataFrame, dev: an.Device, p: dict) -> np.ndarray:
 
 def _fit_kind(kind: str, df: pd.DataFrame, dev: an.Device, p: dict) -> dict:
     spec = FIT_ORDER[kind]
-    names = list(spec)
-    x0 = np.array([spec[n][0] for n in names])
-    lo = np.array([spec[n][1] for n in names])
-    hi = np.array([spec[n][2] for n in names])
+    names, x0, lo, hi, sizes = [], [], [], [], []
+    for n, (start, low, high) in spec.items():
+        vals = list(p[n]) if isinstance(start, list) and isinstance(p.get(n), list) else start
+        vals = vals if isinstance(vals, list) else [p.get(n, start)]
+        names.append(n)
+        sizes.append(len(vals) if isinstance(start, list) else 0)
+        x0 += [float(v) for v in vals]
+        lo += [low] * len(vals)
+        hi += [high] * len(vals)
+    x0, lo, hi = np.array(x0), np.array(lo, dtype=float), np.array(hi, dtype=float)
+    x0 = np.clip(x0, lo, hi)
     # scale every parameter to O(1) so the solver's steps are comparable
     scale = np.where(x0 > 0, x0, 1.0)
     y = df["latency_ms"].to_numpy() * 1e-3
 
+    def unpack(z):
+        out, i = {}, 0
+        for n, size in zip(names, sizes):
+            if size:
+                out[n] = [float(v) for v in z[i:i + size] * scale[i:i + size]]
+                i += size
+            else:
+                out[n] = float(z[i] * scale[i])
+                i += 1
+        return out
+
     def resid(z):
-        q = dict(p, **dict(zip(names, z * scale)))
-        return np.log(predict(kind, df, dev, q) / y)
+        return np.log(predict(kind, df, dev, dict(p, **unpack(z))) / y)
     r = least_squares(resid, x0 / scale, bounds=(lo / scale, hi / scale), x_scale="jac", max_nfev=400)
-    return dict(zip(names, (r.x * scale).tolist()))
+    return unpack(r.x)
 
 
 def fit(tables: dict, dev: an.Device, attention_kernel: str | None, base: dict | None = None) -> dict:
     """Fitted parameters (every key of ``analytic.PARAMS``) from the training rows of ``tables``.
 
     Kinds without a table keep ``base``'s values (or the start values)."""
-    p = {n: v[0] for spec in FIT_ORDER.values() for n, v in spec.items()}
+    p = {n: (list(v[0]) if isinstance(v[0], list) else v[0]) for spec in FIT_ORDER.values() for n, v in spec.items()}
     p.update(base or {})
     for kind in FIT_ORDER:
         if kind not in tables:

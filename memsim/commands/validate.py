@@ -32,7 +32,8 @@ def register(sub) -> None:
                    help="output folder for host.yaml, calibration.json, validation.csv/.html "
                         "(default: runs/validate)")
     p.add_argument("--repeats", type=int, default=None, metavar="N",
-                   help="timed runs per configuration, median reported (default 5 quick, 7 full)")
+                   help="timed runs per configuration; the minimum is the measurement, with the "
+                        "median and the spread (max / min - 1) beside it (default 5 quick, 7 full)")
     p.add_argument("--calibrate-only", action="store_true",
                    help="only calibrate and write DIR/host.yaml")
     p.add_argument("--only", metavar="KERNELS", default=None,
@@ -127,6 +128,11 @@ def _kernels(args) -> int:
         for kind, v in report["ops"].items():
             print(f"  {kind:<22} rows {v['rows']:>6}  median {v['median_abs_rel_error'] * 100:5.1f}%  "
                   f"p90 {v['p90_abs_rel_error'] * 100:5.1f}%  (analytic rows {v['analytic_rows']})",
+                  file=sys.stderr)
+        aff = report.get("engine_decode_affine")
+        if aff:
+            print(f"  decode attention as the engine's affine a(n) + b(n) S: rows {aff['rows']}, median "
+                  f"{aff['median_abs_rel_error'] * 100:.1f}%, p90 {aff['p90_abs_rel_error'] * 100:.1f}%",
                   file=sys.stderr)
     print_json(report)
     return 0

@@ -19,7 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Device", "PARAMS", "TILES", "gemm_s", "context_attention_s", "generation_attention_s",
+from memsim.hwmodels.schema import CURVE_KNOTS
+
+__all__ = ["Device", "PARAMS", "TILES", "CURVES", "curve", "gemm_s", "context_attention_s", "generation_attention_s",
            "generation_affine", "all_reduce_s", "elementwise_s", "attended_keys"]
 
 TILES = ((32, 128), (128, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128, 256), (256, 128), (64, 256), (256, 64))
@@ -27,6 +29,19 @@ TILES = ((32, 128), (128, 32), (64, 64), (64, 128), (128, 64), (128, 128), (128,
 
 ATTN_BLOCK = 128
 """Query/key block of the FlashAttention kernels (rows per CTA, keys per inner step)."""
+
+CURVES = CURVE_KNOTS
+"""Efficiency curves: time multipliers at these knots (sizes), log-linear between, clamped."""
+
+
+def curve(x, name: str, p: dict):
+    """The time multiplier of curve ``name`` at sizes ``x`` (1 where the parameters lack it)."""
+    vals = p.get(name)
+    if vals is None:
+        return 1.0
+    knots = np.log(np.asarray(CURVES[name], dtype=float))
+    return np.exp(np.interp(np.log(np.maximum(np.asarray(x, dtype=float), 1.0)), knots,
+                            np.log(np.asarray(vals, dtype=float))))
 
 PARAMS = {
     "launch_s": "seconds every kernel costs before its first byte moves",
@@ -81,7 +96,7 @@ def gemm_s(m, n, k, dev: Device, p: dict, *, dtype_bytes: int = 2):
     kfill = k / (k + p["gemm_k0"])
     # weights stream from HBM; activations are partly served by L2 (act_bytes_factor < 1)
     moved = dtype_bytes * (k * n + p["gemm_act_factor"] * (m * k + m * n))
-    mem = moved / (dev.hbm_bytes_per_s * p["mem_eff"]) + p["mem_fill_s"]
+    mem = moved / (dev.hbm_bytes_per_s * p["mem_eff"])
     best = None
     for tm, tn in TILES:
         tiles = np.ceil(m / tm) * np.ceil(n / tn)
@@ -94,7 +109,9 @@ def gemm_s(m, n, k, dev: Device, p: dict, *, dtype_bytes: int = 2):
                                 np.ceil(k / split / 64.0) * p["gemm_kstep_s"])
         t = _smooth_max(tc, mem, p["overlap_q"])
         best = t if best is None else np.minimum(best, t)
-    return p["launch_s"] + best
+    # the fixed costs (launch, stream ramp) are shared with every kernel; curves scale the rest
+    return p["launch_s"] + p["mem_fill_s"] + best * curve(m, "gemm_m_curve", p) \
+        * curve(n, "gemm_n_curve", p) * curve(k, "gemm_k_curve", p)
 
 
 def attended_keys(seq_len, window=0, context=0, block: int = ATTN_BLOCK):
@@ -126,6 +143,8 @@ def context_attention_s(batch, seq_len, heads, kv_heads, head_dim, dev: Device, 
     eff = p["attn_compute_eff"] * (d / (d + p["attn_d0"])) * ((128.0 + p["attn_d0"]) / 128.0)
     t_blk = 4.0 * blk * blk * d / (dev.peak_flop_per_s / sms * eff)
     t_blk = t_blk * np.where(kvb < 2.0, p["attn_fp8_factor"], 1.0)      # fp8 KV is dequantised on the fly
+    t_blk = t_blk * curve(s + c, "attn_len_curve", p) * curve(h / hk, "attn_group_curve", p) \
+        * curve(h, "attn_heads_curve", p) * curve(d, "attn_dim_curve", p) * curve(b * s, "attn_tokens_curve", p)
     key_blocks = attended_keys(s, window, c) / blk                       # per (sequence, head)
     longest = np.minimum(s + c, np.where(np.asarray(window) > 0, np.asarray(window, dtype=float) + blk, s + c)) / blk
     work = b * h * (s / blk * p["attn_cta_s"] + key_blocks * t_blk)   # a partial block costs its share
@@ -164,11 +183,15 @@ def generation_attention_s(batch, kv_len, heads, kv_heads, head_dim, dev: Device
     latency-bound rather than bandwidth-bound."""
     b, x = np.asarray(batch, dtype=float), np.asarray(kv_len, dtype=float)
     fixed, per_seq, per_tok = generation_affine(heads, kv_heads, head_dim, dev, p, kv_bytes=kv_bytes)
-    bulk = per_tok * b * x
+    hk = np.asarray(kv_heads, dtype=float)
+    x_pad = np.ceil(x / ATTN_BLOCK) * ATTN_BLOCK            # a CTA reads whole key blocks
+    bulk = per_tok * b * x_pad * curve(x, "decode_len_curve", p) * curve(b, "decode_batch_curve", p) \
+        * curve(hk, "decode_heads_curve", p) * curve(np.asarray(heads, dtype=float) / hk, "decode_group_curve", p) \
+        * curve(b * x_pad * 2.0 * hk * np.asarray(head_dim, dtype=float) * kv_bytes, "decode_bytes_curve", p)
     sms = float(dev.sm_count)
     units = b * np.asarray(kv_heads, dtype=float)
     splits = np.clip(np.floor(sms / units), 1.0, np.maximum(1.0, np.ceil(x / 256.0)))
-    cta_bytes = x / splits * 2.0 * np.asarray(head_dim, dtype=float) * kv_bytes
+    cta_bytes = x_pad / splits * 2.0 * np.asarray(head_dim, dtype=float) * kv_bytes
     cta_s = cta_bytes / (dev.hbm_bytes_per_s / sms * p["decode_cta_ratio"])
     waves = np.ceil(units * splits / sms)
     return fixed + per_seq * b + np.maximum(bulk, waves * cta_s)
@@ -179,7 +202,9 @@ def all_reduce_s(nbytes, gpus, dev: Device, p: dict):
     nbytes, g = np.asarray(nbytes, dtype=float), np.asarray(gpus, dtype=float)
     bus = 2.0 * (g - 1.0) / g * nbytes
     bw = max(dev.link_bytes_per_s, 1.0) * p["ar_bus_eff"]
-    return p["launch_s"] + 2.0 * (g - 1.0) * p["ar_latency_s"] + bus / bw
+    # the achieved bus bandwidth depends on the GPU count (topology) and message size (protocol)
+    bus_s = bus / bw * curve(g, "ar_gpus_curve", p) * curve(nbytes, "ar_bytes_curve", p)
+    return p["launch_s"] + 2.0 * (g - 1.0) * p["ar_latency_s"] * curve(g, "ar_lat_curve", p) + bus_s
 
 
 def elementwise_s(nbytes, dev: Device, p: dict):

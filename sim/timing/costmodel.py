@@ -62,6 +62,7 @@ class CostModel:
         self.attn_flop_per_s = dev.peak_flop_per_s * tp * p["attn_compute_eff"]
         self.mem_bytes_per_s = dev.hbm_bytes_per_s * tp * p["mem_eff"]
         self._read_scale = 1.0
+        self._b: dict[int, float] = {}      # seconds per decode KV token by batch size (memo)
         self._lin_rate: float | None = None
 
     @property
@@ -69,25 +70,33 @@ class CostModel:
         return self.timer.source
 
     def timing_summary(self) -> dict:
-        """Run-summary entries: the kernel source, and how many distinct kernel shapes were
-        timed in all and how many fell outside the tables (timed analytically)."""
+        """Run-summary entries: the kernel source, and how many kernel shapes were timed in all
+        and how many fell outside the tables (timed analytically): distinct GEMM, decode and
+        elementwise shapes (they are memoised), every prefill chunk."""
+        fb = dict(self.timer.fallbacks)
+        fb["context_attention"] = fb.get("context_attention", 0) + self.iter.chunks_analytic
         out = {"kernel_timing": self.source,
-               "kernel_shapes_timed": int(sum(self.timer.lookups.values())),
-               "kernel_shapes_analytic": int(sum(self.timer.fallbacks.values()))}
-        for kind, n in sorted(self.timer.fallbacks.items()):
-            out[f"kernel_shapes_analytic_{kind}"] = int(n)
+               "kernel_shapes_timed": int(sum(self.timer.lookups.values()) + self.iter.chunks_timed),
+               "kernel_shapes_analytic": int(sum(fb.values()))}
+        for kind, n in sorted(fb.items()):
+            if n:
+                out[f"kernel_shapes_analytic_{kind}"] = int(n)
         return out
 
     # ---- iterations -------------------------------------------------------------------
     def time(self, shape: IterationShape) -> float:
         """Seconds for one iteration of the given shape."""
         t = self.iter.base_s(shape)
-        if shape.decode_seqs:
-            t += self._decode_b(shape.decode_seqs) * shape.decode_kv_tokens
+        n = shape.decode_seqs
+        if n:
+            b = self._b.get(n)
+            t += (b if b is not None else self._decode_b(n)) * shape.decode_kv_tokens
         return t
 
     def _decode_b(self, n: int) -> float:
-        return max(self.iter.decode_ab(n)[1] * self._read_scale, self.fetch_s_per_token)
+        b = max(self.iter.decode_ab(n)[1] * self._read_scale, self.fetch_s_per_token)
+        self._b[n] = b
+        return b
 
     def decode_affine(self, n: int) -> tuple[float, float]:
         """(a, b) such that a decode-only iteration of n sequences reading S KV tokens takes a + b*S."""
@@ -103,12 +112,14 @@ class CostModel:
         self.kv_bytes_per_token = float(policy.kv_bytes_per_token(model))
         self.hbm_read_fraction = float(getattr(policy, "hbm_read_fraction", lambda m: 1.0)(model))
         self._read_scale = self.kv_bytes_per_token / self._kv_bytes_model * self.hbm_read_fraction
+        self._b.clear()
         fetch = float(getattr(policy, "fetch_bytes_per_token", lambda m: 0.0)(model))
         if fetch > 0:
             if not fetch_link_bytes_per_s:
                 raise ConfigError("selective fetch needs a link between hbm and dram in the platform",
                                   field="kv.compression")
             self.fetch_s_per_token = fetch / fetch_link_bytes_per_s
+            self._b.clear()
 
     # ---- prefill cost for load-or-recompute decisions ------------------------------------
     def _linear_s_per_token(self) -> float:
@@ -127,10 +138,7 @@ class CostModel:
     def prefill_compute_s_array(self, context: int, tokens):
         """``prefill_compute_s`` over an array of token counts (NumPy)."""
         tokens = np.asarray(tokens, dtype=float)
-        it = self.iter
-        attn = it.layers * self.timer.context_attention(1, np.maximum(tokens, 1), it.heads, it.kv_heads,
-                                                        it.head_dim, kv_dtype=it.kv_dtype, window=it.window,
-                                                        context=context)
+        attn = self.iter.layers * self.iter.chunk_s_array(context, np.maximum(tokens, 1))
         return np.where(tokens > 0, self._linear_s_per_token() * tokens + attn, 0.0)
 
     @staticmethod

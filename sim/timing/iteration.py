@@ -14,12 +14,14 @@ and the engine advances decode runs in closed form.
 """
 from __future__ import annotations
 
+import bisect
 import math
 
 import numpy as np
 
 from memsim.ground.errors import ConfigError
 
+from . import analytic as an
 from .shape import IterationShape
 from .timer import KV_DTYPES, KernelTimer
 
@@ -66,6 +68,9 @@ class IterationTimer:
         self._head: dict[int, float] = {}
         self._dec: dict[int, tuple[float, float]] = {}
         self._fixed = self.host_s + self.launch_s * self.kernels_per_iter
+        self.chunks_timed = 0
+        self.chunks_analytic = 0
+        self._build_prefill_curve()
 
     # ---- per-token-count pieces (memoised) ------------------------------------------
     def _extend(self, upto: int) -> None:
@@ -129,34 +134,72 @@ class IterationTimer:
             self._dec[n] = got
         return got
 
+    def _build_prefill_curve(self) -> None:
+        """One layer's prefill attention of one chunk vs its fresh-prompt length of equal causal
+        work, on a log grid from 1 to 2^22 tokens: the tables where they reach, the analytic
+        model past them (counted per chunk).  Chunks are then timed by interpolation (speed)."""
+        grid = np.unique(np.round(np.geomspace(1, 1 << 22, 400)))
+        t = self.timer
+        key = (self.heads, self.kv_heads, self.head_dim, self.kv_dtype, self.window)
+        tab = t._ctx.seconds(key, np.ones_like(grid), grid) if t._ctx is not None else np.full(grid.shape, np.nan)
+        ana = an.context_attention_s(1, grid, self.heads, self.kv_heads, self.head_dim, t.dev, t.params,
+                                     window=self.window, kv_bytes=1.0 if self.kv_dtype == "fp8" else 2.0)
+        measured = np.isfinite(tab)
+        self._pf_x = np.log(grid).tolist()
+        self._pf_y = np.log(np.where(measured, tab, ana)).tolist()
+        self._pf_table_max = float(grid[measured].max()) if measured.any() else 0.0
+        self._pf_table_min = float(grid[measured].min()) if measured.any() else math.inf
+        self._pf_one = math.exp(self._pf_y[0])
+
+    def chunk_s(self, context: int, tokens: int) -> float:
+        """One layer's prefill attention for ``tokens`` new tokens after ``context`` cached ones."""
+        s_eq = math.sqrt(tokens * tokens + 2.0 * tokens * context)
+        self.chunks_timed += 1          # NOTE: plain ints, not the timer's Counters, for speed
+        if not self._pf_table_min <= s_eq <= self._pf_table_max:
+            self.chunks_analytic += 1
+        x = math.log(s_eq) if s_eq > 1.0 else 0.0
+        xs, ys = self._pf_x, self._pf_y
+        j = min(max(bisect.bisect_right(xs, x), 1), len(xs) - 1)
+        w = (x - xs[j - 1]) / (xs[j] - xs[j - 1])
+        return math.exp(ys[j - 1] + w * (ys[j] - ys[j - 1]))
+
+    def chunk_s_array(self, context: int, tokens):
+        """``chunk_s`` over an array of token counts."""
+        tokens = np.asarray(tokens, dtype=float)
+        s_eq = np.sqrt(tokens * tokens + 2.0 * tokens * context)
+        return np.exp(np.interp(np.log(np.maximum(s_eq, 1.0)), self._pf_x, self._pf_y))
+
     def prefill_attention_s(self, chunks) -> float:
         """One prefill attention call per layer over the chunks [(context, new tokens), ...]."""
         if not chunks:
             return 0.0
-        t = self.timer
         tot = 0.0
         for ctx, c in chunks:
-            tot += float(t.context_attention(1, c, self.heads, self.kv_heads, self.head_dim,
-                                             kv_dtype=self.kv_dtype, window=self.window, context=ctx)[0])
+            tot += self.chunk_s(ctx, c)
         if len(chunks) > 1:
-            # one varlen call: the chunks share one launch and setup
-            one = float(t.context_attention(1, 1, self.heads, self.kv_heads, self.head_dim,
-                                            kv_dtype=self.kv_dtype, window=self.window)[0])
-            tot -= (len(chunks) - 1) * one
+            tot -= (len(chunks) - 1) * self._pf_one   # one varlen call: the chunks share one launch and setup
         return self.layers * tot
 
     # ---- an iteration -----------------------------------------------------------------
     def base_s(self, shape: IterationShape) -> float:
-        """Seconds of the iteration without the decode attention's per-KV-token part."""
-        tokens = shape.prefill_tokens + shape.decode_seqs
+        """Seconds of the iteration without the decode attention's per-KV-token part.
+
+        NOTE: memo lookups are inlined for speed (this runs once per planned iteration); the
+        additions keep one order, so a decode-only iteration is exactly ``a + b * S``."""
+        dec = shape.decode_seqs
+        tokens = shape.prefill_tokens + dec
         if tokens <= 0:
             return 0.0
-        t = self._fixed + self.tokens_s(tokens) + self.head_s(shape.decode_seqs + shape.prefill_last_tokens)
+        lg = self._layer_gemm
+        t = self._fixed + (lg[tokens] if tokens < len(lg) else self.tokens_s(tokens))
+        heads = dec + shape.prefill_last_tokens
+        hs = self._head.get(heads)
+        t += hs if hs is not None else self.head_s(heads)
         if shape.prefill_tokens:
-            chunks = shape.prefill_chunks or _one_chunk(shape)
-            t += self.prefill_attention_s(chunks)
-        if shape.decode_seqs:
-            t += self.decode_ab(shape.decode_seqs)[0]
+            t += self.prefill_attention_s(shape.prefill_chunks or _one_chunk(shape))
+        if dec:
+            ab = self._dec.get(dec)
+            t += (ab if ab is not None else self.decode_ab(dec))[0]
         return t
 
 

@@ -37,14 +37,25 @@ class GemmTable:
     """bf16 GEMM latencies: ``seconds(m, n, k)`` with m an array, n and k scalars."""
 
     def __init__(self, df: pd.DataFrame):
-        g = df.assign(lt=np.log(df["latency_ms"] * 1e-3)).groupby(["n", "k", "m"])["lt"].mean()
+        # curves are built on first use (a run needs only its model's few weight shapes)
+        self._m = df["m"].to_numpy(dtype=float)
+        self._lt = np.log(df["latency_ms"].to_numpy(dtype=float) * 1e-3)
+        self._idx = {(int(n), int(k)): i for (n, k), i in df.groupby(["n", "k"]).indices.items()}
         self._curves: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
-        for (n, k), s in g.groupby(level=[0, 1]):
-            m = s.index.get_level_values(2).to_numpy(dtype=float)
-            self._curves[(int(n), int(k))] = (np.log(m), s.to_numpy())
-        self.n_grid = np.array(sorted({n for n, _ in self._curves}), dtype=float)
-        self.k_grid = np.array(sorted({k for _, k in self._curves}), dtype=float)
+        self.n_grid = np.array(sorted({n for n, _ in self._idx}), dtype=float)
+        self.k_grid = np.array(sorted({k for _, k in self._idx}), dtype=float)
         self._blend: dict[tuple[int, int], tuple | None] = {}
+
+    def _measured(self, n: int, k: int):
+        """(log m, log seconds) measured at weight shape (n, k), repeats averaged; None if absent."""
+        got = self._curves.get((n, k))
+        if got is None:
+            idx = self._idx.get((n, k))
+            if idx is None:
+                return None
+            got = _mean_by(self._m[idx], self._lt[idx])
+            self._curves[(n, k)] = got
+        return got
 
     def curve(self, n: int, k: int):
         """(log m grid, log seconds) for weight shape (n, k), or None if not bracketed."""
@@ -61,7 +72,7 @@ class GemmTable:
                    (bn[0], bk[1], (1 - bn[2]) * bk[2]), (bn[1], bk[1], bn[2] * bk[2])]
         curves = []
         for cn, ck, w in corners:
-            c = self._curves.get((int(cn), int(ck)))
+            c = self._measured(int(cn), int(ck))
             if c is None:
                 if w > 0:
                     return None
@@ -90,34 +101,51 @@ class GridTable:
 
     def __init__(self, df: pd.DataFrame, length: str):
         self.length = length
-        g = df.assign(lt=np.log(df["latency_ms"] * 1e-3)).groupby(ATTN_KEY + ["batch_size", length])["lt"].mean()
-        self._grids = {}
-        for key, s in g.groupby(level=list(range(len(ATTN_KEY)))):
-            b = s.index.get_level_values(len(ATTN_KEY)).to_numpy(dtype=float)
-            x = s.index.get_level_values(len(ATTN_KEY) + 1).to_numpy(dtype=float)
+        self._b = df["batch_size"].to_numpy(dtype=float)
+        self._x = df[length].to_numpy(dtype=float)
+        self._lt = np.log(df["latency_ms"].to_numpy(dtype=float) * 1e-3)
+        self._idx = {_norm_key(k): i for k, i in df.groupby(ATTN_KEY).indices.items()}
+        self._grids: dict = {}
+
+    def _grid(self, key):
+        """(log batch grid, log length grid, log seconds with NaN where unmeasured), built lazily."""
+        key = _norm_key(key)
+        got = self._grids.get(key)
+        if got is None:
+            idx = self._idx.get(key)
+            if idx is None:
+                return None
+            b, x, lt = self._b[idx], self._x[idx], self._lt[idx]
             bg, xg = np.unique(b), np.unique(x)
+            bi, xi = np.searchsorted(bg, b), np.searchsorted(xg, x)
             z = np.full((bg.size, xg.size), np.nan)
-            z[np.searchsorted(bg, b), np.searchsorted(xg, x)] = s.to_numpy()
-            self._grids[_norm_key(key)] = (np.log(bg), np.log(xg), z)
+            tot = np.zeros_like(z)
+            cnt = np.zeros_like(z)
+            np.add.at(tot, (bi, xi), lt)
+            np.add.at(cnt, (bi, xi), 1.0)
+            z = np.where(cnt > 0, tot / np.maximum(cnt, 1.0), np.nan)
+            got = (np.log(bg), np.log(xg), z)
+            self._grids[key] = got
+        return got
 
     def has(self, key) -> bool:
-        return _norm_key(key) in self._grids
+        return _norm_key(key) in self._idx
 
     def keys(self):
-        return list(self._grids)
+        return list(self._idx)
 
     def seconds(self, key, batch, length):
         """Seconds at each (batch, length) (arrays) for one configuration; NaN outside the grid."""
         b = np.log(np.atleast_1d(np.asarray(batch, dtype=float)))
         x = np.log(np.atleast_1d(np.asarray(length, dtype=float)))
-        grid = self._grids.get(_norm_key(key))
+        grid = self._grid(key)
         if grid is None:
             return np.full(np.broadcast(b, x).shape, np.nan)
         return np.exp(_bilinear(*grid, *np.broadcast_arrays(b, x)))
 
     def row(self, key, batch: float):
         """(log length grid, log seconds) at one batch size (interpolated), or None."""
-        grid = self._grids.get(_norm_key(key))
+        grid = self._grid(key)
         if grid is None:
             return None
         lb, lx, z = grid
@@ -125,6 +153,14 @@ class GridTable:
         lt = _bilinear(lb, lx, z, xs, lx)
         ok = np.isfinite(lt)
         return (lx[ok], lt[ok]) if ok.any() else None
+
+
+def _mean_by(x: np.ndarray, y: np.ndarray):
+    """(sorted unique x as logs, mean of y at each) -- repeated measurements averaged."""
+    ux, inv = np.unique(x, return_inverse=True)
+    tot = np.zeros(ux.size)
+    np.add.at(tot, inv, y)
+    return np.log(ux), tot / np.bincount(inv)
 
 
 def _norm_key(key):

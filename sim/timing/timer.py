@@ -10,13 +10,15 @@ the platform's tables is timed analytically and counted in ``fallbacks[kind]``;
 """
 from __future__ import annotations
 
+import bisect
+import math
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from memsim.ground.errors import ConfigError
-from memsim.hwmodels import load_profile
+from memsim.hwmodels import HWMODELS_DIR, load_profile
 
 from . import analytic as an
 from .tables import CurveTable, GemmTable, GridTable
@@ -42,13 +44,18 @@ def device_of(platform, dtype: str = "bf16") -> an.Device:
 
 
 def _profile_dir(platform) -> Path | None:
+    """The platform's kernel-profile folder: a relative ``kernels`` path is looked up beside
+    the hardware file, then among the shipped tables (so an edited copy of a shipped file
+    keeps its tables)."""
     t = platform.compute.timing
     if t is None or t.kernels is None:
         return None
     p = Path(t.kernels)
-    if not p.is_absolute() and platform.file is not None:
-        p = Path(platform.file).parent / p
-    return p
+    if p.is_absolute():
+        return p
+    here = Path(platform.file).parent / p if platform.file is not None else p
+    shipped = HWMODELS_DIR / p
+    return here if here.is_dir() or not shipped.is_dir() else shipped
 
 
 class KernelTimer:
@@ -64,6 +71,7 @@ class KernelTimer:
         self.kernels_dir = folder
         self.attention_kernel = platform.compute.timing.attention_kernel if folder is not None else None
         self._gemm = self._ctx = self._gen = self._ar = None
+        self._affine_fits: dict = {}
         if folder is not None:
             key = str(folder.resolve())
             if key not in _profiles:
@@ -71,6 +79,14 @@ class KernelTimer:
             self._gemm, ctx, gen, self._ar = _profiles[key]
             self._ctx = ctx.get(self.attention_kernel) if ctx else None
             self._gen = gen.get(self.attention_kernel) if gen else None
+
+    def _table_affine(self, key, kv_range) -> dict:
+        got = self._affine_fits.get(key)
+        if got is None:
+            grid = self._gen._grid(key)
+            got = _fit_rows(grid, kv_range) if grid is not None else {}
+            self._affine_fits[key] = got
+        return got
 
     @staticmethod
     def _build(tables: dict):
@@ -144,27 +160,53 @@ class KernelTimer:
     def generation_affine(self, batch: int, heads: int, kv_heads: int, head_dim: int, *,
                           kv_dtype: str = "bfloat16", window: int = 0, kv_range=(64, 1 << 17)):
         """(a, b): decode attention of ``batch`` sequences reading S KV tokens in all is
-        ``a + b * S`` -- the least-squares fit in relative error over the measured lengths
-        (analytic: exact by construction).  Keeps decode runs in closed form."""
+        ``a + b * S`` -- the least-squares fit, in relative error, to the measured lengths at
+        this batch size (or to the analytic model's curve).  Keeps decode runs in closed form;
+        ``docs/calibration.md`` states the fit's error."""
         key = (heads, kv_heads, head_dim, kv_dtype, window)
-        row = self._gen.row(key, batch) if self._gen is not None else None
-        if row is not None and not window:
-            lx, lt = row
-            x, t = np.exp(lx), np.exp(lt)
-            keep = (x >= kv_range[0]) & (x <= kv_range[1])
-            if keep.sum() >= 3:
-                x, t = x[keep], t[keep]
-                s = batch * x
-                # minimise sum ((a + b s) / t - 1)^2: weighted linear least squares
-                w = 1.0 / t
-                A = np.stack([w, w * s], axis=1)
-                (a, b), *_ = np.linalg.lstsq(A, np.ones_like(t), rcond=None)
-                if a > 0 and b > 0:
-                    return float(a), float(b)
+        fits = self._table_affine(key, kv_range) if self._gen is not None and not window else None
+        if fits:
+            bs = sorted(fits)
+            if bs[0] <= batch <= bs[-1]:
+                # between two measured batch sizes: both coefficients log-linear in the batch
+                j = min(max(bisect.bisect_left(bs, batch), 1), len(bs) - 1)
+                lo, hi = bs[j - 1], bs[j]
+                w = 0.0 if batch <= lo else (math.log(batch) - math.log(lo)) / (math.log(hi) - math.log(lo))
+                (a0, b0), (a1, b1) = fits[lo], fits[hi]
+                return math.exp((1 - w) * math.log(a0) + w * math.log(a1)), \
+                    math.exp((1 - w) * math.log(b0) + w * math.log(b1))
         self.fallbacks["generation_attention"] += 1
-        fixed, per_seq, per_tok = an.generation_affine(heads, kv_heads, head_dim, self.dev, self.params,
-                                                       kv_bytes=_kv_bytes(kv_dtype))
-        return float(fixed + per_seq * batch), float(per_tok)
+        x = np.geomspace(kv_range[0], kv_range[1], 12)
+        eff_len = np.minimum(x, window) if window else x
+        t = an.generation_attention_s(batch, eff_len, heads, kv_heads, head_dim, self.dev, self.params,
+                                      kv_bytes=_kv_bytes(kv_dtype))
+        fit = _affine(batch, x, t)
+        if fit is None:    # degenerate curve: the large-call slope, exact by construction
+            fixed, per_seq, per_tok = an.generation_affine(heads, kv_heads, head_dim, self.dev, self.params,
+                                                           kv_bytes=_kv_bytes(kv_dtype))
+            fit = float(fixed + per_seq * batch), float(per_tok)
+        return fit
+
+
+def _fit_rows(grid, kv_range) -> dict:
+    """{measured batch size: (a, b)} of the affine decode fit, from one configuration's grid."""
+    lb, lx, z = grid
+    out = {}
+    for i, b in enumerate(np.exp(lb)):
+        x, t = np.exp(lx), np.exp(z[i])
+        keep = np.isfinite(t) & (x >= kv_range[0]) & (x <= kv_range[1])
+        fit = _affine(float(b), x[keep], t[keep]) if keep.sum() >= 3 else None
+        if fit is not None:
+            out[float(b)] = fit
+    return out
+
+
+def _affine(batch: int, x, t):
+    """(a, b) minimising sum(((a + b * batch * x) / t - 1)^2), or None unless both are positive."""
+    s = batch * x
+    w = 1.0 / t
+    (a, b), *_ = np.linalg.lstsq(np.stack([w, w * s], axis=1), np.ones_like(t), rcond=None)
+    return (float(a), float(b)) if a > 0 and b > 0 else None
 
 
 def _kv_bytes(kv_dtype: str) -> float:

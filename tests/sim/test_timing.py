@@ -153,3 +153,11 @@ def test_shipped_calibrated_platforms_name_their_packed_tables():
         t = KernelTimer(load_platform(name))
         assert t.kernels_dir is not None and t.kernels_dir.is_dir(), name
         assert "fitted" in t.analytic_source
+
+
+def test_an_edited_copy_of_a_shipped_file_keeps_its_tables(tmp_path):
+    f = tmp_path / "my_h100.yaml"
+    f.write_text(platform_path("h100_sxm").read_text().replace("name: h100_sxm", "name: my_h100"))
+    t = KernelTimer(load_platform(f))
+    assert t.kernels_dir is not None and t.kernels_dir.is_dir()
+    assert t.gemm(1, 4096, 4096)[0] == KernelTimer(load_platform("h100_sxm")).gemm(1, 4096, 4096)[0]

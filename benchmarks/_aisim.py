@@ -82,7 +82,7 @@ def prepare(*, scenario, workdir: Path) -> Path:
             "backend": "vllm",
             "workers": {"aggregated": {
                 "scheduler": {"max_batched_tokens": sch.max_batch_tokens, "max_sequences": sch.max_batch_size},
-                "kv_cache": {"prefix_caching": bool(scenario.kv.prefix_cache.enabled)},
+                "kv_cache": {"prefix_caching": bool(scenario.kv.prefix_cache_on())},
             }},
         },
         "traffic": {

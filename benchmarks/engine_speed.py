@@ -43,7 +43,7 @@ class Case:
 # Both engines get the same KV cache: aisimulate keeps 0.74 GB of activations and 3.76 GB of
 # runtime overhead out of HBM and uses 64-token blocks (its `--detail memory`), so memsim's
 # runs reserve the same 4.5 GB and use 64-token blocks (docs/aisimulate-comparison.md).
-AISIM_KV = {"kv": {"block_tokens": 64, "activation_reserve": "4.5 GB"}}
+AISIM_KV = {"kv.block_tokens": 64, "kv.activation_reserve": "4.5 GB"}   # dotted: the rest of `kv` stays
 
 CASES = [
     Case("mooncake-h100", "Mooncake conv / 1x H100", "scenarios/mooncake-h100-llama8b.yaml", dict(AISIM_KV),

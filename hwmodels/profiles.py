@@ -49,9 +49,16 @@ def profile_kinds(folder: str | Path) -> list[str]:
     return [k for k in KINDS if _file_of(folder, k) is not None]
 
 
-def _read(path: Path, kind: str) -> pd.DataFrame:
+def _read(path: Path, kind: str, where: dict | None = None) -> pd.DataFrame:
+    where = {c: v for c, v in (where or {}).items() if c in COLUMNS[kind]}
     try:
-        df = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+        if path.suffix == ".parquet":
+            # only the rows asked for: decoding a whole table costs more than a run's timing needs
+            df = pd.read_parquet(path, filters=[(c, "==", v) for c, v in where.items()] or None)
+        else:
+            df = pd.read_csv(path)
+            for c, v in where.items():
+                df = df[df[c] == v]
     except Exception as e:  # noqa: BLE001 - any reader failure is the file's fault
         raise ConfigError(f"cannot read kernel table: {str(e).splitlines()[0][:200]}", file=str(path)) from None
     missing = [c for c in COLUMNS[kind] if c not in df.columns]
@@ -73,13 +80,14 @@ def _read(path: Path, kind: str) -> pd.DataFrame:
             raise ConfigError(f"row {i}: {c}={col.iloc[i]!r} is not a positive number", file=str(path))
         if c == "latency_ms" or col.dtype != np.int64:
             df[c] = vals if c == "latency_ms" else vals.astype("int64")
-    if df.empty:
+    if df.empty and not where:
         raise ConfigError("kernel table has no rows", file=str(path))
     return df
 
 
-def load_profile(folder: str | Path, kinds=None) -> dict[str, pd.DataFrame]:
-    """``{kind: DataFrame}`` of every table in ``folder`` (only ``kinds`` if given).
+def load_profile(folder: str | Path, kinds=None, where: dict | None = None) -> dict[str, pd.DataFrame]:
+    """``{kind: DataFrame}`` of every table in ``folder`` (only ``kinds`` if given; only the
+    rows whose columns equal ``where``'s values, for the tables that have those columns).
 
     A missing folder, an unreadable table or a wrong column is a one-line ConfigError.
     """
@@ -90,7 +98,7 @@ def load_profile(folder: str | Path, kinds=None) -> dict[str, pd.DataFrame]:
     for kind in kinds or KINDS:
         f = _file_of(folder, kind)
         if f is not None:
-            out[kind] = _read(f, kind)
+            out[kind] = _read(f, kind, where)
     if not out:
         raise ConfigError(f"no kernel tables in {folder} (expected {', '.join(k + '.parquet' for k in KINDS)})",
                           field="kernels")

@@ -279,9 +279,10 @@ class Engine:
                 n = len(ds)
                 upper = ds.min_remaining()
                 avail = self.kv.available_blocks()
-                if sched.head_evictable_hits() or (hier is not None and hier.demotes):
+                if sched.head_evictable_hits() or (hier is not None and hier.demotes) or sched.ttl_pending:
                     # an eviction inside the run would start a write (or change the head's
-                    # prefix) at that step: stop the run before the first one
+                    # prefix) at that step, and a TTL expiring mid-run unpins entries before
+                    # the run's allocations are applied: stop the run before the first one
                     avail = self.kv.free_blocks
                 upper = ds.max_steps_for_blocks(avail, upper)
                 upper = ds.steps_within_reservation(upper)  # outgrowing one re-plans (regrowth)

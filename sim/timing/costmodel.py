@@ -15,7 +15,7 @@ from memsim.ground.errors import ConfigError, SimulationError
 
 from .iteration import IterationTimer
 from .shape import IterationShape
-from .timer import KernelTimer
+from .timer import KV_DTYPES, KernelTimer
 
 __all__ = ["CostModel", "IterationShape"]
 
@@ -49,7 +49,13 @@ class CostModel:
                 raise ConfigError(f"tp={tp} needs a GPU-to-GPU link (between [{hbm.name}, {hbm.name}]) "
                                   f"in platform {platform.name!r}", field="parallelism.tp")
             self.tp_link = link
-        self.timer = KernelTimer(platform, dtype=self.dtype, use_tables=use_tables)
+        m = model
+        only = {"num_heads": m.heads // tp, "num_key_value_heads": max(1, m.kv_heads // tp), "head_dim": m.head_dim,
+                "kv_cache_dtype": KV_DTYPES.get(m.kv_dtype or m.dtype, "bfloat16"),
+                "window_size": int(m.sliding_window or 0)}
+        if tp == 1:
+            only["num_gpus"] = 0            # no all-reduces: load none
+        self.timer = KernelTimer(platform, dtype=self.dtype, use_tables=use_tables, only=only)
         self.iter = IterationTimer(self.timer, model, tp=tp, kv_dtype=model.kv_dtype or model.dtype)
         self.kv_bytes_per_token = float(model.kv_bytes_per_token)
         self._kv_bytes_model = float(model.kv_bytes_per_token)

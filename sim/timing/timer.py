@@ -61,7 +61,7 @@ def _profile_dir(platform) -> Path | None:
 class KernelTimer:
     """Seconds per kernel on one accelerator of ``platform`` (compute dtype ``dtype``)."""
 
-    def __init__(self, platform, *, dtype: str = "bf16", use_tables: bool = True):
+    def __init__(self, platform, *, dtype: str = "bf16", use_tables: bool = True, only: dict | None = None):
         self.platform = platform
         self.dev = device_of(platform, dtype)
         self.params, self.analytic_source = analytic_params(platform, dtype)
@@ -73,9 +73,10 @@ class KernelTimer:
         self._gemm = self._ctx = self._gen = self._ar = None
         self._affine_fits: dict = {}
         if folder is not None:
-            key = str(folder.resolve())
+            # ``only``: {column: value} rows to load (an engine needs one attention configuration)
+            key = (str(folder.resolve()), tuple(sorted((only or {}).items())))
             if key not in _profiles:
-                _profiles[key] = self._build(load_profile(folder))
+                _profiles[key] = self._build(load_profile(folder, where=only))
             self._gemm, ctx, gen, self._ar = _profiles[key]
             self._ctx = ctx.get(self.attention_kernel) if ctx else None
             self._gen = gen.get(self.attention_kernel) if gen else None
@@ -91,7 +92,7 @@ class KernelTimer:
     @staticmethod
     def _build(tables: dict):
         def by_source(df, length):
-            return {s: GridTable(d, length) for s, d in df.groupby("kernel_source")}
+            return {s: GridTable(d, length) for s, d in df.groupby("kernel_source")} if len(df) else {}
         return (GemmTable(tables["gemm"]) if "gemm" in tables else None,
                 by_source(tables["context_attention"], "seq_len") if "context_attention" in tables else None,
                 by_source(tables["generation_attention"], "kv_len") if "generation_attention" in tables else None,

@@ -85,3 +85,13 @@ def test_tiled_matmul_prediction_depends_on_the_tile():
     t = {tile: pred.matmul(n=192, tile=tile).time_s for tile in (8, 16, 32, 64)}
     assert t[8] > t[16] > t[32] > t[64]
     assert t[8] - t[64] == pytest.approx(2e-9 * 192 ** 3 * (1 / 8 - 1 / 64), rel=0.2)
+
+
+def test_calibrate_bad_inputs_are_one_line_exit_2(profile, tmp_path, capsys):
+    assert main(["calibrate", "--kernels", str(tmp_path / "nope"), "--hw", "h100_sxm",
+                 "--out", str(tmp_path / "x.yaml")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "does not exist" in err
+    assert main(["calibrate", "--kernels", str(profile), "--hw", "h100_sxm", "--out", str(tmp_path / "x.yaml"),
+                 "--attention-kernel", "flash9"]) == 2
+    assert "unknown attention kernel 'flash9'" in capsys.readouterr().err

@@ -15,7 +15,8 @@ import sys
 import time
 from pathlib import Path
 
-DEFAULT_PYTHON = "/tmp/aisim-venv/bin/python"
+DEFAULT_PYTHONS = ("/work/venvs/aisim/bin/python", "/tmp/aisim-venv/bin/python")
+"""Where docs/aisimulate-comparison.md installs aisimulate (its own venv, never memsim's)."""
 ENV_VAR = "AISIMULATE_PYTHON"
 
 # memsim platform name -> aisimulate system name
@@ -25,11 +26,11 @@ HASH_BLOCK_TOKENS = 512  # Mooncake's hash_ids granularity; aisimulate's default
 
 
 def find_python() -> str | None:
-    """aisimulate's interpreter: $AISIMULATE_PYTHON, else the default venv if present, else None."""
+    """aisimulate's interpreter: $AISIMULATE_PYTHON, else a default venv if present, else None."""
     given = os.environ.get(ENV_VAR)
     if given:
         return given if Path(given).exists() else None
-    return DEFAULT_PYTHON if Path(DEFAULT_PYTHON).exists() else None
+    return next((p for p in DEFAULT_PYTHONS if Path(p).exists()), None)
 
 
 def write_mooncake_jsonl(requests, path: Path) -> int:
@@ -81,7 +82,7 @@ def prepare(*, scenario, workdir: Path) -> Path:
             "backend": "vllm",
             "workers": {"aggregated": {
                 "scheduler": {"max_batched_tokens": sch.max_batch_tokens, "max_sequences": sch.max_batch_size},
-                "kv_cache": {"prefix_caching": bool(scenario.kv.prefix_cache.enabled)},
+                "kv_cache": {"prefix_caching": bool(scenario.kv.prefix_cache_on())},
             }},
         },
         "traffic": {

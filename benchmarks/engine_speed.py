@@ -40,11 +40,17 @@ class Case:
     aisim_reference_x: float = 0.0  # issue 2's figure for aisimulate on this machine
 
 
+# Both engines get the same KV cache: aisimulate keeps 0.74 GB of activations and 3.76 GB of
+# runtime overhead out of HBM and uses 64-token blocks (its `--detail memory`), so memsim's
+# runs reserve the same 4.5 GB and use 64-token blocks (docs/aisimulate-comparison.md).
+AISIM_KV = {"kv.block_tokens": 64, "kv.activation_reserve": "4.5 GB"}   # dotted: the rest of `kv` stays
+
 CASES = [
-    Case("mooncake-h100", "Mooncake conv / 1x H100", "scenarios/mooncake-h100-llama8b.yaml", {}, 1770.0),
+    Case("mooncake-h100", "Mooncake conv / 1x H100", "scenarios/mooncake-h100-llama8b.yaml", dict(AISIM_KV),
+         1770.0),
     Case("azure-h100", "Azure conv / 1x H100", "scenarios/azure-conv-a100-llama8b.yaml",
-         {"platform": "h100_sxm"}, 530.0),
-    Case("azure-a100", "Azure conv / 1x A100", "scenarios/azure-conv-a100-llama8b.yaml", {}, 1000.0),
+         {"platform": "h100_sxm", **AISIM_KV}, 530.0),
+    Case("azure-a100", "Azure conv / 1x A100", "scenarios/azure-conv-a100-llama8b.yaml", dict(AISIM_KV), 1000.0),
 ]
 METRICS = ["completed", "sim_time_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "throughput_tok_s",
            "prefix_hit_ratio"]
@@ -56,9 +62,14 @@ def _memsim_child(scenario: str, overrides_json: str, root: str) -> None:
     sys.path.insert(0, root)
     # Imports (numpy, pandas, simpy, pydantic, the catalogue) are paid before the clock;
     # `memsim.run` is resolved here too, since `sim` imports its engine lazily on first use.
-    import memsim
-    import memsim.sim.engine
-    import memsim.workloads.model
+    if (Path(root) / "memsim" / "__init__.py").exists():
+        import memsim
+        import memsim.sim.engine
+        import memsim.workloads.model
+    else:   # a checkout from before the one-package layout (top-level `sim`)
+        import importlib
+        memsim = importlib.import_module("sim")
+        importlib.import_module("sim.engine")
     run = memsim.run
     overrides = json.loads(overrides_json)
     t0, c0 = time.perf_counter(), time.process_time()
@@ -107,12 +118,38 @@ def _best_of(repeat: int, cmd: list[str], cwd: Path, *, nice: int = 0) -> dict:
     return best
 
 
-def run_case(case: Case, *, repeat: int, aisim_python: str | None, scratch: Path, root: Path) -> dict:
+def _child_cmd(root: Path, case: Case) -> list[str]:
+    return [sys.executable, str(Path(__file__).resolve()), "--child-memsim", str(root / case.scenario),
+            json.dumps(case.overrides), str(root)]
+
+
+def _alternate(repeat: int, root: Path, before: Path, case: Case) -> tuple[dict, dict]:
+    """Runs of this checkout and of ``before``, alternating in the same minutes (the box is shared)."""
+    runs: dict[str, list] = {"now": [], "before": []}
+    for _ in range(repeat):
+        for key, r in (("now", root), ("before", before)):
+            res, rss = _spawn(_child_cmd(r, case), r, nice=AISIM_NICE)
+            res["peak_rss_bytes"] = rss
+            runs[key].append(res)
+    out = []
+    for key in ("now", "before"):
+        best = min(runs[key], key=lambda r: r["wall_time_s"])
+        best["all_wall_s"] = [r["wall_time_s"] for r in runs[key]]
+        best["all_cpu_s"] = [r["cpu_time_s"] for r in runs[key]]
+        out.append(best)
+    return out[0], out[1]
+
+
+def run_case(case: Case, *, repeat: int, aisim_python: str | None, scratch: Path, root: Path,
+             before: Path | None = None) -> dict:
     scen_path = str(root / case.scenario)
     print(f"[{case.name}] memsim x{repeat} ...", file=sys.stderr, flush=True)
-    memsim = _best_of(repeat, [sys.executable, str(Path(__file__).resolve()), "--child-memsim", scen_path,
-                               json.dumps(case.overrides), str(root)], root, nice=AISIM_NICE)
-    row = {"case": case.name, "label": case.label, "memsim": memsim, "aisim": None,
+    prior = None
+    if before is not None:
+        memsim, prior = _alternate(repeat, root, before, case)
+    else:
+        memsim = _best_of(repeat, _child_cmd(root, case), root, nice=AISIM_NICE)
+    row = {"case": case.name, "label": case.label, "memsim": memsim, "aisim": None, "before": prior,
            "aisim_reference_x": case.aisim_reference_x}
     if aisim_python:
         from memsim.sim.config import load_scenario
@@ -169,6 +206,12 @@ def _aisim_version(python: str) -> str:
         return "unknown"
 
 
+def _median(xs):
+    xs = sorted(xs)
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2.0
+
+
 def _f(x, spec=",.0f"):
     return "–" if x is None else format(x, spec)
 
@@ -195,7 +238,7 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
            "overloaded run simulates longer than the trace, so trace x is the like-for-like speed).",
            "- **memsim / aisim** = aisimulate's engine wall / memsim's engine wall on the same trace "
            "(above 1: memsim is faster); in brackets the same ratio of engine CPU times. **peak RSS**: the process tree's maximum resident set (`wait4`).",
-           f"- memsim: {memsim_label}.",
+           f"- memsim: {memsim_label}; every case with aisimulate's KV capacity (`{json.dumps(AISIM_KV)}`).",
            "- " + (f"aisimulate {aisim_version} (vLLM backend, measured perf tables, its default KV "
                    "capacity), issue figure in brackets." if aisim_version else
                    "aisimulate not found (set AISIMULATE_PYTHON)."),
@@ -231,6 +274,22 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
                    + (f"; slower: {', '.join(lost)} (profile in docs/aisimulate-comparison.md, "
                       "\"Engine speed\")." if lost else "."))
     out.append("")
+    if any(r.get("before") for r in rows):
+        out += ["Engine speed against the code before calibrated timing (`--before DIR`; runs alternate, "
+                "this checkout then the old one, in the same minutes; median of the runs; speed ratio = "
+                "old time / new time, at least 0.9 wanted):", "",
+                "| case | new engine wall s (runs) | old engine wall s (runs) | wall ratio | new CPU s | old CPU s "
+                "| CPU ratio |", "|---|---|---|---:|---:|---:|---:|"]
+        for r in rows:
+            n, o = r["memsim"], r.get("before")
+            if not o:
+                continue
+            nw, ow = _median(n["all_wall_s"]), _median(o["all_wall_s"])
+            nc, oc = _median(n["all_cpu_s"]), _median(o["all_cpu_s"])
+            out.append(f"| {r['label']} | {nw:.2f} ({', '.join(f'{w:.2f}' for w in n['all_wall_s'])}) | "
+                       f"{ow:.2f} ({', '.join(f'{w:.2f}' for w in o['all_wall_s'])}) | {ow / nw:.2f} | {nc:.2f} | "
+                       f"{oc:.2f} | {oc / nc:.2f} |")
+        out.append("")
     if any(r["aisim"] for r in rows):
         out += ["Serving metrics on the same cases (TTFT/TPOT in seconds; throughput = output tokens / "
                 "simulated seconds; prefix hit = memsim's hit-block ratio, aisimulate's "
@@ -245,6 +304,18 @@ def render(rows: list[dict], *, repeat: int, aisim_version: str | None, memsim_l
                            f"{_f(d.get('ttft_p50_s'), ',.2f')} | {_f(d.get('ttft_p99_s'), ',.2f')} | "
                            f"{_f(d.get('tpot_p50_s'), '.4f')} | {_f(d.get('throughput_tok_s'), ',.0f')} | "
                            f"{_f(d.get('prefix_hit_ratio'), '.3f')} |")
+        out += ["", "memsim against aisimulate (memsim / aisimulate - 1; the target is within 10%):", "",
+                "| case | TTFT p50 | TPOT p50 | out tok/s | sim s |", "|---|---:|---:|---:|---:|"]
+        for r in rows:
+            m, a = r["memsim"], r["aisim"]
+            if not a:
+                continue
+
+            def d(k):
+                x, y = m.get(k), a.get(k)
+                return "–" if x is None or not y else f"{(x / y - 1) * 100:+.1f}%"
+            out.append(f"| {r['label']} | {d('ttft_p50_s')} | {d('tpot_p50_s')} | {d('throughput_tok_s')} | "
+                       f"{d('sim_time_s')} |")
         out += ["", "Why the latencies differ: docs/aisimulate-comparison.md.", ""]
     return "\n".join(out)
 
@@ -341,6 +412,9 @@ def main(argv=None) -> int:
     p.add_argument("--memsim-root", type=Path, default=ROOT,
                    help="memsim checkout to benchmark (e.g. a `git archive` export beside a `shared/` link); "
                         "default: this repository")
+    p.add_argument("--before", type=Path, default=None, metavar="DIR",
+                   help="also run the memsim checkout in DIR (e.g. the code before calibrated timing; the "
+                        "old top-level `sim` layout works too), alternating with this one, and compare speed")
     p.add_argument("--memsim-label", default=None, help="how to name that memsim in the report (e.g. a commit)")
     p.add_argument("--probe", action="store_true",
                    help="instead of the cases, compare per-iteration latencies on small hand-made traces")
@@ -378,7 +452,7 @@ def main(argv=None) -> int:
         for c in CASES:
             if c.name in wanted:
                 rows.append(run_case(c, repeat=args.repeat, aisim_python=aisim_python, scratch=Path(scratch),
-                                     root=root))
+                                     root=root, before=args.before.resolve() if args.before else None))
     text = render(rows, repeat=args.repeat, aisim_version=_aisim_version(aisim_python) if aisim_python else None,
                   memsim_label=label)
     print(text)

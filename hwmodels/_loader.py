@@ -32,7 +32,9 @@ def load_platform(name_or_path: str | Path) -> Platform:
     if not isinstance(data, dict):
         raise ConfigError(f"expected a mapping at the top level, got {type(data).__name__}",
                           file=str(path))
-    return validate_located(Platform, data, file=path)
+    plat = validate_located(Platform, data, file=path)
+    plat._file = str(Path(path).resolve())
+    return plat
 
 
 def list_platforms() -> list[tuple[str, str]]:

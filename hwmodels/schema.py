@@ -17,7 +17,7 @@ from memsim.ground.units import Bandwidth, Duration, EnergyPerByte, FlopRate, Fr
 
 from ._curve import Curve
 
-__all__ = ["Platform", "Compute", "Efficiency", "Tier", "Link", "CurvePoint",
+__all__ = ["Platform", "Compute", "Efficiency", "Timing", "KernelParams", "Tier", "Link", "CurvePoint",
            "DTYPES", "TIER_KINDS", "KIND_RANK"]
 
 DType = Literal["fp32", "tf32", "fp16", "bf16", "fp8", "int8", "fp4"]
@@ -45,6 +45,136 @@ class Efficiency(StrictModel):
         return check_fraction(info.field_name, v, open_low=True)
 
 
+CURVE_KNOTS = {
+    "gemm_m_curve": (1, 16, 128, 1024, 8192), "gemm_n_curve": (16, 256, 2048, 16384),
+    "gemm_k_curve": (64, 512, 4096, 32768), "attn_len_curve": (16, 128, 1024, 8192),
+    "attn_group_curve": (1, 4, 16), "decode_len_curve": (16, 256, 4096, 65536),
+    "decode_batch_curve": (1, 8, 64, 512), "attn_heads_curve": (1, 4, 16, 64), "attn_dim_curve": (64, 128, 256),
+    "decode_heads_curve": (1, 4, 16, 64), "decode_group_curve": (1, 4, 16),
+    "decode_bytes_curve": (2**20, 2**23, 2**25, 2**27, 2**30), "attn_tokens_curve": (16, 256, 4096, 65536),
+    "ar_gpus_curve": (2, 4, 8), "ar_bytes_curve": (2**16, 2**20, 2**24, 2**28), "ar_lat_curve": (2, 4, 8),
+}
+"""Sizes at which the analytic model's efficiency curves are given (``memsim.sim.timing.analytic``)."""
+
+
+class KernelParams(StrictModel):
+    """The analytic kernel model's fitted parameters (``docs/calibration.md`` gives each term).
+
+    Times are durations with units; the rest are dimensionless fractions or element counts.
+    """
+
+    launch_s: Duration
+    gemm_compute_eff: float
+    gemm_tile_c: float = Field(ge=0)
+    gemm_k0: float = Field(ge=0)
+    gemm_act_factor: float = Field(ge=0)
+    gemm_kstep_s: Duration
+    gemm_max_split: float = Field(ge=1)
+    mem_eff: float
+    mem_fill_s: Duration
+    overlap_q: float = Field(ge=1)
+    attn_compute_eff: float
+    attn_d0: float = Field(ge=0)
+    attn_launch_s: Duration
+    decode_mem_eff: float
+    decode_fill_s: Duration
+    attn_seq_s: Duration
+    attn_cta_s: Duration
+    attn_fp8_factor: float = Field(gt=0)
+    attn_l2_ratio: float = Field(gt=0)
+    attn_overlap_q: float = Field(ge=1)
+    decode_seq_s: Duration
+    decode_cta_ratio: float = Field(gt=0)
+    decode_fp8_factor: float = Field(gt=0)
+    ar_latency_s: Duration
+    ar_bus_eff: float
+    gemm_m_curve: list[float] | None = None
+    gemm_n_curve: list[float] | None = None
+    gemm_k_curve: list[float] | None = None
+    attn_len_curve: list[float] | None = None
+    attn_group_curve: list[float] | None = None
+    decode_len_curve: list[float] | None = None
+    decode_batch_curve: list[float] | None = None
+    attn_heads_curve: list[float] | None = None
+    attn_dim_curve: list[float] | None = None
+    decode_heads_curve: list[float] | None = None
+    decode_group_curve: list[float] | None = None
+    decode_bytes_curve: list[float] | None = None
+    attn_tokens_curve: list[float] | None = None
+    ar_gpus_curve: list[float] | None = None
+    ar_bytes_curve: list[float] | None = None
+    ar_lat_curve: list[float] | None = None
+
+    @field_validator("gemm_compute_eff", "mem_eff", "attn_compute_eff", "decode_mem_eff", "ar_bus_eff")
+    @classmethod
+    def _fraction(cls, v, info):
+        return check_fraction(info.field_name, v, open_low=True)
+
+    @field_validator("launch_s", "gemm_kstep_s", "mem_fill_s", "attn_launch_s", "decode_fill_s",
+                     "attn_seq_s", "attn_cta_s", "decode_seq_s", "ar_latency_s")
+    @classmethod
+    def _nonneg(cls, v, info):
+        if not v >= 0:
+            raise ConfigError(f"{v!r} must be >= 0", field=info.field_name)
+        return v
+
+    @field_validator("gemm_m_curve", "gemm_n_curve", "gemm_k_curve", "attn_len_curve", "attn_group_curve",
+                     "decode_len_curve", "decode_batch_curve", "attn_heads_curve", "attn_dim_curve",
+                     "decode_heads_curve", "decode_group_curve", "decode_bytes_curve",
+                     "attn_tokens_curve", "ar_gpus_curve", "ar_bytes_curve", "ar_lat_curve")
+    @classmethod
+    def _curve(cls, v, info):
+        if v is not None:
+            n = len(CURVE_KNOTS[info.field_name])
+            if len(v) != n or not all(x > 0 for x in v):
+                raise ConfigError(f"expected {n} positive time multipliers (at sizes "
+                                  f"{', '.join(map(str, CURVE_KNOTS[info.field_name]))}), got {v!r}",
+                                  field=info.field_name)
+        return v
+
+    def as_dict(self) -> dict:
+        """``{name: value}`` in seconds and plain numbers (curves as lists), as the analytic model
+        takes them; curves not given are left out (multiplier 1)."""
+        out = {}
+        for k in type(self).model_fields:
+            v = getattr(self, k)
+            if v is not None:
+                out[k] = [float(x) for x in v] if isinstance(v, list) else float(v)
+        return out
+
+
+class Timing(StrictModel):
+    """How kernels are timed on this accelerator: measured tables, then the analytic model.
+
+    ``kernels``: a kernel-profile folder (``docs/calibration.md``), relative to this file;
+    ``attention_kernel``: the ``kernel_source`` used from its attention tables.
+    ``analytic``: fitted parameters, or absent with ``transfer_from`` naming the calibrated
+    platform whose parameters carry over (through this file's datasheet numbers).
+    """
+
+    kernels: str | None = None
+    attention_kernel: str | None = None
+    analytic: KernelParams | None = None
+    transfer_from: str | None = None
+    cuda_graphs: bool = True
+    host_overhead: Duration = 0.0
+    launch_overhead: Duration = 0.0
+    source: str = Source
+
+    @model_validator(mode="after")
+    def _check(self):
+        if (self.analytic is None) == (self.transfer_from is None):
+            raise ConfigError("give exactly one of analytic (fitted parameters) or transfer_from "
+                              "(a calibrated platform)", field="analytic")
+        if self.kernels is not None and self.attention_kernel is None:
+            raise ConfigError("a kernels folder needs attention_kernel (the kernel_source to use)",
+                              field="attention_kernel")
+        for name in ("host_overhead", "launch_overhead"):
+            if not getattr(self, name) >= 0:
+                raise ConfigError("must be >= 0", field=name)
+        return self
+
+
 class Compute(StrictModel):
     """``count`` identical accelerators; ``peak_flops`` is dense, per accelerator, per dtype."""
 
@@ -57,6 +187,7 @@ class Compute(StrictModel):
     clock: Frequency
     efficiency: Efficiency
     iteration_overhead: Duration = 0.0
+    timing: Timing | None = None
     source: str = Source
 
     @field_validator("sram_per_sm", "l2", "clock")
@@ -208,6 +339,13 @@ class Platform(StrictModel):
     compute: Compute
     tiers: list[Tier] = Field(min_length=1)
     links: list[Link] = Field(default_factory=list)
+
+    _file: str | None = PrivateAttr(default=None)
+
+    @property
+    def file(self) -> str | None:
+        """The YAML file this platform was loaded from (None if built in memory)."""
+        return self._file
 
     @model_validator(mode="after")
     def _check(self):

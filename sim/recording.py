@@ -166,6 +166,7 @@ def _kv_summary(parts, rec, col) -> dict[str, Any]:
     used_b = tiers["kv_bytes"].to_numpy().astype(float)[is_hbm]
     busy = alloc_b > 0
     kv = parts.kv
+    out.update(parts.cost.timing_summary())
     out.update({
         "kv_allocation": getattr(parts.allocation, "name", "paged"),
         "attention_recall": float(parts.attention_recall),

@@ -267,7 +267,8 @@ class Scheduler:
             if seq.computed + c == seq.target:
                 last += 1
         return IterationShape(prefill_tokens=pt, prefill_pairs=pairs, prefill_kv_tokens=pkv,
-                              decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last)
+                              decode_seqs=n_dec, decode_kv_tokens=decode_kv, prefill_last_tokens=last,
+                              prefill_chunks=tuple((seq.computed, c) for seq, c in chunks))
 
     def apply(self, chunks, end: float) -> None:
         """Account for a finished iteration planned by ``plan``."""
@@ -298,9 +299,10 @@ class Scheduler:
         ds = self.decoding
         upper = ds.min_remaining()
         avail = self.kv.available_blocks()
-        if self.head_evictable_hits() or (self.hier is not None and self.hier.demotes):
+        if self.head_evictable_hits() or (self.hier is not None and self.hier.demotes) or self.ttl_pending:
             # an eviction inside the run would start a write (or change the head's
-            # prefix) at that step: stop the run before the first one
+            # prefix) at that step, and a TTL expiring mid-run unpins entries before
+            # the run's allocations are applied: stop the run before the first one
             avail = self.kv.free_blocks
         upper = ds.max_steps_for_blocks(avail, upper)
         return ds.steps_within_reservation(upper)  # outgrowing one re-plans (regrowth)

@@ -1,7 +1,8 @@
 """Measure every validation configuration and put the prediction beside it.
 
-``cases(quick=)`` lists the configurations; ``run_case`` times one (warm-up, then
-the median thread CPU time of ``repeats`` runs) and predicts it; ``compare`` does
+``cases(quick=)`` lists the configurations; ``run_case`` times one (warm-up, then the
+minimum thread CPU time of ``repeats`` runs, with the median and the spread max/min - 1
+beside it) and predicts it; ``compare`` does
 them all and returns the rows of ``validation.csv``.
 """
 from __future__ import annotations
@@ -20,13 +21,13 @@ from .kernels.matmul_tiled import matmul_tiled
 from .kernels.paged_decode import paged_decode
 from .kernels.pointer_chase import chase, make_cycle
 from .kernels.stream import stream_sum
-from .microbench import time_call
+from .microbench import time_call, time_stats
 from .predict import Predictor
 
 __all__ = ["Case", "cases", "run_case", "compare", "summarize", "COLUMNS"]
 
-COLUMNS = ["kernel", "params", "measured_s", "predicted_s", "rel_error", "measured_elems",
-           "predicted_elems", "level", "bytes_moved", "flop", "accounting"]
+COLUMNS = ["kernel", "params", "measured_s", "measured_median_s", "spread", "predicted_s", "rel_error",
+           "measured_elems", "predicted_elems", "level", "bytes_moved", "flop", "accounting"]
 
 KiB, MiB = 1024, 1024 ** 2
 
@@ -80,7 +81,7 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         a = huge_empty(p["size_bytes"] // 4, np.float32)
         a[:] = 1.0
         passes = _target_count(time_call(lambda: stream_sum(a, 1), repeats=1), target_s)
-        t = time_call(lambda: stream_sum(a, passes), repeats=repeats)
+        st = time_stats(lambda: stream_sum(a, passes), repeats=repeats)
         pr = pred.stream(size_bytes=a.nbytes, passes=passes)
         p["passes"] = passes
     elif case.kernel == "pointer_chase":
@@ -93,24 +94,24 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
             pos[0] = int(chase(nxt, pos[0], h))
         hops = max(lap, _target_count(time_call(lambda: step(lap), repeats=1, warmup=False) / lap,
                                       target_s))
-        t = time_call(lambda: step(hops), repeats=repeats, warmup=False)
+        st = time_stats(lambda: step(hops), repeats=repeats, warmup=False)
         pr = pred.chase(size_bytes=p["size_bytes"], hops=hops)
         p["hops"] = hops
     elif case.kernel == "matmul_tiled":
         a, b = _f32(rng, (p["n"], p["n"])), _f32(rng, (p["n"], p["n"]))
         c = np.zeros_like(a)
-        t = time_call(lambda: matmul_tiled(a, b, p["tile"], out=c), repeats=repeats)
+        st = time_stats(lambda: matmul_tiled(a, b, p["tile"], out=c), repeats=repeats)
         pr = pred.matmul(n=p["n"], tile=p["tile"])
     elif case.kernel == "attention_naive":
         q, k, v = (_f32(rng, (p["n"], p["d"])) for _ in range(3))
         s, o = huge_empty((p["n"], p["n"]), np.float32), np.empty_like(q)
-        t = time_call(lambda: attention_naive(q, k, v, s=s, out=o), repeats=repeats)
+        st = time_stats(lambda: attention_naive(q, k, v, s=s, out=o), repeats=repeats)
         pr = pred.attention_naive(n=p["n"], d=p["d"])
     elif case.kernel == "attention_tiled":
         n, d, br, bc = p["n"], p["d"], p["block_rows"], p["block_cols"]
         q, k, v = (_f32(rng, (n, d)) for _ in range(3))
         o = np.empty_like(q)
-        t = time_call(lambda: attention_tiled(q, k, v, br, bc, out=o), repeats=repeats)
+        st = time_stats(lambda: attention_tiled(q, k, v, br, bc, out=o), repeats=repeats)
         _, counts = attention_tiled_counted(q, k, v, br, bc)
         measured_elems = int(counts.sum())
         # the simulator's model also keeps m_new (br elements) in fast memory
@@ -121,7 +122,7 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         q = _f32(rng, (h, d))
         k, v = _f32(rng, (h, n, d)), _f32(rng, (h, n, d))
         sc, o = np.empty(n, np.float32), np.empty_like(q)
-        t = time_call(lambda: decode_attention(q, k, v, scores=sc, out=o), repeats=repeats)
+        st = time_stats(lambda: decode_attention(q, k, v, scores=sc, out=o), repeats=repeats)
         pr = pred.decode(heads=h, n=n, d=d)
     elif case.kernel == "paged_decode":
         h, n, d, bt = p["heads"], p["n"], p["d"], p["block_tokens"]
@@ -131,14 +132,15 @@ def run_case(case: Case, pred: Predictor, rng: np.random.Generator, *, repeats: 
         k_pool, v_pool = _f32(rng, shape), _f32(rng, shape)
         table = rng.permutation(nblk).astype(np.int64)
         sc, o = np.empty(n, np.float32), np.empty_like(q)
-        t = time_call(lambda: paged_decode(q, k_pool, v_pool, table, n, scores=sc, out=o),
-                      repeats=repeats)
+        st = time_stats(lambda: paged_decode(q, k_pool, v_pool, table, n, scores=sc, out=o),
+                        repeats=repeats)
         pr = pred.paged_decode(heads=h, n=n, d=d, block_tokens=bt,
                                pool_bytes=k_pool.nbytes + v_pool.nbytes)
     else:
         raise ValueError(f"unknown kernel {case.kernel!r}")
+    t, median, worst = st
     return {"kernel": case.kernel, "params": json.dumps(p, sort_keys=True, separators=(",", ":")),
-            "measured_s": t, "predicted_s": pr.time_s, "rel_error": (pr.time_s - t) / t,
+            "measured_s": t, "measured_median_s": median, "spread": worst / t - 1.0, "predicted_s": pr.time_s, "rel_error": (pr.time_s - t) / t,
             "measured_elems": measured_elems, "predicted_elems": pr.elems, "level": pr.level,
             "bytes_moved": pr.bytes_moved, "flop": pr.flop, "accounting": pr.accounting}
 
@@ -163,7 +165,10 @@ def summarize(df: pd.DataFrame) -> dict:
     """Median / p90 / max of |rel_error| and the exact-count check."""
     err = df["rel_error"].abs().dropna()
     both = df.dropna(subset=["measured_elems", "predicted_elems"])
+    spread = df["spread"].dropna() if "spread" in df.columns else pd.Series(dtype=float)
     return {"configs": int(len(df)), "median_abs_rel_error": float(err.median()),
             "p90_abs_rel_error": float(err.quantile(0.9)), "max_abs_rel_error": float(err.max()),
+            "median_spread": float(spread.median()) if len(spread) else None,
+            "max_spread": float(spread.max()) if len(spread) else None,
             "counted_configs": int(len(both)),
             "counts_exact": bool((both["measured_elems"] == both["predicted_elems"]).all())}

@@ -39,6 +39,21 @@ class CacheInfo(tuple):
     shared_cpus = property(lambda s: s[3])
 
 
+def time_stats(fn, *, repeats: int, warmup: bool = True) -> tuple[float, float, float]:
+    """(minimum, median, maximum) thread CPU time of ``fn()`` over ``repeats`` runs after one
+    untimed warm-up.  On a shared machine other processes only ever add time (descheduling
+    is not counted, but their cache and memory traffic slows this thread), so the minimum
+    is the robust estimate of the kernel's own time and max/min its spread."""
+    if warmup:
+        fn()
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.thread_time()
+        fn()
+        times.append(time.thread_time() - t0)
+    return float(np.min(times)), float(np.median(times)), float(np.max(times))
+
+
 def time_call(fn, *, repeats: int, warmup: bool = True) -> float:
     """Median CPU time of this thread running ``fn()`` over ``repeats`` runs, after one
     untimed warm-up run.
@@ -161,8 +176,13 @@ def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
     n = 32
     a = rng.standard_normal((n, n)).astype(np.float32)
     c = np.zeros_like(a)
-    t = time_call(lambda: [matmul_tiled(a, a, n, out=c) for _ in range(reps)], repeats=repeats)
-    gemm = 2 * n ** 3 * reps / t
+    # two tilings of one L1-resident product separate the FMA rate from the cost of starting
+    # an inner loop (n^3 / tile of them): the tile-size effect the validation measures
+    pts = []
+    for tile in (n, 8):
+        t = time_call(lambda: [matmul_tiled(a, a, tile, out=c) for _ in range(reps)], repeats=repeats)
+        pts.append((2 * n ** 3 * reps, n ** 3 / tile * reps, t))
+    gemm, gemm_loop = _fit_two(*pts[0], *pts[1])
     pts = []
     na, tile, reps_a = 128, 32, max(reps // 16, 1)
     for d in (32, 128):
@@ -182,5 +202,5 @@ def loop_rates(rng: np.random.Generator, *, repeats: int = 5) -> dict:
                       repeats=repeats)
         pts.append((4 * tokens * d * reps, tokens * reps, t))
     dec_rate, dec_exp = _fit_two(*pts[0], *pts[1])
-    return {"gemm_flop_per_s": gemm, "attention_flop_per_s": att_rate,
+    return {"gemm_flop_per_s": gemm, "gemm_loop_s": gemm_loop, "attention_flop_per_s": att_rate,
             "attention_exp_s": att_exp, "decode_flop_per_s": dec_rate, "decode_exp_s": dec_exp}

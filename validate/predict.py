@@ -95,13 +95,16 @@ class Predictor:
                           flop=0.0, accounting="hops x level latency")
 
     def matmul(self, *, n: int, tile: int) -> Prediction:
-        """Tiled n x n matmul: A and B tiles re-read n/tile times, C tiles read+written."""
+        """Tiled n x n matmul: A and B tiles re-read n/tile times, C tiles read+written;
+        compute is the FMA work plus n^3 / tile inner-loop starts (``gemm_loop_s`` each)."""
         t = _ceil_div(n, tile)
         elems = 2 * n * n * t + 2 * n * n * t
         flop = 2 * n ** 3
+        loops = n ** 3 / tile
         return self._roofline(working_set_bytes=3 * n * n * DTYPE_BYTES,
                               bytes_moved=elems * DTYPE_BYTES,
-                              compute_s=flop / self.rates["gemm_flop_per_s"], flop=flop)
+                              compute_s=flop / self.rates["gemm_flop_per_s"]
+                              + loops * self.rates.get("gemm_loop_s", 0.0), flop=flop)
 
     def attention_naive(self, *, n: int, d: int) -> Prediction:
         """Three phases, each its own roofline: S = QK^T (S written), softmax (five

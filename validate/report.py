@@ -108,7 +108,7 @@ def render(df: pd.DataFrame, cal: Calibration, summary: dict, *, command: str = 
         "<p>Inner-loop rates: " + ", ".join(f"{html.escape(k)} = {v:.4g}" for k, v in rates.items()) + "</p>",
         "".join(f"<p>Note: {html.escape(n)}</p>" for n in cal.notes),
         "<h2>Every configuration</h2>",
-        _table(df, ["kernel", "params", "measured_s", "predicted_s", "rel_error", "measured_elems",
+        _table(df, ["kernel", "params", "measured_s", "spread", "predicted_s", "rel_error", "measured_elems",
                     "predicted_elems", "level", "accounting"]),
     ]
     if gpu is not None and len(gpu):

@@ -1,4 +1,5 @@
-"""``memsim validate``: calibrate this host, time real kernels, compare with predictions."""
+"""``memsim validate``: calibrate this host, time real kernels, compare with predictions;
+or, with ``--kernels DIR --hw NAME``, score a hardware file's GPU kernel predictions."""
 from __future__ import annotations
 
 import sys
@@ -11,18 +12,28 @@ def register(sub) -> None:
     p = add_command(sub, "validate",
                     help="calibrate this machine's memory hierarchy, time real Numba kernels and "
                          "report the simulator's prediction error",
-                    example="memsim validate --quick --out runs/validate",
+                    example="memsim validate --quick --out runs/validate\n"
+                            "  memsim validate --kernels ../shared/gpu-kernels/h100_sxm --hw h100_sxm --json",
                     func=_run)
+    p.add_argument("--kernels", default=None, metavar="DIR",
+                   help="instead of the host: compare a GPU hardware file's kernel predictions with the "
+                        "measured tables in DIR (kernel-profile format, docs/calibration.md); needs --hw")
+    p.add_argument("--hw", default=None, metavar="NAME", help="platform for --kernels (shipped name or YAML)")
+    p.add_argument("--no-tables", action="store_true",
+                   help="with --kernels: time with the analytic model only, scored on the held-out split")
+    p.add_argument("--json", action="store_true",
+                   help="with --kernels: print only {hw, ops: {kind: {rows, median, p90}}}")
     p.add_argument("--quick", action="store_true",
                    help="fewer, smaller configurations (under 3 minutes on 2 cores)")
     p.add_argument("--cuda", action="store_true",
                    help="also time the CUDA kernels on this machine's GPU and append them to "
                         "validate/measurements/ (skipped with a note when there is no GPU)")
-    p.add_argument("--out", default="runs/validate", metavar="DIR",
+    p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder for host.yaml, calibration.json, validation.csv/.html "
                         "(default: runs/validate)")
     p.add_argument("--repeats", type=int, default=None, metavar="N",
-                   help="timed runs per configuration, median reported (default 5 quick, 7 full)")
+                   help="timed runs per configuration; the minimum is the measurement, with the "
+                        "median and the spread (max / min - 1) beside it (default 5 quick, 7 full)")
     p.add_argument("--calibrate-only", action="store_true",
                    help="only calibrate and write DIR/host.yaml")
     p.add_argument("--only", metavar="KERNELS", default=None,
@@ -36,6 +47,11 @@ def _run(args) -> int:
     from pathlib import Path
 
     from memsim.ground.errors import ConfigError
+    if args.kernels is not None or args.hw is not None:
+        return _kernels(args)
+    if args.no_tables or args.json:
+        raise ConfigError("--no-tables and --json go with --kernels DIR --hw NAME", field="--kernels")
+    args.out = args.out or "runs/validate"
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
     repeats = args.repeats or (5 if args.quick else 7)
@@ -83,6 +99,42 @@ def _run(args) -> int:
     summary.update({"csv": str(csv), "html": str(html),
                     "wall_s": round(time.perf_counter() - t0, 1)})
     print_json(summary)
+    return 0
+
+
+def _kernels(args) -> int:
+    import json
+    from pathlib import Path
+
+    from memsim.ground.errors import ConfigError
+    from memsim.validate import kernelcheck
+    if args.kernels is None or args.hw is None:
+        raise ConfigError("--kernels DIR and --hw NAME go together", field="--kernels" if args.kernels is None
+                          else "--hw")
+    report, frames = kernelcheck.check_kernels(args.kernels, args.hw, no_tables=args.no_tables)
+    if args.out:
+        out = Path(args.out)
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "report.json").write_text(json.dumps(report, indent=1, default=float) + "\n")
+        kernelcheck.write_plot(out / "kernels.html", frames,
+                               f"{report['hw']}: predicted vs measured ({report['timing']})")
+        report["html"] = str(out / "kernels.html")
+    if args.json:
+        print_json({"hw": report["hw"], "ops": {k: {m: v[m] for m in ("rows", "median_abs_rel_error",
+                                                                    "p90_abs_rel_error")}
+                                                for k, v in report["ops"].items()}})
+        return 0
+    if not args.quiet:
+        for kind, v in report["ops"].items():
+            print(f"  {kind:<22} rows {v['rows']:>6}  median {v['median_abs_rel_error'] * 100:5.1f}%  "
+                  f"p90 {v['p90_abs_rel_error'] * 100:5.1f}%  (analytic rows {v['analytic_rows']})",
+                  file=sys.stderr)
+        aff = report.get("engine_decode_affine")
+        if aff:
+            print(f"  decode attention as the engine's affine a(n) + b(n) S: rows {aff['rows']}, median "
+                  f"{aff['median_abs_rel_error'] * 100:.1f}%, p90 {aff['p90_abs_rel_error'] * 100:.1f}%",
+                  file=sys.stderr)
+    print_json(report)
     return 0
 
 

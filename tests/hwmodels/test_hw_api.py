@@ -23,7 +23,7 @@ def test_platform_tier_link_methods_exist():
         "name", "between", "bandwidth", "latency", "duplex", "count", "source"}
     assert set(hwmodels.Compute.model_fields) == {
         "name", "count", "peak_flops", "sm_count", "sram_per_sm", "l2", "clock", "efficiency",
-        "iteration_overhead", "source"}
+        "iteration_overhead", "timing", "source"}
 
 
 def test_model_api():

@@ -24,7 +24,9 @@ def test_single_request_decode_is_weight_bandwidth_bound(scenario):
     m, hbm = load_model("llama-3.1-8b"), load_platform("h100_sxm").tier_of_kind("hbm")
     floor = m.weight_bytes / hbm.read_bw
     tpot = res.requests["tpot_s"].iloc[0]
-    assert floor <= tpot <= 1.3 * floor, (tpot, floor)
+    # measured kernels (GEMV-like GEMMs reach ~75-85% of peak bandwidth, plus per-layer norms,
+    # attention and the LM head) put a batch-1 step at 1.3-1.5x the pure weight-read floor
+    assert 1.1 * floor <= tpot <= 1.5 * floor, (tpot, floor)
     assert res.summary["completed"] == 1
 
 

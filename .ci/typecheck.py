@@ -10,6 +10,7 @@ config is pyproject.toml's ``[tool.mypy]``).
 """
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -25,16 +26,20 @@ API = ["memsim/__init__.py", "memsim/ground/errors.py", "memsim/ground/progress.
        "memsim/reports/sweep_report.py", "memsim/reports/figures.py", "memsim/reports/tables.py"]
 
 
-try:
-    import tomllib
-except ImportError:   # Python 3.10
-    sys.exit("python .ci/typecheck.py needs Python 3.11 or newer (tomllib)")
+def roots() -> dict[str, str]:
+    """setup.py's ``ROOTS`` (import name -> folder), read without running setup.py."""
+    tree = ast.parse((REPO / "setup.py").read_text())
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "ROOTS" for t in targets):
+                return ast.literal_eval(node.value)
+    raise SystemExit("setup.py defines no ROOTS mapping")
 
 
 def lay_out() -> Path:
     """``build/typecheck/memsim/...`` as the wheel would hold it, made of symlinks."""
-    cfg = tomllib.loads((REPO / "pyproject.toml").read_text())
-    mapping = cfg["tool"]["setuptools"]["package-dir"]
+    mapping = roots()
     root = TREE / "memsim"
     if TREE.exists():
         for p in sorted(TREE.rglob("*"), key=lambda q: len(q.parts), reverse=True):

@@ -297,14 +297,15 @@ def decode_run_pieces(a: float, b: float, *, stream_s: float, prefetch_depth: in
 
 def layer_times(platform, model, *, batch: int, context_tokens: int, tp: int = 1) -> tuple[float, float]:
     """``(seconds per layer, seconds outside the layers)`` of one decode iteration with every
-    weight in HBM, from the engine's cost model (the iteration less its fixed overhead,
-    split evenly over the layers)."""
+    weight in HBM, from the engine's cost model (the iteration less what runs outside the
+    layers: host overhead, embedding, LM head and sampling; split evenly over the layers)."""
     if batch < 1 or context_tokens < 0:
         raise ConfigError(f"batch={batch}, context_tokens={context_tokens}: need batch >= 1, "
                           f"context >= 0", field="batch")
     cost = CostModel(platform, model, tp=tp)
     t = cost.time(IterationShape(decode_seqs=batch, decode_kv_tokens=batch * context_tokens))
-    return (t - cost.overhead_s) / model.layers, cost.overhead_s
+    other = cost.iter.outside_layers_s(batch, batch)
+    return (t - other) / model.layers, other
 
 
 def check_fits(plan: StreamPlan, *, prefetch_depth: int, kv_bytes: int, hbm_capacity_bytes: int) -> int:

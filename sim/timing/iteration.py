@@ -124,6 +124,14 @@ class IterationTimer:
             self._head[tokens] = got
         return got
 
+    def outside_layers_s(self, tokens: int, sampling: int) -> float:
+        """Seconds of an iteration of ``tokens`` tokens spent outside the transformer layers:
+        host overhead and launches, embedding and final norm, LM head and sampling."""
+        if tokens <= 0:
+            return 0.0
+        once = 2 * float(self.timer.elementwise(np.asarray([tokens * self.hidden * self.dtype_bytes * 2.0]))[0])
+        return self._fixed + once + self.head_s(sampling)
+
     def decode_ab(self, n: int) -> tuple[float, float]:
         """(a, b) of decode attention over all layers for n sequences: ``a + b * S``."""
         got = self._dec.get(n)

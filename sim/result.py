@@ -18,6 +18,7 @@ import yaml
 from memsim.ground.errors import ConfigError
 from memsim.ground.files import atomic_write_parquet, atomic_write_text, atomic_write_with
 
+from .overload import queue_growth
 from .tables import OUTPUT, REQUESTS
 
 __all__ = ["Result", "load_result", "TABLES",
@@ -66,6 +67,8 @@ def summarize_requests(req) -> dict[str, Any]:
     tok = float(np.asarray(col("input_tokens")).sum())
     out["prefix_hit_token_ratio"] = float(np.asarray(col("prefix_hit_tokens")).sum() / tok) if tok else 0.0
     out["preemptions"] = int(np.asarray(col("preemptions")).sum())
+    out.update(queue_growth(np.asarray(col("arrival_s"), dtype=float)[done],
+                            np.asarray(col("ttft_s"), dtype=float)[done]))
     return out
 
 

@@ -40,7 +40,10 @@ def format_summary(summary: dict, title: str = "") -> str:
             rows.append((label, str(v)))
     width = max(len(r[0]) for r in rows)
     head = f"{title}\n" if title else ""
-    return head + "\n".join(f"  {label:<{width}}  {val:>14}" for label, val in rows)
+    text = head + "\n".join(f"  {label:<{width}}  {val:>14}" for label, val in rows)
+    from memsim.sim.overload import overload_hint
+    hint = overload_hint(summary)
+    return text + (f"\n  {hint}" if hint else "")
 
 
 def _run(args) -> int:

@@ -12,7 +12,7 @@ the fastest plan that fits and ``fit`` the largest model / longest sequence per
 strategy.  See docs/training.md.
 """
 from .fit import STRATEGIES, fit_limits, max_layers, max_seq_len
-from .kernels import KernelTimes, RooflineKernels
+from .kernels import CalibratedKernels, KernelTimes, RooflineKernels
 from .layout import Layout, resolve
 from .memory import MemoryPlan, plan_memory
 from .result import TrainResult, evaluate
@@ -22,4 +22,4 @@ from .search import SearchResult, search_plans
 
 __all__ = ["TrainScenario", "load_train_scenario", "run_train", "TrainResult", "evaluate",
            "resolve", "Layout", "plan_memory", "MemoryPlan", "search_plans", "SearchResult",
-           "fit_limits", "max_layers", "max_seq_len", "STRATEGIES", "KernelTimes", "RooflineKernels"]
+           "fit_limits", "max_layers", "max_seq_len", "STRATEGIES", "KernelTimes", "CalibratedKernels", "RooflineKernels"]

@@ -2,19 +2,23 @@
 
 The step model asks an object with five methods how long a kernel takes
 (``gemm``, ``context_attention``, ``generation_attention``, ``all_reduce``,
-``elementwise``; seconds).  That is the interface of the calibrated per-kernel
-model that replaces the roofline in ``sim/costmodel.py``; until it lands,
-``RooflineKernels`` answers with the same roofline and the same platform numbers
-the serving cost model uses (dense peak x ``efficiency.gemm`` / ``.attention``,
-HBM bandwidth x ``efficiency.memory``, ring all-reduce over the GPU link).
+``elementwise``; seconds).  ``CalibratedKernels`` (the default) answers from the
+serving engine's calibrated per-kernel timer (``memsim.sim.timing.KernelTimer``:
+measured tables where the platform has them, the fitted analytic model elsewhere;
+see docs/calibration.md), so a training step and a serving iteration on the same
+GPU time the same GEMM identically.  ``RooflineKernels`` is the plain roofline
+(dense peak x ``efficiency.gemm`` / ``.attention``, HBM bandwidth x
+``efficiency.memory``), kept as a reference for closed-form checks and for
+``timing: roofline`` comparisons.
 """
 from __future__ import annotations
 
 from typing import Protocol
 
 from memsim.ground.errors import ConfigError
+from memsim.sim.timing import KernelTimer
 
-__all__ = ["KernelTimes", "RooflineKernels", "ATTENTION_BACKWARD_FACTOR"]
+__all__ = ["KernelTimes", "CalibratedKernels", "RooflineKernels", "ATTENTION_BACKWARD_FACTOR"]
 
 ATTENTION_BACKWARD_FACTOR = 2.5
 """Backward attention time / forward: the FlashAttention-2 backward runs five matmuls
@@ -68,6 +72,8 @@ class RooflineKernels:
         self.mem_bytes_per_s = hbm.read_bw * eff.memory
         self.gpu_link = platform.link_between(hbm.name, hbm.name)
 
+    source = "roofline"
+
     def __repr__(self) -> str:
         return (f"RooflineKernels(gemm={self.gemm_flop_per_s:.4g} FLOP/s, "
                 f"attention={self.attn_flop_per_s:.4g} FLOP/s, memory={self.mem_bytes_per_s:.4g} B/s)")
@@ -102,3 +108,70 @@ class RooflineKernels:
 
     def elementwise(self, nbytes: float) -> float:
         return max(0.0, nbytes) / self.mem_bytes_per_s
+
+
+#: compute dtypes whose GEMMs the measured tables describe (they hold bf16 kernels; fp16
+#: runs the same kernels at the same speed).  Other dtypes use the analytic model only,
+#: with the platform's peak for that dtype.
+_TABLE_DTYPES = ("bf16", "fp16")
+
+
+class CalibratedKernels:
+    """The training step's kernel times from the calibrated serving timer.
+
+    Scalars in, seconds out.  The forward attention of a training micro-batch is a
+    prefill call (``batch`` sequences of ``seq_len`` fresh tokens, causal); its
+    backward is ``ATTENTION_BACKWARD_FACTOR`` times that (the tables hold forward
+    kernels only).  GEMM shapes beyond the tables (a training micro-batch's m is
+    often 10^4 to 10^6 tokens) fall back to the analytic model and are counted in
+    ``fallbacks`` like the engine's.
+    """
+
+    def __init__(self, platform, *, dtype: str = "bf16", dtype_bytes: int = 2):
+        comp = platform.compute
+        if dtype not in comp.peak_flops:
+            raise ConfigError(f"platform {platform.name!r} has no peak FLOP/s for dtype {dtype!r}; "
+                              f"known: {', '.join(sorted(comp.peak_flops))}", field="precision.compute")
+        if platform.tier_of_kind("hbm") is None:
+            raise ConfigError(f"platform {platform.name!r} has no hbm tier; training needs "
+                              "accelerator memory", field="platform")
+        self.gpu_link = platform.link_between(platform.tier_of_kind("hbm").name,
+                                              platform.tier_of_kind("hbm").name)
+        self.dtype_bytes = dtype_bytes
+        self.timer = KernelTimer(platform, dtype=dtype, use_tables=dtype in _TABLE_DTYPES)
+
+    @property
+    def source(self) -> str:
+        """Where the kernel times come from, in words (the run summary's ``kernels``)."""
+        return f"calibrated: {self.timer.source}"
+
+    def __repr__(self) -> str:
+        return f"CalibratedKernels({self.timer.source})"
+
+    @property
+    def fallbacks(self):
+        return self.timer.fallbacks
+
+    def gemm(self, m: int, n: int, k: int) -> float:
+        return float(self.timer.gemm(m, int(n), int(k))[0])
+
+    def context_attention(self, batch: int, seq_len: int, heads: int, kv_heads: int,
+                          head_dim: int, *, causal: bool = True) -> float:
+        t = float(self.timer.context_attention(batch, seq_len, heads, kv_heads, head_dim)[0])
+        # full (bidirectional) attention does twice the causal score work
+        return t if causal else 2.0 * t
+
+    def generation_attention(self, batch: int, kv_len: int, heads: int, kv_heads: int,
+                             head_dim: int) -> float:
+        return float(self.timer.generation_attention(batch, kv_len, heads, kv_heads, head_dim)[0])
+
+    def all_reduce(self, nbytes: float, gpus: int) -> float:
+        if gpus <= 1 or nbytes <= 0:
+            return 0.0
+        if self.gpu_link is None:
+            raise ConfigError("a collective over several GPUs needs a GPU-to-GPU link "
+                              "(between [hbm, hbm]) in the platform", field="parallelism")
+        return float(self.timer.all_reduce(nbytes, int(gpus), elem_bytes=self.dtype_bytes)[0])
+
+    def elementwise(self, nbytes: float) -> float:
+        return float(self.timer.elementwise(max(0.0, nbytes))[0]) if nbytes > 0 else 0.0

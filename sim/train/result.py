@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from .kernels import RooflineKernels
+from .kernels import CalibratedKernels
 from .layout import Layout
 from .memory import MemoryPlan, plan_memory
 from .scenario import BYTES
@@ -16,9 +16,9 @@ __all__ = ["TrainResult", "evaluate", "make_kernels"]
 
 
 def make_kernels(lay: Layout):
-    """The kernel-time model of the step: the roofline until the calibrated model is wired in."""
+    """The kernel-time model of the step: the calibrated per-kernel timer of the serving engine."""
     dtype = lay.scenario.precision.compute
-    return RooflineKernels(lay.platform, dtype=dtype, dtype_bytes=BYTES[dtype])
+    return CalibratedKernels(lay.platform, dtype=dtype, dtype_bytes=BYTES[dtype])
 
 
 @dataclass
@@ -61,7 +61,7 @@ def _tiers(plan: MemoryPlan) -> list:
     return out
 
 
-def _summary(lay: Layout, plan: MemoryPlan, timing: StepTiming) -> dict:
+def _summary(lay: Layout, plan: MemoryPlan, timing: StepTiming, kernels) -> dict:
     sc, m = lay.scenario, lay.model
     tokens = sc.global_batch * sc.seq_len
     peak = lay.platform.compute.peak(sc.precision.compute)
@@ -85,7 +85,7 @@ def _summary(lay: Layout, plan: MemoryPlan, timing: StepTiming) -> dict:
         "tokens_per_s_per_gpu": tokens / timing.step_s / lay.gpus if timing.step_s > 0 else float("inf"),
         "model_flops_per_step": flops,
         "mfu": flops / (timing.step_s * lay.gpus * peak) if timing.step_s > 0 else 0.0,
-        "kernels": "roofline",
+        "kernels": getattr(kernels, "source", type(kernels).__name__) if kernels is not None else "none",
         "transfers": timing.events,
     }
 
@@ -93,9 +93,11 @@ def _summary(lay: Layout, plan: MemoryPlan, timing: StepTiming) -> dict:
 def evaluate(lay: Layout, *, kernels=None, simulate: bool = True) -> TrainResult:
     """Memory plan and (unless ``simulate`` is False) the simulated step of a resolved layout."""
     plan = plan_memory(lay)
-    timing = simulate_step(lay, kernels or make_kernels(lay)) if simulate else \
+    if simulate:
+        kernels = kernels or make_kernels(lay)
+    timing = simulate_step(lay, kernels) if simulate else \
         StepTiming(step_s=float("nan"), breakdown=[], spans=[], traffic={})
     rows = [r.__dict__.copy() for r in plan.rows]
-    return TrainResult(scenario=lay.scenario.model_dump(mode="json"), summary=_summary(lay, plan, timing),
+    return TrainResult(scenario=lay.scenario.model_dump(mode="json"), summary=_summary(lay, plan, timing, kernels if simulate else None),
                        memory=rows, tiers=_tiers(plan), breakdown=timing.breakdown, spans=timing.spans,
                        traffic=timing.traffic)

@@ -31,10 +31,26 @@ def test_one_gpu_step_is_the_sum_of_its_kernels():
     assert t.breakdown[0]["forward"] + t.breakdown[0]["backward"] == pytest.approx(4 * comp, rel=1e-12)
 
 
-def test_backward_is_twice_the_forward_gemms(llama8b):
+def test_backward_is_both_gradient_gemms_plus_attention_and_elementwise(llama8b):
+    # each forward GEMM (m, n, k) has an input-gradient (m, k, n) and a weight-gradient (k, n, m)
+    # GEMM, each timed at its own shape by the calibrated timer; attention 2.5x, elementwise 2x
+    lay = resolve(make())
+    k = make_kernels(lay)
+    u = _units(lay)[1]
+    shapes = _gemm_shapes(llama8b, 2048)
+    attn = k.context_attention(1, 2048, 32, 8, 128)
+    elem = u.forward_s - attn - sum(k.gemm(*g) for g in shapes)
+    grads = sum(k.gemm(m, kk, n) + k.gemm(kk, n, m) for m, n, kk in shapes)
+    assert elem > 0
+    assert u.backward_s == pytest.approx(grads + ATTENTION_BACKWARD_FACTOR * attn + 2 * elem, rel=1e-9)
+    # at these compute-bound shapes the two gradient GEMMs cost about twice the forward ones
+    assert 1.7 < grads / sum(k.gemm(*g) for g in shapes) < 2.5
+
+
+def test_roofline_kernels_make_the_backward_gemms_exactly_twice_the_forward(llama8b):
     lay = resolve(make())
     k = RooflineKernels(lay.platform)
-    u = _units(lay)[1]
+    u = stage_units(lay, lay.stages[0], k)[1]
     attn = k.context_attention(1, 2048, 32, 8, 128)
     elem = u.forward_s - attn - sum(k.gemm(*g) for g in _gemm_shapes(llama8b, 2048))
     assert u.backward_s == pytest.approx(2 * (u.forward_s - attn - elem) + ATTENTION_BACKWARD_FACTOR * attn

@@ -39,6 +39,9 @@ class SchedulerConfig(StrictModel):
     max_batch_size: int = Field(256, ge=1, description="max sequences in one iteration")
     max_batch_tokens: int = Field(8192, ge=1, description="token budget of one iteration")
     chunked_prefill: bool = Field(True, description="split long prompts across iterations")
+    async_scheduling: bool = Field(
+        False, description="plan step k+1 while step k runs (vLLM --async-scheduling): a request "
+                           "arriving during a busy step joins the batch one step later")
     preemption: Literal["recompute"] = "recompute"
 
 

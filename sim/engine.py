@@ -57,7 +57,8 @@ class Engine:
         self.recorder = Recorder(p, sample_interval=eng.sample_interval, spill_rows=spill_rows,
                                  max_samples=max_samples)
         self.loop = ServeLoop(self.env, p, self.recorder, self.wake, closed_form=eng.closed_form,
-                              max_time=eng.max_sim_time or math.inf, check=check)
+                              max_time=eng.max_sim_time or math.inf, check=check,
+                              async_scheduling=scenario.scheduler.async_scheduling)
         self.end_s: float | None = None
 
     def run(self) -> Result:

@@ -6,6 +6,11 @@ seconds, and S grows by n per step, so k steps take ``k*a + b*(k*S0 + n*k*(k+1)/
 A run stops at the first completion, at the step where blocks would run out, or at
 the first iteration boundary after the next arrival (when that arrival could be
 admitted) — exactly where stepping every iteration would change the batch.
+
+With ``scheduler.async_scheduling`` the plan of step k+1 is made while step k runs
+(vLLM's asynchronous scheduling), so a step that follows a busy one sees only the
+arrivals up to the start of the step before it: a request arriving during step k
+joins step k+2.  After an idle wait the next step sees everything that has arrived.
 """
 from __future__ import annotations
 
@@ -71,7 +76,7 @@ class ServeLoop:
     """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
 
     def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
-                 check: bool):
+                 check: bool, async_scheduling: bool = False):
         self.env, self.recorder, self.wake = env, recorder, wake
         self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
         self.requests = parts.requests
@@ -80,6 +85,10 @@ class ServeLoop:
         self.check = check
         self.end_s: float | None = None
         self._next = None
+        self.async_scheduling = async_scheduling
+        # start of the step that has just ended, when the loop ran steps back to back
+        # (None after an idle or outside wait): the admission horizon of async scheduling
+        self._prev_start: float | None = None
 
     def _peek(self):
         """The next request to arrive (not yet admitted), or None when the workload is done."""
@@ -90,9 +99,12 @@ class ServeLoop:
     def _begin_step(self, now: float) -> None:
         """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
         sched = self.sched
+        horizon = now
+        if self.async_scheduling and self._prev_start is not None:
+            horizon = self._prev_start
         while True:
             r = self._peek()
-            if r is None or r.arrival_s > now:
+            if r is None or r.arrival_s > horizon:
                 break
             self._next = None
             sched.arrive(r, now)
@@ -118,6 +130,10 @@ class ServeLoop:
                 if r is None:
                     self.end_s = now
                     return
+                if r.arrival_s <= now:      # arrived, held back by async scheduling's horizon
+                    self._prev_start = None
+                    continue
+                self._prev_start = None
                 yield env.timeout(r.arrival_s - now)
                 continue
             if self.closed_form and sched.decode_run_possible(now):
@@ -127,11 +143,13 @@ class ServeLoop:
                     continue
             planned = sched.plan(now)
             if planned is None:
+                self._prev_start = None
                 yield from self._wait_outside(now)
                 continue
             # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
             dur = self.cost.time(planned[0])
             yield env.timeout(dur)
+            self._prev_start = now
             self._iterated(now, dur, *planned)
 
     def _decode_run(self, now: float, upper: int):
@@ -141,7 +159,16 @@ class ServeLoop:
         a, b = self.cost.decode_affine(n)
         nxt = self._peek()
         if nxt is not None and not sched.queued():
-            upper = steps_to_reach(a, b, s0, n, nxt.arrival_s - now, upper)
+            delta = nxt.arrival_s - now
+            if not self.async_scheduling:
+                upper = steps_to_reach(a, b, s0, n, delta, upper)
+            elif delta <= 0:
+                upper = 1           # arrived during the step before: it joins after this one
+            else:
+                # arriving during step j, it is admitted at the end of step j + 1
+                j = steps_to_reach(a, b, s0, n, delta, upper)
+                if run_time(a, b, s0, n, j) >= delta:
+                    upper = min(upper, j + 1)
         if self.max_time < math.inf:
             upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
         dur = run_time(a, b, s0, n, upper)
@@ -160,6 +187,7 @@ class ServeLoop:
         else:
             yield env.timeout(dur)
         self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0)
+        self._prev_start = now + run_time(a, b, s0, n, upper - 1)
         sched.advance_decode(upper, env.now)
 
     def _iterated(self, now: float, dur: float, shape, chunks) -> None:

@@ -81,15 +81,33 @@ def test_memory_pressure_preempts_and_still_completes(scenario):
     assert res.summary["completed"] == 120
 
 
-@pytest.mark.parametrize("frac", [0.9, 0.22])
-def test_closed_form_equals_stepping_every_iteration(scenario, frac):
-    over = dict(kv={"block_tokens": 16, "memory_fraction": frac})
+@pytest.mark.parametrize("frac,async_scheduling", [(0.9, False), (0.22, False), (0.9, True), (0.22, True)])
+def test_closed_form_equals_stepping_every_iteration(scenario, frac, async_scheduling):
+    over = dict(kv={"block_tokens": 16, "memory_fraction": frac},
+                scheduler={"async_scheduling": async_scheduling})
     a = memsim.run(scenario(**over))
     b = memsim.run(scenario(engine={"closed_form": False}, **over))
     assert a.summary["iterations"] == b.summary["iterations"]
     assert a.summary["batch_runs"] < b.summary["batch_runs"]  # closed form really skipped steps
     for col in ("ttft_s", "tpot_s", "e2e_s", "prefix_hit_tokens", "preemptions"):
         np.testing.assert_allclose(a.requests[col], b.requests[col], rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+@pytest.mark.parametrize("closed_form", [True, False])
+def test_async_scheduling_admits_an_arrival_one_step_later(scenario, tmp_path, closed_form):
+    # B arrives while A decodes: synchronously it joins the next step; with async scheduling
+    # that step was planned already, so B waits one decode step more
+    trace = tmp_path / "two.csv"
+    trace.write_text("timestamp,input_tokens,output_tokens\n0,128,200\n0.1,128,4\n")
+    def run(flag):
+        r = memsim.run(scenario(workload={"kind": "csv", "path": str(trace)},
+                                scheduler={"async_scheduling": flag}, engine={"closed_form": closed_form}))
+        return r.requests.set_index("arrival_s")
+    sync, asyn = run(False), run(True)
+    step = sync.loc[0.0, "tpot_s"]
+    assert 0 <= sync.loc[0.1, "queue_s"] < step
+    assert asyn.loc[0.1, "queue_s"] - sync.loc[0.1, "queue_s"] == pytest.approx(step, rel=0.05)
+    assert asyn.loc[0.0, "queue_s"] == sync.loc[0.0, "queue_s"]      # an idle engine admits at once
 
 
 def test_deterministic_for_a_seed_and_seed_matters(scenario):

@@ -21,6 +21,7 @@ from memsim.workloads.attention_scores import synthetic_scores
 
 from .compress import simulate
 from .config import Scenario
+from .context import ContextWindow
 from .costmodel import CostModel
 from .hierarchy import Hierarchy
 from .kvcache import KVManager
@@ -44,6 +45,8 @@ class Parts:
     hier: Hierarchy | None           # the tiers below HBM, or None
     sched: Scheduler
     requests: Any                    # iterator of workload requests in arrival order
+    context: Any = None              # the context-window gate (sim.context.ContextWindow)
+    beyond: Any = None               # weights streamed / experts cached beyond HBM (sim.beyond), or None
 
     @property
     def kv_capacity_bytes(self) -> int:
@@ -75,9 +78,13 @@ def build(scenario: Scenario, env, wake) -> Parts:
                       rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
     with where("workload"):
         requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+    with where("context"):
+        context = ContextWindow(max_context=scenario.context.max_context or model.max_context,
+                                over_limit=scenario.context.over_limit)
     return Parts(platform=platform, model=model, cost=cost, compression=compression,
                  attention_recall=recall, allocation=alloc, block_tokens=block_tokens,
-                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests)
+                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests,
+                 context=context)
 
 
 def _compression(scenario, where, platform, model, cost):

@@ -128,6 +128,8 @@ def summarize(parts, rec: Recorder, requests_col, *, end_s: float, wall_s: float
     summary.update(_kv_summary(parts, rec, requests_col))
     if parts.hier is not None:
         summary.update(_tier_summary(parts.hier, requests_col))
+    if parts.context is not None:
+        summary.update(parts.context.counts)
     return summary
 
 

@@ -13,6 +13,8 @@ import math
 
 import simpy
 
+from .seq import Seq
+
 __all__ = ["ServeLoop", "Wakeup", "steps_to_reach", "run_time"]
 
 
@@ -75,6 +77,7 @@ class ServeLoop:
         self.env, self.recorder, self.wake = env, recorder, wake
         self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
         self.requests = parts.requests
+        self.context = parts.context
         self.closed_form = closed_form
         self.max_time = max_time
         self.check = check
@@ -87,6 +90,13 @@ class ServeLoop:
             self._next = next(self.requests, None)
         return self._next
 
+    def _reject(self, req, reason: str) -> None:
+        """A request refused at arrival (over the context window): recorded, never queued."""
+        seq = Seq(req, self.sched.B)
+        seq.status, seq.reason = "rejected", reason
+        self.sched.n_done += 1
+        self.sched.record(seq)
+
     def _begin_step(self, now: float) -> None:
         """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
         sched = self.sched
@@ -95,6 +105,12 @@ class ServeLoop:
             if r is None or r.arrival_s > now:
                 break
             self._next = None
+            if self.context is not None:
+                fitted, reason = self.context.admit(r)
+                if fitted is None:
+                    self._reject(r, reason)
+                    continue
+                r = fitted
             sched.arrive(r, now)
         self.recorder.sample(now)
         hier = self.hier

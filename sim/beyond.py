@@ -31,6 +31,7 @@ import numpy as np
 from memsim.ground.errors import ConfigError
 from memsim.policies import create
 
+from .expert_cache import ExpertCache, label
 from .link import Channel, Network
 from .serve import run_time
 from .ssd import SSD
@@ -180,8 +181,11 @@ class ExpertStage(_Stage):
         with _field("experts.prefetch"):
             pf = create("expert_prefetch", setup.prefetch, layers=L, experts=E,
                         budget=min(E, k * max_batch))
-        from .expert_cache import ExpertCache
         with _field("experts.cache.eviction"):
+            if L and hasattr(create("eviction", setup.eviction, capacity=1), "prepare"):
+                raise ConfigError(f"{label(setup.eviction)!r} needs the future accesses; the serving "
+                                  "engine runs online policies (benchmarks/serving_beyond_hbm.py scores "
+                                  "Belady on the engine's own access stream)")
             self.cache = ExpertCache(slots=setup.slots, eviction=setup.eviction, prefetch=pf,
                                      fetch_s=self._fetch_s(1.0))
         self.routing = setup.routing

@@ -73,7 +73,8 @@ def build(scenario: Scenario, env, wake) -> Parts:
     streamed, experts, weight_hbm = _weights(scenario, where, platform, model, cost)
     alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost, weight_hbm)
     hier = _hierarchy(scenario, where, env, platform, model, cost, wake)
-    beyond = _beyond(scenario, env, hier, platform, model, cost, streamed, experts)
+    with where(None):
+        beyond = _beyond(scenario, env, hier, platform, model, cost, streamed, experts)
     if hier is not None:
         kv.on_evict = hier.on_hbm_evict
     sch = scenario.scheduler

@@ -130,9 +130,11 @@ def _weights(scenario, where, platform, model, cost):
                           file=scenario.source_file, field="experts")
     if w.placement is not None:
         with where(None):
-            placement = resolve_placement(w, platform, model, batch=scenario.scheduler.max_batch_size,
-                                          prompt_len=_mean_tokens(scenario, "input_tokens"),
-                                          gen_len=_mean_tokens(scenario, "output_tokens"))
+            lp, fg = w.placement == "flexgen", w.flexgen     # lengths only the LP needs
+            placement = resolve_placement(
+                w, platform, model, batch=scenario.scheduler.max_batch_size,
+                prompt_len=fg.prompt_len or (_mean_tokens(scenario, "input_tokens") if lp else 1),
+                gen_len=fg.gen_len or (_mean_tokens(scenario, "output_tokens") if lp else 1))
             plan = stream_plan(platform, model, placement)
         return (placement, plan), None, plan.hbm_bytes(w.prefetch_depth)
     with where(None):

@@ -91,3 +91,15 @@ def test_an_expert_trace_drives_the_routing(tmp_path):
     ref = simulate_expert_cache(r[:40], slots=eng.parts.beyond.setup.slots, expert_bytes=1,
                                 link_bytes_per_s=1.0, link_latency_s=0.0, layer_compute_s=0.0)
     assert res.summary["expert_hit_ratio"] == ref.hit_ratio
+
+
+def test_decode_runs_equal_stepping_every_iteration_and_runs_repeat():
+    sc = mixtral(cap=2, n=3, batch=3, inp=32, out=25, prefetch="lookahead")
+    fast = run(sc)[1]
+    assert run(sc)[1].equals(fast)
+    sc["engine"] = {"closed_form": False}
+    slow = run(sc)[1]
+    for key in ("expert_hit_ratio", "expert_fetched_bytes", "iterations"):
+        assert fast.summary[key] == slow.summary[key], key
+    for key in ("sim_time_s", "expert_stall_s", "tpot_p50_s"):
+        assert fast.summary[key] == pytest.approx(slow.summary[key], rel=1e-9), key

@@ -108,3 +108,14 @@ def test_without_weights_the_stall_column_is_zero(scenario):
     res = memsim.run(scenario(workload__num_requests=20))
     assert "weights_streamed_bytes" not in res.summary
     assert np.all(res.iterations["stall_s"].to_numpy() == 0.0)
+
+
+@pytest.mark.parametrize("depth", [1, 0])
+def test_closed_form_runs_equal_stepping_every_iteration(scenario, depth):
+    sc = llama70(scenario, n=4, out=40, rate="3 req/s", depth=depth)
+    fast = memsim.run(sc)
+    sc["engine"] = {"closed_form": False}
+    slow = memsim.run(sc)
+    assert fast.summary["batch_runs"] < slow.summary["batch_runs"]
+    for key in ("sim_time_s", "tpot_p50_s", "ttft_p50_s", "weights_streamed_bytes", "weights_stall_s"):
+        assert fast.summary[key] == pytest.approx(slow.summary[key], rel=1e-9), key

@@ -92,7 +92,7 @@ class _Stage:
         self.stall_s = 0.0
         self.steps = 0
         self._held = False
-        self._bytes_pending = 0.0
+        self._bytes_pending = [0.0] * len(self.channels)    # per channel, since the last release
 
     def share(self) -> float:
         """This stream's fair share of its busiest channel now (it is not holding)."""
@@ -110,9 +110,10 @@ class _Stage:
             self._held = False
         self.steps += steps
         self.stall_s += stall_s
-        nbytes, self._bytes_pending = self._bytes_pending, 0.0
-        if nbytes:
-            self.links.net.account(nbytes, self.channels)
+        pending, self._bytes_pending = self._bytes_pending, [0.0] * len(self.channels)
+        for ch, nbytes in zip(self.channels, pending):
+            if nbytes:
+                self.links.net.account(nbytes, (ch,))
 
     def link_summary(self) -> dict[str, float]:
         """``link_<name>_<direction>_bytes`` of its channels when no hierarchy reports them."""
@@ -133,14 +134,17 @@ class WeightStream(_Stage):
         super().__init__(links, list(keys.items()))
         self.plan, self.depth, self.placement = plan, int(prefetch_depth), placement
         self.streamed_bytes = 0
+        # each channel carries the streams that cross it (PCIe all of them, a drive its tier's)
+        per = plan.channel_bytes_per_iteration()
+        self._channel_bytes = [per[c.key] for c in self.channels]
 
     def _stream_s(self) -> float:
         return self.plan.layers * self.plan.layer_fetch_s(self.share())
 
     def _iterations(self, steps: int) -> None:
-        b = self.plan.streamed_bytes_per_iteration * steps
-        self.streamed_bytes += b
-        self._bytes_pending += b
+        self.streamed_bytes += self.plan.streamed_bytes_per_iteration * steps
+        for i, b in enumerate(self._channel_bytes):
+            self._bytes_pending[i] += b * steps
 
     def iteration(self, now: float, compute_s: float, shape, chunks, decoding) -> tuple[float, float]:
         """(seconds, stall) of one planned iteration whose compute alone takes ``compute_s``."""
@@ -212,7 +216,8 @@ class ExpertStage(_Stage):
                                fetch_s=self._fetch_s(self._share_now))
         fetched = c.counts["demand_fetches"] + c.counts["prefetch_fetches"] - before
         self._fetched += fetched
-        self._bytes_pending += fetched * self.setup.expert_bytes
+        for i in range(len(self.channels)):     # an expert crosses every channel of its path
+            self._bytes_pending[i] += fetched * self.setup.expert_bytes
         return stall
 
     def iteration(self, now: float, compute_s: float, shape, chunks, decoding) -> tuple[float, float]:

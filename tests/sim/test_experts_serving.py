@@ -103,3 +103,16 @@ def test_decode_runs_equal_stepping_every_iteration_and_runs_repeat():
         assert fast.summary[key] == slow.summary[key], key
     for key in ("sim_time_s", "expert_stall_s", "tpot_p50_s"):
         assert fast.summary[key] == pytest.approx(slow.summary[key], rel=1e-9), key
+
+
+def test_expert_fetches_share_pcie_with_a_dram_kv_tier():
+    sc = mixtral(cap=2, n=4, batch=2, inp=600, out=12)
+    sc["workload"].update({"shared_prefix": {"prompts": 1, "tokens": 512, "popularity": 1.0},
+                           "hash_block_tokens": 16, "arrivals": {"process": "poisson", "rate": "0.5 req/s"}})
+    sc["kv"].update({"prefix_cache": {"enabled": True}, "tiers": [{"tier": "dram", "capacity": "16 GiB"}],
+                     "write": "write_through"})
+    eng, res = run(sc, check=True)
+    s = res.summary
+    assert s["dram_bytes_written"] > 0 and s["completed"] == 4
+    assert s["link_pcie_dram->hbm_bytes"] == pytest.approx(s["expert_fetched_bytes"] + s["dram_bytes_read"])
+    assert s["link_pcie_hbm->dram_bytes"] == pytest.approx(s["dram_bytes_written"])

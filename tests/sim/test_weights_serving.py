@@ -119,3 +119,15 @@ def test_closed_form_runs_equal_stepping_every_iteration(scenario, depth):
     assert fast.summary["batch_runs"] < slow.summary["batch_runs"]
     for key in ("sim_time_s", "tpot_p50_s", "ttft_p50_s", "weights_streamed_bytes", "weights_stall_s"):
         assert fast.summary[key] == pytest.approx(slow.summary[key], rel=1e-9), key
+
+
+def test_each_channel_carries_only_the_streams_that_cross_it(scenario):
+    eng = Engine(load_scenario(llama70(scenario, n=2, out=8,
+                                       placement={"hbm": "50%", "dram": "40%", "ssd": "10%"})))
+    s = eng.run().summary
+    plan, steps = eng.parts.beyond.plan, s["iterations"]
+    by_tier = {st.tier: st.bytes_per_layer * plan.layers * steps for st in plan.streams}
+    assert s["link_pcie_dram->hbm_bytes"] == by_tier["dram"] + by_tier["ssd"] == s["weights_streamed_bytes"]
+    assert s["link_ssd_read_bytes"] == s["link_nvme_ssd->dram_bytes"] == by_tier["ssd"]
+    # the drive is the slower path: each layer waits for its 10% from the SSD
+    assert s["tpot_p50_s"] > 1.5 * memsim.run(llama70(scenario, n=1, out=8)).summary["tpot_p50_s"]

@@ -34,6 +34,12 @@ METRIC_NOTES = {
     "tpot_p50_s": "time per output token after the first, median",
     "sim_time_s": "simulated seconds from the start until the last request finished",
     "wall_time_s": "seconds this machine took to simulate",
+    "context_rejected": "requests refused at arrival: prompt >= the model's context window",
+    "expert_hit_ratio": "routed experts (per iteration and layer) found in the layer's HBM cache, "
+                        "prefetched ones included / all lookups",
+    "expert_stall_s_per_token": "seconds layers waited for experts, per iteration (each token of the "
+                                "batch waits it)",
+    "weights_stall_s": "seconds compute waited for weights streamed from below HBM",
 }
 
 #: Scenario sections in the order a reader looks for them.

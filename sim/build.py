@@ -19,12 +19,16 @@ from memsim.policies import create
 from memsim.workloads import load_model, open_workload
 from memsim.workloads.attention_scores import synthetic_scores
 
+from .beyond import ExpertStage, LinkSet, WeightStream, path_channels
 from .compress import simulate
 from .config import Scenario
+from .context import ContextWindow
 from .costmodel import CostModel
 from .hierarchy import Hierarchy
 from .kvcache import KVManager
 from .scheduler import Scheduler
+from .weights import stream_plan
+from .weights_config import resolve_experts, resolve_placement
 
 __all__ = ["Parts", "build"]
 
@@ -44,6 +48,8 @@ class Parts:
     hier: Hierarchy | None           # the tiers below HBM, or None
     sched: Scheduler
     requests: Any                    # iterator of workload requests in arrival order
+    context: Any = None              # the context-window gate (sim.context.ContextWindow)
+    beyond: Any = None               # weights streamed / experts cached beyond HBM (sim.beyond), or None
 
     @property
     def kv_capacity_bytes(self) -> int:
@@ -64,8 +70,11 @@ def build(scenario: Scenario, env, wake) -> Parts:
     with where(None):
         cost = CostModel(platform, model, tp=scenario.parallelism.tp, dtype=scenario.dtype)
     compression, recall = _compression(scenario, where, platform, model, cost)
-    alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost)
+    streamed, experts, weight_hbm = _weights(scenario, where, platform, model, cost)
+    alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost, weight_hbm)
     hier = _hierarchy(scenario, where, env, platform, model, cost, wake)
+    with where(None):
+        beyond = _beyond(scenario, env, hier, platform, model, cost, streamed, experts)
     if hier is not None:
         kv.on_evict = hier.on_hbm_evict
     sch = scenario.scheduler
@@ -75,9 +84,13 @@ def build(scenario: Scenario, env, wake) -> Parts:
                       rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
     with where("workload"):
         requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+    with where("context"):
+        context = ContextWindow(max_context=scenario.context.max_context or model.max_context,
+                                over_limit=scenario.context.over_limit)
     return Parts(platform=platform, model=model, cost=cost, compression=compression,
                  attention_recall=recall, allocation=alloc, block_tokens=block_tokens,
-                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests)
+                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests,
+                 context=context, beyond=beyond)
 
 
 def _compression(scenario, where, platform, model, cost):
@@ -96,11 +109,69 @@ def _compression(scenario, where, platform, model, cost):
         return policy, _estimate_recall(spec, policy, model, scenario.seed)
 
 
-def _kv(scenario, where, model, cost):
-    """(reserving allocation or None, tokens per block, bytes per block, the HBM KV manager)."""
+def _usable(scenario, cost) -> float:
+    """HBM bytes for weights and KV over the replica's GPUs."""
     kvc, tp = scenario.kv, scenario.parallelism.tp
-    usable = cost.hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
-    kv_bytes = usable - model.weight_bytes
+    return cost.hbm.capacity * kvc.memory_fraction * tp - kvc.activation_reserve * tp
+
+
+def _weights(scenario, where, platform, model, cost):
+    """((placement, stream plan) or None, expert setup or None, HBM bytes the weights take)."""
+    w, ex = scenario.weights, scenario.experts
+    if w.placement is None and ex is None:
+        return None, None, model.weight_bytes       # every weight in HBM, as always
+    if scenario.parallelism.tp != 1:
+        raise ConfigError("weights and experts beyond HBM are modelled on one GPU (each GPU's link "
+                          "would carry 1/tp of every layer): set parallelism.tp: 1",
+                          file=scenario.source_file, field="parallelism.tp")
+    if ex is not None and w.placement is not None:
+        raise ConfigError("give experts (the experts in a lower tier) or weights.placement, not both: "
+                          "streaming the dense weights beside an expert cache is not modelled",
+                          file=scenario.source_file, field="experts")
+    if w.placement is not None:
+        with where(None):
+            lp, fg = w.placement == "flexgen", w.flexgen     # lengths only the LP needs
+            placement = resolve_placement(
+                w, platform, model, batch=scenario.scheduler.max_batch_size,
+                prompt_len=fg.prompt_len or (_mean_tokens(scenario, "input_tokens") if lp else 1),
+                gen_len=fg.gen_len or (_mean_tokens(scenario, "output_tokens") if lp else 1))
+            plan = stream_plan(platform, model, placement)
+        return (placement, plan), None, plan.hbm_bytes(w.prefetch_depth)
+    with where(None):
+        rng = np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(4)[3])
+        setup = resolve_experts(ex, platform, model, seed_rng=rng, base_dir=scenario.base_dir,
+                                hbm_free_bytes=int(_usable(scenario, cost) - model.dense_bytes))
+    return None, setup, model.dense_bytes + setup.cache_bytes
+
+
+def _mean_tokens(scenario, name: str) -> int:
+    """The workload's mean length (the FlexGen LP's shape); traces need weights.flexgen."""
+    d = getattr(scenario.workload, name, None)
+    v = getattr(d, "mean", None) or getattr(d, "value", None)
+    if v is None:
+        field = "prompt_len" if name == "input_tokens" else "gen_len"
+        raise ConfigError(f"the workload gives no mean {name}: set weights.flexgen.{field}",
+                          file=scenario.source_file, field=f"weights.flexgen.{field}")
+    return max(1, int(round(v)))
+
+
+def _beyond(scenario, env, hier, platform, model, cost, streamed, experts):
+    """The run's WeightStream or ExpertStage (sim/beyond.py), or None."""
+    if streamed is None and experts is None:
+        return None
+    links = LinkSet(env, hier)
+    if streamed is not None:
+        placement, plan = streamed
+        return WeightStream(links, plan, prefetch_depth=scenario.weights.prefetch_depth, placement=placement)
+    return ExpertStage(links, experts, cost=cost, model=model, max_batch=scenario.scheduler.max_batch_size,
+                       keyed_rates=path_channels(platform, experts.tier, cost.hbm.name))
+
+
+def _kv(scenario, where, model, cost, weight_hbm_bytes):
+    """(reserving allocation or None, tokens per block, bytes per block, the HBM KV manager)."""
+    kvc = scenario.kv
+    usable = _usable(scenario, cost)
+    kv_bytes = usable - weight_hbm_bytes
     cost.check_fits(kv_bytes)
     kv_token_bytes = cost.kv_bytes_per_token  # stored bytes/token (compression may shrink it)
     with where("kv.allocation"):

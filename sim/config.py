@@ -21,8 +21,10 @@ from memsim.policies import registry
 from memsim.workloads.spec import WorkloadSpec
 
 from . import vllm_names
+from .context import ContextConfig
 from .overrides import apply_overrides, parse_set, parse_sets
 from .scenario_file import Policy, PolicySpec, ScenarioFile, build
+from .weights_config import ExpertsConfig, WeightsConfig
 
 __all__ = ["Scenario", "SchedulerConfig", "KVConfig", "PrefixCacheConfig", "ParallelismConfig",
            "EngineConfig", "TierConfig", "load_scenario", "apply_overrides", "parse_set",
@@ -178,7 +180,11 @@ class Scenario(ScenarioFile):
     scheduler: SchedulerConfig = Field(default_factory=SchedulerConfig)
     kv: KVConfig = Field(default_factory=KVConfig)
     engine: EngineConfig = Field(default_factory=EngineConfig)
-
+    context: ContextConfig = Field(default_factory=ContextConfig,
+                                   description="the model's context window: reject or truncate longer prompts")
+    weights: WeightsConfig = Field(default_factory=WeightsConfig,
+                                   description="where the weights live (default: all in HBM)")
+    experts: Optional[ExpertsConfig] = Field(None, description="MoE experts in a lower tier with an HBM cache")
 
 
 #: what the serve-only loader says about a scenario of another kind

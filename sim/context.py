@@ -10,6 +10,7 @@ which is where generation stops.  ``fit_context`` decides for arrays of requests
 """
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Literal, Optional
 
@@ -19,7 +20,7 @@ from pydantic import Field
 from memsim.ground.errors import ConfigError
 from memsim.ground.schema import StrictModel
 
-__all__ = ["ContextConfig", "ContextFit", "fit_context", "REJECT_REASON"]
+__all__ = ["ContextConfig", "ContextFit", "ContextWindow", "fit_context", "REJECT_REASON"]
 
 REJECT_REASON = "prompt_exceeds_context"
 """The reason a rejected request carries in the request table."""
@@ -79,3 +80,40 @@ def fit_context(input_tokens, output_tokens, *, max_context: int,
     capped = admitted & (out > room)
     return ContextFit(admitted=admitted, input_tokens=inp2, output_tokens=out2, truncated=truncated,
                       capped=capped)
+
+
+class ContextWindow:
+    """The serving engine's gate: ``admit(req)`` applies the window to one arriving request.
+
+    Returns ``(request, None)`` with the request as it will run (a copy when truncated or
+    capped, so a workload's own objects are never changed), or ``(None, reason)`` for a
+    rejected one.  ``counts`` are the summary's ``context_*`` counters.  Requests inside
+    the window pass untouched on a scalar test; only the rare ones go through
+    ``fit_context``, so the decision is made in one place.
+    """
+
+    def __init__(self, *, max_context: int, over_limit: str = "reject"):
+        fit_context([1], [1], max_context=max_context, over_limit=over_limit)   # checks both
+        self.max_context, self.over_limit = int(max_context), over_limit
+        self.counts = {"context_rejected": 0, "context_truncated": 0, "context_output_capped": 0}
+
+    def admit(self, req):
+        m = self.max_context
+        if req.input_tokens < m and req.input_tokens + req.output_tokens <= m:
+            return req, None
+        fit = fit_context([req.input_tokens], [req.output_tokens], max_context=m,
+                          over_limit=self.over_limit)
+        if not fit.admitted[0]:
+            self.counts["context_rejected"] += 1
+            return None, f"{REJECT_REASON}: {req.input_tokens} >= max_context {m}"
+        changes = {"output_tokens": int(fit.output_tokens[0])}
+        if fit.truncated[0]:
+            self.counts["context_truncated"] += 1
+            n = int(fit.input_tokens[0])
+            changes["input_tokens"] = n
+            hb = req.hash_block_tokens
+            if req.hash_ids and hb:
+                changes["hash_ids"] = tuple(req.hash_ids[: -(-n // hb)])   # the kept prefix's blocks
+        if fit.capped[0]:
+            self.counts["context_output_capped"] += 1
+        return dataclasses.replace(req, **changes), None

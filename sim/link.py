@@ -77,6 +77,26 @@ class Network:
             self._add(t)
         return ev
 
+    def hold(self, channels: tuple[Channel, ...]) -> None:
+        """A stream outside the transfers (weights, experts) joins these channels as one more
+        flow: every transfer on them gets the fair share less until ``release``."""
+        self._advance()
+        for c in channels:
+            c.active += 1
+        self._reschedule()
+
+    def release(self, channels: tuple[Channel, ...]) -> None:
+        self._advance()
+        for c in channels:
+            c.active -= 1
+        self._reschedule()
+
+    def account(self, nbytes: float, channels: tuple[Channel, ...]) -> None:
+        """Bytes a held stream moved over these channels (its traffic in the counters)."""
+        for c in channels:
+            c.bytes_total += nbytes
+            c.bytes_window += nbytes
+
     def in_flight(self) -> int:
         """Transfers started and not finished (including those still in their latency)."""
         return self.started - self.completed

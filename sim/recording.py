@@ -51,7 +51,8 @@ class Recorder:
         self.steps_total = 0
         self.batch_steps = 0
         self._link_bytes_acc = 0.0
-        self._channels = list(parts.hier.channels.values()) if parts.hier is not None else []
+        self._net, chans = _network(parts)
+        self._channels = list(chans.values())
         self.samples = _samples(parts, self._state, sample_interval, max_samples)
         #: called at every serving-loop step: samples every grid time up to now
         self.sample = self.samples.take
@@ -62,9 +63,11 @@ class Recorder:
         """A request left the system (finished, rejected, or still there at the end)."""
         self.requests.append(self._request_row(seq))
 
-    def iteration(self, start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens) -> None:
+    def iteration(self, start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens,
+                  stall_s) -> None:
         """One iterations row; the parameters are the table's columns, in order (a test checks)."""
-        self.iterations.append((start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens))
+        self.iterations.append((start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens,
+                                stall_s))
         self.steps_total += steps
         self.batch_steps += batch_size * steps
         if self.cost.tp > 1:
@@ -85,7 +88,8 @@ class Recorder:
                 u = st.used_bytes
                 ints += (u, u, 0, 0, u)
                 kvb.append(u)
-            sampled = self.hier.net.sample()
+        if self._net is not None:
+            sampled = self._net.sample()
             # the rows were laid out from Hierarchy.channels: the network must report the same ones
             assert len(sampled) == len(self._channels) and all(
                 c is k for (c, _, _), k in zip(sampled, self._channels)), "link rows out of order"
@@ -113,12 +117,22 @@ def _samples(parts, state, interval_s: float, max_samples: int) -> Samples:
     stores = hier.stores if hier is not None else []
     links = [(tp_link.name, "both")] if tp_link is not None else []
     bandwidths = [float("nan")] * len(links)
-    for ch in (hier.channels.values() if hier is not None else ()):
+    for ch in _network(parts)[1].values():
         links.append((ch.name, ch.direction))
         bandwidths.append(ch.bandwidth_fn(1))
     return Samples(interval_s=interval_s, tiers=[parts.cost.hbm.name] + [st.name for st in stores],
                    capacities=[parts.kv_capacity_bytes] + [st.capacity_bytes for st in stores],
                    links=links, bandwidths=bandwidths, state=state, max_samples=max_samples)
+
+
+def _network(parts):
+    """(network, channels by key) the links table samples: the KV hierarchy's (weights and
+    experts share them), else the beyond-HBM stream's own, else none."""
+    if parts.hier is not None:
+        return parts.hier.net, parts.hier.channels
+    if parts.beyond is not None:
+        return parts.beyond.links.net, parts.beyond.links.channels
+    return None, {}
 
 
 def summarize(parts, rec: Recorder, requests_col, *, end_s: float, wall_s: float, seed: int) -> dict[str, Any]:
@@ -128,6 +142,10 @@ def summarize(parts, rec: Recorder, requests_col, *, end_s: float, wall_s: float
     summary.update(_kv_summary(parts, rec, requests_col))
     if parts.hier is not None:
         summary.update(_tier_summary(parts.hier, requests_col))
+    if parts.context is not None:
+        summary.update(parts.context.counts)
+    if parts.beyond is not None:
+        summary.update(parts.beyond.summary())
     return summary
 
 

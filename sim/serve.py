@@ -18,6 +18,10 @@ import math
 
 import simpy
 
+from memsim.ground.errors import ConfigError
+
+from .seq import Seq
+
 __all__ = ["ServeLoop", "Wakeup", "steps_to_reach", "run_time"]
 
 
@@ -80,6 +84,12 @@ class ServeLoop:
         self.env, self.recorder, self.wake = env, recorder, wake
         self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
         self.requests = parts.requests
+        self.context = parts.context
+        self.beyond = parts.beyond       # weights streamed / experts fetched beyond HBM, or None
+        if async_scheduling and self.beyond is not None:
+            # their runs time steps one by one; the admission horizon would need each step's start
+            raise ConfigError("asynchronous scheduling is not modelled with weights or experts "
+                              "outside HBM; leave it off", field="scheduler.async_scheduling")
         self.closed_form = closed_form
         self.max_time = max_time
         self.check = check
@@ -96,6 +106,13 @@ class ServeLoop:
             self._next = next(self.requests, None)
         return self._next
 
+    def _reject(self, req, reason: str) -> None:
+        """A request refused at arrival (over the context window): recorded, never queued."""
+        seq = Seq(req, self.sched.B)
+        seq.status, seq.reason = "rejected", reason
+        self.sched.n_done += 1
+        self.sched.record(seq)
+
     def _begin_step(self, now: float) -> None:
         """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
         sched = self.sched
@@ -107,6 +124,12 @@ class ServeLoop:
             if r is None or r.arrival_s > horizon:
                 break
             self._next = None
+            if self.context is not None:
+                fitted, reason = self.context.admit(r)
+                if fitted is None:
+                    self._reject(r, reason)
+                    continue
+                r = fitted
             sched.arrive(r, now)
         self.recorder.sample(now)
         hier = self.hier
@@ -148,15 +171,31 @@ class ServeLoop:
                 continue
             # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
             dur = self.cost.time(planned[0])
+            if self.beyond is not None:
+                yield from self._beyond_iteration(now, dur, planned)
+                continue
             yield env.timeout(dur)
             self._prev_start = now
             self._iterated(now, dur, *planned)
+
+    def _beyond_iteration(self, now: float, compute_s: float, planned):
+        """One planned iteration with weights or experts outside HBM: their stream holds its links."""
+        bey = self.beyond
+        dur, stall = bey.iteration(now, compute_s, planned[0], planned[1], self.sched.decoding)
+        bey.hold()
+        yield self.env.timeout(dur)
+        bey.release(1, stall)
+        self._iterated(now, dur, *planned, stall=stall)
 
     def _decode_run(self, now: float, upper: int):
         """Up to ``upper`` decode steps at once, cut at the next arrival, max_sim_time, or an outside event."""
         env, sched = self.env, self.sched
         n, s0 = sched.decode_batch()
         a, b = self.cost.decode_affine(n)
+        bey = self.beyond
+        if bey is not None:   # the run's first affine piece (streamed weights), or a + mean stall (experts)
+            a0, b0 = a, b
+            upper, a, b = bey.plan_run(n, s0, a, b, upper, sched.outside_pending())
         nxt = self._peek()
         if nxt is not None and not sched.queued():
             delta = nxt.arrival_s - now
@@ -172,6 +211,9 @@ class ServeLoop:
         if self.max_time < math.inf:
             upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
         dur = run_time(a, b, s0, n, upper)
+        if bey is not None:
+            yield from self._beyond_run(now, n, s0, a0, b0, a, b, upper)
+            return
         if sched.outside_pending():
             # an outside event can change what the next iteration holds:
             # stop at the boundary of the step in progress when it comes
@@ -186,14 +228,41 @@ class ServeLoop:
                 upper, dur = done, run_time(a, b, s0, n, done)
         else:
             yield env.timeout(dur)
-        self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0)
+        self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0, 0.0)
         self._prev_start = now + run_time(a, b, s0, n, upper - 1)
         sched.advance_decode(upper, env.now)
 
-    def _iterated(self, now: float, dur: float, shape, chunks) -> None:
+    def _beyond_run(self, now, n, s0, a0, b0, a, b, upper):
+        """A decode run with weights or experts outside HBM (``a0 + b0*S``: compute alone)."""
+        env, sched, bey = self.env, self.sched, self.beyond
+        if bey.steps_each:   # experts: every step through the cache, no SimPy event per step
+            dur, stall = bey.step_run(now, n, s0, a0, b0, upper, sched.decoding)
+            bey.hold()
+            yield env.timeout(dur)
+        else:
+            dur = run_time(a, b, s0, n, upper)
+            bey.hold()
+            if sched.outside_pending():   # as _decode_run: stop at the step an outside event ends
+                wake = self.wake.event()
+                yield env.timeout(dur) | wake
+                if wake.triggered and env.now < now + dur:
+                    elapsed = env.now - now
+                    done = steps_to_reach(a, b, s0, n, elapsed, upper)
+                    rest = run_time(a, b, s0, n, done) - elapsed
+                    if rest > 0:
+                        yield env.timeout(rest)
+                    upper, dur = done, run_time(a, b, s0, n, done)
+            else:
+                yield env.timeout(dur)
+            stall = bey.ran(upper, dur, run_time(a0, b0, s0, n, upper))
+        bey.release(upper, stall)
+        self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0, stall)
+        sched.advance_decode(upper, env.now)
+
+    def _iterated(self, now: float, dur: float, shape, chunks, stall: float = 0.0) -> None:
         """A planned iteration that started at ``now`` has ended: record it, apply it."""
         self.recorder.iteration(now, dur, 1, shape.decode_seqs + len(chunks), shape.prefill_tokens,
-                                shape.decode_seqs, shape.decode_kv_tokens)
+                                shape.decode_seqs, shape.decode_kv_tokens, stall)
         self.sched.apply(chunks, self.env.now)
 
     def _wait_outside(self, now: float):

@@ -184,6 +184,8 @@ ITERATIONS = Table("iterations", "one row per batch run: a closed-form decode ru
     _c("decode_tokens", INT, "tokens decoded over all its steps"),
     _c("kv_tokens", INT, "KV tokens of the decoding sequences (a single iteration counts the token "
        "each adds; a closed-form run counts them at its start)"),
+    _c("stall_s", FLOAT, "of duration_s, time compute waited for weights streamed or experts fetched "
+       "from below HBM (0 with every weight in HBM)"),
 ))
 
 TIERS = Table("tiers", "occupancy samples every engine.sample_interval (doubled as often as needed to "

@@ -68,7 +68,7 @@ class WeightsConfig(StrictModel):
             return v
         if not v:
             raise ConfigError("expected a mapping of tier to fraction like {hbm: 60%, dram: 40%}")
-        total = sum(parse_fraction(f, field=f"placement.{t}") for t, f in v.items())
+        total = sum(parse_fraction(f, field=str(t)) for t, f in v.items())   # the location names placement
         if abs(total - 1.0) > 1e-6:
             raise ConfigError(f"fractions sum to {100 * total:.6g}%; they must sum to 100%")
         return v

@@ -200,12 +200,11 @@ class Hierarchy:
     def count_lookup(self, plan: LoadPlan | None, first: int, total_blocks: int, now: float) -> None:
         """Per-tier hit/miss counters for one admission (blocks below HBM)."""
         found = plan.found if plan else []
-        for _, s in found:
-            self.stores[s].hit_blocks += 1
         for s, store in enumerate(self.stores):
             # a block is looked up in tier s if no faster lower tier had it
             looked = sum(1 for _, k in found if k >= s) + (1 if first + len(found) < total_blocks else 0)
-            store.miss_blocks += looked - sum(1 for _, k in found if k == s)
+            hits = sum(1 for _, k in found if k == s)
+            store.pool.record(hits, looked - hits)
 
     def start_load(self, seq, plan: LoadPlan, now: float, on_ready) -> None:
         """Pin and transfer the chosen blocks; call ``on_ready(seq)`` when the request may prefill."""

@@ -144,7 +144,8 @@ class BlockPool:
         """A miss on ``key``: tell the policy, make room, store ``entry``; False if refused.
 
         ``admit(key, size, now_s) -> bool`` is an optional admission filter, asked
-        after the size check and before any eviction.
+        after the size check and before any eviction.  When the unpinned entries
+        cannot make room, nothing is evicted and the insert is refused.
         """
         size = entry.size
         if self._on_miss is not None:
@@ -153,9 +154,12 @@ class BlockPool:
             self.rejections += 1
             return False
         over = self.used + size - self.capacity
-        if over > 0 and self.evict(over, now_s, evicted) is None:
-            self.rejections += 1
-            return False
+        if over > 0:
+            # refuse before evicting anything: a refused insert must not cost the entries it
+            # would have pushed out (nobody would write them back)
+            if over > self.evictable or self.evict(over, now_s, evicted) is None:
+                self.rejections += 1
+                return False
         self.store(key, entry, now_s)
         return True
 

@@ -19,6 +19,7 @@ from memsim.ground.ids import densify
 from . import registry
 from .fast import kernel_for
 from .fast.next_access import next_access as _next_access
+from .pool import BlockPool, Entry
 
 __all__ = ["ReplayResult", "replay", "replay_python", "prepare_sequence"]
 
@@ -135,47 +136,41 @@ def warm(mod, pol) -> float:
 
 
 def replay_python(pol, keys, sizes, capacity: int, hit, *, admission=None, times_s=None,
-                  next_access=None, check_every: int = 0) -> int:
+                  next_access=None, check_every: int = 0, evicted: list | None = None) -> int:
     """The reference loop over the Eviction Protocol; returns the hit count.
 
-    ``check_every=k`` calls ``pol.check()`` (and verifies the byte total) every k
-    accesses (tests use 1).
+    The storage and the eviction loop are the engine's (``BlockPool``).
+    ``check_every=k`` calls ``pol.check()`` (and verifies the size total) every k
+    accesses (tests use 1).  ``evicted`` (a list) gets ``(access index, key)`` per
+    eviction, in order.
     """
     if hasattr(pol, "prepare"):
         pol.prepare(keys, sizes, next_access)
     seek = getattr(pol, "seek", None)
-    on_miss = getattr(pol, "on_miss", None)
-    stored: dict = {}
-    used = 0
-    hits = 0
+    pool = BlockPool(pol, capacity)
+    entries, on_hit, insert = pool.entries, pol.on_hit, pool.insert
+    admit = admission.admit if admission is not None else None
+    out: list | None = [] if evicted is not None else None
     keys_l = keys.tolist() if isinstance(keys, np.ndarray) else list(keys)
     sizes_l = sizes.tolist() if isinstance(sizes, np.ndarray) else list(sizes)
     times_l = times_s.tolist() if times_s is not None else None
+    hits = 0
     for i, key in enumerate(keys_l):
         now_s = times_l[i] if times_l is not None else float(i)
         if seek is not None:
             seek(i)
-        if key in pol:
+        if key in entries:
             hits += 1
             hit[i] = 1
-            pol.on_hit(key, now_s)
+            on_hit(key, now_s)
         else:
-            size = sizes_l[i]
-            if on_miss is not None:
-                on_miss(key, size, now_s)
-            if size <= capacity and (admission is None or admission.admit(key, size, now_s)):
-                while used + size > capacity:
-                    v = pol.victim(now_s)
-                    if v is None or v not in stored:
-                        raise AssertionError(f"{pol!r}.victim returned {v!r} with "
-                                             f"{used} of {capacity} used")
-                    used -= stored.pop(v)
-                    pol.on_remove(v)
-                pol.on_insert(key, size, now_s)
-                stored[key] = size
-                used += size
+            # nothing is pinned here, so a policy that offers no victim raises in the pool
+            insert(key, Entry(0, sizes_l[i]), now_s, admit=admit, evicted=out)
+            if out:
+                evicted.extend((i, k) for k, _ in out)
+                out.clear()
         if check_every and i % check_every == 0:
-            pol.check()
-            assert len(pol) == len(stored), (len(pol), len(stored))
-            assert used <= capacity
-    return hits
+            pool.check()
+            assert len(pol) == len(entries), (len(pol), len(entries))
+    pool.record(hits, len(keys_l) - hits)
+    return pool.hits

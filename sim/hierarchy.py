@@ -69,8 +69,12 @@ class Hierarchy:
                               for i in range(1, len(self.stores))}
         self._pending: dict[tuple, _Pending] = {}
         self._inflight: set[tuple] = set()    # (store index, h) being written
+        #: store index -> blocks that landed while every entry there was pinned (see _land)
+        self._waiting: dict[int, list] = {}
         self.prefetch_waits: dict[int, simpy.Event] = {}
         self.loaded_bytes = [0] * len(self.stores)
+        #: bytes each store's read side sent up to the first lower tier (prefetch)
+        self.prefetched_bytes = [0] * len(self.stores)
         #: evictions from HBM can start writes (write-back / selective demotion)
         self.demotes = bool(self.stores) and self.write.can_demote
 
@@ -200,12 +204,11 @@ class Hierarchy:
     def count_lookup(self, plan: LoadPlan | None, first: int, total_blocks: int, now: float) -> None:
         """Per-tier hit/miss counters for one admission (blocks below HBM)."""
         found = plan.found if plan else []
-        for _, s in found:
-            self.stores[s].hit_blocks += 1
         for s, store in enumerate(self.stores):
             # a block is looked up in tier s if no faster lower tier had it
             looked = sum(1 for _, k in found if k >= s) + (1 if first + len(found) < total_blocks else 0)
-            store.miss_blocks += looked - sum(1 for _, k in found if k == s)
+            hits = sum(1 for _, k in found if k == s)
+            store.pool.record(hits, looked - hits)
 
     def start_load(self, seq, plan: LoadPlan, now: float, on_ready) -> None:
         """Pin and transfer the chosen blocks; call ``on_ready(seq)`` when the request may prefill."""
@@ -234,6 +237,8 @@ class Hierarchy:
         def finished(_ev):
             for s, h in pinned:
                 self.stores[s].unpin(h, self.env.now)
+            if self._waiting:
+                self._retry({s for s, _ in pinned}, self.env.now)
             if hold is None:
                 on_ready(seq)
             self.wake()
@@ -253,12 +258,13 @@ class Hierarchy:
             self._queue(-1, 0, h, tokens, hits)
 
     def _queue(self, src: int, dst: int, h: int, tokens: int, hits: int) -> None:
-        if h in self.stores[dst].entries or (dst, h) in self._inflight:
-            return
+        store = self.stores[dst]
+        if h in store.entries or (dst, h) in self._inflight or store.chunks_for(tokens) > store.capacity_chunks:
+            return  # there already, on its way, or larger than the whole tier (it could never land)
         self._inflight.add((dst, h))
         p = self._pending.setdefault((src, dst), _Pending())
         p.blocks.append((h, tokens, hits))
-        p.nbytes += self.stores[dst].bytes_for(tokens)
+        p.nbytes += store.bytes_for(tokens)
 
     def flush(self, now: float) -> None:
         """Start one transfer per (source, destination) for the writes queued this step."""
@@ -267,24 +273,46 @@ class Hierarchy:
         pending, self._pending = self._pending, {}
         for (src, dst), p in pending.items():
             path = self.write_path[(src, dst)] if src < 0 or dst == src + 1 else self.prefetch_path[src]
+            if 0 <= dst < src:
+                self.prefetched_bytes[src] += p.nbytes
             ev = self.net.transfer(p.nbytes, path, tag="write" if src < dst else "prefetch")
             ev.callbacks.append(lambda _ev, dst=dst, blocks=p.blocks: self._stored(dst, blocks))
 
     def _stored(self, dst: int, blocks) -> None:
         now = self.env.now
-        store = self.stores[dst]
-        for h, tokens, hits in blocks:
-            self._inflight.discard((dst, h))
-            evicted = store.insert(h, tokens, now, hits=0)
-            if evicted is None:
-                continue
-            if self.write.through and dst + 1 < len(self.stores):
-                self._queue(dst, dst + 1, h, tokens, 0)
-            for key, e in evicted:
-                if dst + 1 < len(self.stores) and self.write.demote(e.hits):
-                    self._queue(dst, dst + 1, key, e.tokens, e.hits)
+        for block in blocks:
+            self._land(dst, block, now)
         self.flush(now)
         self.wake()
+
+    def _land(self, dst: int, block, now: float) -> None:
+        """Store a block whose transfer into ``dst`` ended; it waits if every entry there is pinned.
+
+        Its bytes have crossed the tier's write channel, so dropping it would leave the
+        channel carrying bytes the tier never wrote (and a prefetch silently lost):
+        it waits in the tier's write buffer for the first read there to end.
+        """
+        h, tokens, _hits = block
+        store = self.stores[dst]
+        evicted = store.insert(h, tokens, now, hits=0)
+        if evicted is None:
+            self._waiting.setdefault(dst, []).append(block)
+            return
+        self._inflight.discard((dst, h))
+        if self.write.through and dst + 1 < len(self.stores):
+            self._queue(dst, dst + 1, h, tokens, 0)
+        for key, e in evicted:
+            if dst + 1 < len(self.stores) and self.write.demote(e.hits):
+                self._queue(dst, dst + 1, key, e.tokens, e.hits)
+
+    def _retry(self, stores, now: float) -> None:
+        """Reads in these stores ended: blocks waiting in their write buffers try again."""
+        for s in stores:
+            waiting = self._waiting.pop(s, None)
+            if waiting:
+                for block in waiting:
+                    self._land(s, block, now)
+                self.flush(now)
 
     # ---- prefetch ---------------------------------------------------------------------------
     def on_arrival(self, seq, first: int, now: float) -> None:

@@ -164,7 +164,7 @@ def _run_summary(parts, rec, col, end_s, wall, seed, completed) -> dict[str, Any
         "kv_capacity_bytes": int(parts.kv_capacity_bytes),
         "kv_blocks": int(parts.kv.total_blocks),
         "hbm_peak_used_bytes": int(parts.kv.peak_used_blocks * parts.block_bytes),
-        "prefix_evictions": int(parts.kv.evictions),
+        "prefix_evictions": int(parts.kv.pool.evictions),
         "ttl_pinned_turns": int(parts.sched.ttl_pinned_turns),
         "weight_bytes": int(parts.model.weight_bytes),
         "platform": parts.platform.name,
@@ -190,21 +190,22 @@ def _kv_summary(parts, rec, col) -> dict[str, Any]:
         "attention_recall": float(parts.attention_recall),
         "kv_waste_fraction": float(1 - used_b[busy].sum() / alloc_b[busy].sum()) if busy.any() else 0.0,
         "kv_regrows": int(col("regrows").sum()),
-        "hbm_hit_blocks": int(kv.hit_blocks), "hbm_miss_blocks": int(kv.miss_blocks),
-        "hbm_evicted_blocks": int(kv.evicted_blocks)})
+        "hbm_hit_blocks": int(kv.pool.hits), "hbm_miss_blocks": int(kv.pool.misses),
+        "hbm_evicted_blocks": int(kv.pool.evicted_size)})
     return out
 
 
 def _tier_summary(hier, col) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for st in hier.stores:
-        looked = st.hit_blocks + st.miss_blocks
+        pool = st.pool
+        looked = pool.hits + pool.misses
         out.update({
-            f"{st.name}_hit_blocks": int(st.hit_blocks), f"{st.name}_miss_blocks": int(st.miss_blocks),
-            f"{st.name}_hit_ratio": st.hit_blocks / looked if looked else 0.0,
+            f"{st.name}_hit_blocks": int(pool.hits), f"{st.name}_miss_blocks": int(pool.misses),
+            f"{st.name}_hit_ratio": pool.hits / looked if looked else 0.0,
             f"{st.name}_loaded_tokens": int(st.hit_tokens), f"{st.name}_bytes_read": int(st.bytes_read),
-            f"{st.name}_bytes_written": int(st.bytes_written), f"{st.name}_evictions": int(st.evicted),
-            f"{st.name}_peak_bytes": int(st.peak_chunks * st.chunk_bytes)})
+            f"{st.name}_bytes_written": int(st.bytes_written), f"{st.name}_evictions": int(pool.evictions),
+            f"{st.name}_peak_bytes": int(pool.peak * st.chunk_bytes)})
     for (name, direction), ch in sorted(hier.channels.items()):
         out[f"link_{name}_{direction}_bytes"] = float(ch.bytes_total)
     out["loaded_tokens"] = int(col("loaded_tokens").sum())

@@ -122,7 +122,7 @@ class Scheduler:
             hits += 1
             tokens += t
             if e.refs == 0:
-                evictable += e.blocks
+                evictable += e.size
         return hits, tokens, evictable
 
     def _head_need(self, budget: int, now: float):

@@ -1,7 +1,8 @@
 """The eviction interface every KV tier and the trace replay call.
 
-A policy only orders keys: the caller (engine tier or ``memsim.policies.replay``) owns
-the storage, the byte/block accounting and the decision to evict.  This module
+A policy only orders keys: the caller (``memsim.policies.pool.BlockPool``, which the
+engine's HBM and lower tiers and ``memsim.policies.replay`` share) owns the storage,
+the byte/block accounting and the decision to evict.  This module
 holds the Protocol and its written contract; built-ins live one per file beside it.
 """
 from __future__ import annotations

@@ -122,7 +122,6 @@ class S3FIFO:
     def on_remove(self, key) -> None:
         p = self._pending
         self._pending = None
-        from_small = key in self._small
         if p is not None and p[0] == self._version and p[1] == key:
             self._has_evicted = True
             for k in p[2]:
@@ -134,11 +133,15 @@ class S3FIFO:
             for k, f in p[3]:
                 self._main.move_to_end(k)
                 self._freq[k] = f
+            # after the moves: a key the scan moved to main and then chose leaves main, no ghost
+            from_small = key in self._small
             if from_small and self.ghost_capacity > 0:
                 self._ghost[key] = self._small[key]
                 self._ghost_used += self._small[key]
                 while self._ghost_used > self.ghost_capacity:
                     self._ghost_used -= self._ghost.popitem(last=False)[1]
+        else:
+            from_small = key in self._small
         del self._freq[key]
         if from_small:
             self._small_used -= self._small.pop(key)

@@ -26,7 +26,7 @@ from .hierarchy import Hierarchy
 from .kvcache import KVManager
 from .scheduler import Scheduler
 
-__all__ = ["Parts", "build"]
+__all__ = ["Parts", "build", "build_replica"]
 
 
 @dataclass
@@ -43,7 +43,7 @@ class Parts:
     kv: KVManager
     hier: Hierarchy | None           # the tiers below HBM, or None
     sched: Scheduler
-    requests: Any                    # iterator of workload requests in arrival order
+    requests: Any                    # iterator of workload requests in arrival order (None: a cluster's replica)
 
     @property
     def kv_capacity_bytes(self) -> int:
@@ -56,28 +56,45 @@ class Parts:
 
 def build(scenario: Scenario, env, wake) -> Parts:
     """The parts of a run in ``env``; ``wake`` is the serve loop's Wakeup (for outside events)."""
+    parts = build_replica(scenario, env, wake)
+    with _Where(scenario.source_file)("workload"):
+        parts.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+    return parts
+
+
+def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | None = None,
+                  pool_field: str | None = None) -> Parts:
+    """One model replica's parts in ``env`` (no workload: ``requests`` is None).
+
+    A cluster calls it once per replica with a scenario whose platform, model and tp are
+    the pool's, the replica's own scheduler generator ``rng`` (default: the one a
+    single-replica run draws from) and ``pool_field`` (``cluster.pools[i]``), which
+    errors about the platform, the model or its fit are reported under.
+    """
     where = _Where(scenario.source_file)
-    with where("platform"):
+    at = _Where(scenario.source_file, prefix=pool_field)
+    with at("platform"):
         platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
-    with where("model"):
+    with at("model"):
         model = load_model(_resolve(scenario.model, scenario.base_dir))
-    with where(None):
+    with at(None):
         cost = CostModel(platform, model, tp=scenario.parallelism.tp, dtype=scenario.dtype)
     compression, recall = _compression(scenario, where, platform, model, cost)
-    alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost)
+    with at(None) if pool_field else contextlib.nullcontext():
+        alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost)
     hier = _hierarchy(scenario, where, env, platform, model, cost, wake)
     if hier is not None:
         kv.on_evict = hier.on_hbm_evict
     sch = scenario.scheduler
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1])
     sched = Scheduler(kv=kv, cost=cost, max_batch_size=sch.max_batch_size,
                       max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill,
                       hierarchy=hier, allocation=alloc, session_ttl=scenario.kv.session_ttl, wake=wake,
-                      rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
-    with where("workload"):
-        requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+                      rng=rng)
     return Parts(platform=platform, model=model, cost=cost, compression=compression,
                  attention_recall=recall, allocation=alloc, block_tokens=block_tokens,
-                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests)
+                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=None)
 
 
 def _compression(scenario, where, platform, model, cost):
@@ -154,11 +171,14 @@ def _estimate_recall(spec, policy, model, seed: int) -> float:
 class _Where:
     """``with where("field"):`` adds the scenario file and field to a ConfigError that lacks them."""
 
-    def __init__(self, file):
+    def __init__(self, file, prefix: str | None = None):
         self.file = file
+        self.prefix = prefix   # a cluster pool's field: its platform/model errors are named under it
 
     @contextlib.contextmanager
     def __call__(self, field):
+        if self.prefix is not None:
+            field = f"{self.prefix}.{field}" if field else self.prefix
         try:
             yield
         except ConfigError as e:

@@ -58,6 +58,8 @@ class KVManager:
         self._on_miss = getattr(self.policy, "on_miss", None)
         #: called as on_evict(key, tokens, hits, now_s) when an entry leaves HBM (write-back hook)
         self.on_evict = None
+        #: called as on_insert(key, tokens, now_s) when an entry enters HBM (a cluster's prefix index)
+        self.on_insert = None
 
     # ---- accounting -----------------------------------------------------------
     @property
@@ -175,6 +177,8 @@ class KVManager:
         self.policy.on_insert(h, blocks, now_s)
         if self.used_blocks > self.peak_used_blocks:
             self.peak_used_blocks = self.used_blocks
+        if self.on_insert is not None:
+            self.on_insert(h, tokens, now_s)
         return True
 
     def donate(self, hash_ids, start: int, tokens_of, priv_tokens: int, held: int, now_s: float,
@@ -186,7 +190,7 @@ class KVManager:
         tokens donated, private blocks the request still holds).
         """
         B = self.block_tokens
-        entries, policy, on_miss = self.entries, self.policy, self._on_miss
+        entries, policy, on_miss, listen = self.entries, self.policy, self._on_miss, self.on_insert
         donated, dtok = [], 0
         for i in range(start, len(hash_ids)):
             h = hash_ids[i]
@@ -219,6 +223,8 @@ class KVManager:
             dtok += t
             if on_insert is not None:
                 on_insert(h, t, now_s)
+            if listen is not None:
+                listen(h, t, now_s)
         used = self.private_blocks + self.cached_blocks
         if used > self.peak_used_blocks:
             self.peak_used_blocks = used

@@ -46,11 +46,12 @@ class Scheduler:
         self.record = self.done.append
         self._admit_counter = 0
         self.on_finish = None  # callback(seq) set by the engine
+        self.replica = 0       # this replica's index in a cluster (the request table's replica)
 
     # ---- arrivals and state queries --------------------------------------------------
     def arrive(self, req, now: float) -> None:
         """Queue an arrived request (or reject one that could never run); start its prefetch."""
-        seq = Seq(req, self.B)
+        seq = Seq(req, self.B, self.replica)
         if self.reject_if_impossible(seq):
             return
         self.waiting.append(seq)

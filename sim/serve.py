@@ -13,7 +13,7 @@ import math
 
 import simpy
 
-__all__ = ["ServeLoop", "Wakeup", "steps_to_reach", "run_time"]
+__all__ = ["ServeLoop", "Wakeup", "WorkloadArrivals", "steps_to_reach", "run_time"]
 
 
 def steps_to_reach(a: float, b: float, s0: float, n: int, delta: float, upper: int) -> int:
@@ -67,18 +67,20 @@ class Wakeup:
         self.env.timeout(delay_s).callbacks.append(fire)
 
 
-class ServeLoop:
-    """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
+class WorkloadArrivals:
+    """Where a serve loop's requests come from: here the workload itself, in arrival order.
 
-    def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
-                 check: bool):
-        self.env, self.recorder, self.wake = env, recorder, wake
-        self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
-        self.requests = parts.requests
-        self.closed_form = closed_form
-        self.max_time = max_time
-        self.check = check
-        self.end_s: float | None = None
+    The loop asks three things: ``admit(sched, now)`` queues what has arrived by ``now``;
+    ``next_arrival_s()`` bounds decode runs and idle waits (None: not known here, so the
+    loop waits on its wake event, which whoever routes a request to it fires); ``done()``
+    says no request will come any more.  ``external`` is True when arrivals come from
+    outside the loop (a cluster's router) and must cut a decode run short by waking it.
+    """
+
+    external = False
+
+    def __init__(self, requests):
+        self.requests = requests
         self._next = None
 
     def _peek(self):
@@ -87,15 +89,38 @@ class ServeLoop:
             self._next = next(self.requests, None)
         return self._next
 
-    def _begin_step(self, now: float) -> None:
-        """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
-        sched = self.sched
+    def admit(self, sched, now: float) -> None:
         while True:
             r = self._peek()
             if r is None or r.arrival_s > now:
-                break
+                return
             self._next = None
             sched.arrive(r, now)
+
+    def next_arrival_s(self) -> float | None:
+        r = self._peek()
+        return None if r is None else r.arrival_s
+
+    def done(self) -> bool:
+        return self._peek() is None
+
+
+class ServeLoop:
+    """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
+
+    def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
+                 check: bool, arrivals=None):
+        self.env, self.recorder, self.wake = env, recorder, wake
+        self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
+        self.arrivals = arrivals if arrivals is not None else WorkloadArrivals(parts.requests)
+        self.closed_form = closed_form
+        self.max_time = max_time
+        self.check = check
+        self.end_s: float | None = None
+
+    def _begin_step(self, now: float) -> None:
+        """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
+        self.arrivals.admit(self.sched, now)
         self.recorder.sample(now)
         hier = self.hier
         if hier is not None:
@@ -114,11 +139,14 @@ class ServeLoop:
                 self.end_s = now
                 return
             if sched.idle():
-                r = self._peek()
-                if r is None:
-                    self.end_s = now
-                    return
-                yield env.timeout(r.arrival_s - now)
+                nxt = self.arrivals.next_arrival_s()
+                if nxt is None:
+                    if self.arrivals.done():
+                        self.end_s = now
+                        return
+                    yield self.wake.event()   # a router hands this replica a request
+                    continue
+                yield env.timeout(nxt - now)
                 continue
             if self.closed_form and sched.decode_run_possible(now):
                 upper = sched.decode_run_limit()
@@ -139,13 +167,15 @@ class ServeLoop:
         env, sched = self.env, self.sched
         n, s0 = sched.decode_batch()
         a, b = self.cost.decode_affine(n)
-        nxt = self._peek()
+        arrivals = self.arrivals
+        nxt = arrivals.next_arrival_s()
         if nxt is not None and not sched.queued():
-            upper = steps_to_reach(a, b, s0, n, nxt.arrival_s - now, upper)
+            upper = steps_to_reach(a, b, s0, n, nxt - now, upper)
         if self.max_time < math.inf:
             upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
         dur = run_time(a, b, s0, n, upper)
-        if sched.outside_pending():
+        # a routed arrival cuts the run where the next arrival bounds it in a single engine
+        if sched.outside_pending() or (arrivals.external and not sched.queued()):
             # an outside event can change what the next iteration holds:
             # stop at the boundary of the step in progress when it comes
             wake = self.wake.event()
@@ -174,9 +204,9 @@ class ServeLoop:
         if not (sched.outside_pending() or (self.hier is not None and sched.queued())):
             raise AssertionError("scheduler stalled with waiting requests and an empty batch")
         # everything runnable waits on a transfer (or a prefetch window)
-        r = self._peek()
+        nxt = self.arrivals.next_arrival_s()
         wake = self.wake.event()
-        if r is not None:
-            yield self.env.timeout(r.arrival_s - now) | wake
+        if nxt is not None:
+            yield self.env.timeout(nxt - now) | wake
         else:
             yield wake

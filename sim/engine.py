@@ -21,7 +21,7 @@ from .result import Result
 from .sampling import MAX_SAMPLES
 from .serve import ServeLoop, Wakeup, run_time, steps_to_reach
 
-__all__ = ["run", "Engine", "steps_to_reach", "run_time"]
+__all__ = ["run", "Engine", "engine_for", "steps_to_reach", "run_time"]
 
 
 def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out=None,
@@ -29,10 +29,18 @@ def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out
     """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
     check_run_args(out=out, progress=progress)
     scen = load_scenario(scenario, overrides, seed=seed)
-    res = Engine(scen, progress=progress).run()
+    res = engine_for(scen, progress=progress).run()
     if out is not None:
         res.save(out)
     return res
+
+
+def engine_for(scenario: Scenario, **kw):
+    """The engine of a scenario: one replica (``Engine``), or a cluster when it has ``cluster:``."""
+    if scenario.cluster is not None:
+        from .cluster.engine import ClusterEngine
+        return ClusterEngine(scenario, **kw)
+    return Engine(scenario, **kw)
 
 
 class Engine:

@@ -47,6 +47,10 @@ class Scheduler:
         self._admit_counter = 0
         self.on_finish = None  # callback(seq) set by the engine
         self.replica = 0       # this replica's index in a cluster (the request table's replica)
+        #: prefill/decode disaggregation: on_prefilled(seq, now) -> True takes a prefilled prompt
+        #: (and its blocks) away to a decode replica (sim/cluster/handoff.py)
+        self.on_prefilled = None
+        self.handoffs = 0      # handoffs in progress that will change this replica's blocks or batch
 
     # ---- arrivals and state queries --------------------------------------------------
     def arrive(self, req, now: float) -> None:
@@ -74,7 +78,8 @@ class Scheduler:
     def outside_pending(self) -> bool:
         """Is anything outside the serve loop due to change the batch (transfers, loads, TTLs)?"""
         hier = self.hier
-        return bool(self.loading or self.ttl_pending or (hier is not None and hier.net.in_flight()))
+        return bool(self.loading or self.ttl_pending or self.handoffs
+                    or (hier is not None and hier.net.in_flight()))
 
     def private_kv_tokens(self) -> int:
         """KV tokens running requests hold in their own blocks (not in shared cache entries)."""
@@ -398,6 +403,8 @@ class Scheduler:
             seq.pinned.extend(ids)
             seq.shared_tokens += tokens
             seq.held = held
+        if self.on_prefilled is not None and seq.output_tokens > 1 and self.on_prefilled(seq, end):
+            return
         seq.generated_tokens += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end
@@ -405,6 +412,40 @@ class Scheduler:
             self._finish(seq, end)
         else:
             seq.status = "decode"
+            self.decoding.add(seq)
+
+    # ---- prefill/decode handoff (sim/cluster/handoff.py) --------------------------------
+    def reserve_transfer(self, seq: Seq, now: float) -> int | None:
+        """Decode side: pin the prompt's prefix cached here and take blocks for the rest of it.
+
+        Returns the prompt tokens already held here (they need not move), or None when
+        the blocks cannot be had now.  ``seq``'s block state becomes this replica's."""
+        kv = self.kv
+        pinned, tokens = ([], 0)
+        if kv.prefix_cache and seq.hash_ids:
+            pinned, tokens = kv.lookup(seq.hash_ids, seq.hash_block_tokens, now, seq.target)
+        need = kv.blocks_for(seq.target - tokens)
+        if not kv.take(need, now):
+            kv.unpin(pinned, now)
+            return None
+        seq.pinned, seq.shared_tokens, seq.held, seq.computed = pinned, tokens, need, seq.target
+        return tokens
+
+    def admit_transferred(self, seq: Seq, first_token_s: float, now: float) -> None:
+        """Decode side: the prompt's KV arrived at ``first_token_s``; its first token is out."""
+        kv = self.kv
+        if kv.prefix_cache and seq.hash_ids:   # the received prompt KV is cached here too
+            ids, tokens, held = kv.donate(seq.hash_ids, len(seq.pinned), seq.hash_block_tokens,
+                                          seq.computed - seq.shared_tokens, seq.held, now)
+            seq.pinned.extend(ids)
+            seq.shared_tokens += tokens
+            seq.held = held
+        seq.generated_tokens += 1
+        seq.first_token_s = first_token_s
+        self._admitted(seq, now, "decode")
+        if seq.generated_tokens >= seq.output_tokens:
+            self._finish(seq, now)
+        else:
             self.decoding.add(seq)
 
     def _finish(self, seq: Seq, end: float) -> None:

@@ -202,6 +202,11 @@ class ClusterEngine:
             rep.sched.on_finish = tick
         env.process(self._dispatcher())
         procs = [env.process(rep.loop.process()) for rep in self.replicas]
+        if self.handoff is not None:
+            decoders = [rep for rep in self.replicas if rep.role == "decode"]
+            for rep, proc in zip(self.replicas, procs):
+                if rep.role == "prefill":   # its last prompt is out: decode loops may be done
+                    proc.callbacks.append(lambda _e: [d.wake() for d in decoders])
         env.run()
         ends = [rep.loop.end_s for rep in self.replicas]
         assert all(not p.is_alive for p in procs), "a replica's serve loop stalled waiting for an event that never came"

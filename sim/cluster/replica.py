@@ -30,6 +30,8 @@ class RoutedArrivals:
         inbox = self.replica.inbox
         while inbox:
             sched.arrive(inbox.popleft(), now)
+        if self.replica.role == "decode":   # prompts' KV handed over by prefill replicas
+            self.cluster.handoff.admit(self.replica, now)
 
     def next_arrival_s(self) -> None:
         return None   # not known here: the router wakes the loop

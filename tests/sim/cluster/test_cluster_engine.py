@@ -1,0 +1,147 @@
+"""The cluster engine: replicas behind a router, prefill/decode handoff, bad cluster configs."""
+from __future__ import annotations
+
+import copy
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import memsim
+from memsim.sim.cluster.engine import ClusterEngine
+from memsim.sim.config import load_scenario
+from memsim.sim.engine import Engine
+
+BASE = {
+    "version": 1, "name": "cluster-test", "seed": 3, "platform": "h100_sxm", "model": "llama-3.1-8b",
+    "workload": {"kind": "synthetic", "num_requests": 240, "arrivals": {"process": "poisson", "rate": "12 req/s"},
+                 "input_tokens": {"dist": "lognormal", "mean": 2500, "sigma": 0.6, "max": 12000},
+                 "output_tokens": {"dist": "lognormal", "mean": 120, "sigma": 0.6, "max": 600},
+                 "shared_prefix": {"prompts": 48, "tokens": 4096, "popularity": 0.8},
+                 "hash_block_tokens": 512},
+    # a small HBM share: the replicas' caches cannot all hold every shared prompt
+    "kv": {"block_tokens": 16, "memory_fraction": 0.3, "prefix_cache": {"enabled": True, "eviction": "lru"}},
+}
+
+
+def scenario(**cluster):
+    d = copy.deepcopy(BASE)
+    if cluster:
+        d["cluster"] = cluster
+    return d
+
+
+def run(d, check=False):
+    scen = load_scenario(d)
+    eng = ClusterEngine(scen, check=check) if scen.cluster is not None else Engine(scen, check=check)
+    return eng.run()
+
+
+def test_one_replica_cluster_reproduces_the_single_engine():
+    one, single = run(scenario(replicas=1)), run(scenario())
+    a = {k: v for k, v in single.summary.items() if k not in ("wall_time_s", "sim_speed")}
+    b = {k: one.summary[k] for k in a}
+    assert a == b
+    cols = list(single.requests.columns)
+    assert one.requests[cols].equals(single.requests)
+    assert (one.requests["replica"] == 0).all() and (one.requests["decode_replica"] == -1).all()
+
+
+def test_four_replicas_route_every_request_and_keep_their_books():
+    res = run(scenario(replicas=4, router="least_requests"), check=True)
+    s, req = res.summary, res.requests
+    assert s["replicas"] == 4 and s["completed"] == 240
+    assert sorted(req["replica"].unique()) == [0, 1, 2, 3]
+    assert sum(s[f"replica{i}_requests"] for i in range(4)) == 240
+    assert set(res.iterations["replica"].unique()) == {0, 1, 2, 3}
+    assert set(res.tiers["replica"].unique()) == {0, 1, 2, 3}
+    table = res.extras["replicas"]
+    assert list(table["replica"]) == [0, 1, 2, 3] and (table["busy_fraction"] > 0).all()
+    # totals are the replicas' sums
+    assert s["kv_blocks"] == 4 * run(scenario()).summary["kv_blocks"]
+    assert s["iterations"] == int(res.iterations["steps"].sum())
+
+
+def test_runs_are_deterministic():
+    a, b = run(scenario(replicas=3, router="random")), run(scenario(replicas=3, router="random"))
+    assert a.requests.equals(b.requests) and a.iterations.equals(b.iterations)
+
+
+def test_prefix_aware_routing_finds_more_cached_prefixes_than_round_robin():
+    rr = run(scenario(replicas=4, router="round_robin")).summary
+    pa = run(scenario(replicas=4, router="prefix_aware")).summary
+    assert pa["hbm_prefix_hit_ratio"] > rr["hbm_prefix_hit_ratio"] + 0.05, (pa["hbm_prefix_hit_ratio"],
+                                                                           rr["hbm_prefix_hit_ratio"])
+    assert pa["ttft_p50_s"] < rr["ttft_p50_s"]
+
+
+PD = [{"name": "p", "replicas": 2, "role": "prefill"}, {"name": "d", "replicas": 2, "role": "decode"}]
+
+
+def test_disaggregated_kv_bytes_are_the_prompts_and_cross_the_nics():
+    d = scenario(pools=PD, router="round_robin", decode_router="least_kv")
+    d["kv"]["prefix_cache"] = {"enabled": False}
+    res = run(d, check=True)
+    req, s = res.requests, res.summary
+    assert s["completed"] == 240 and s["kv_transfers"] == 240
+    per_token = 2 * 32 * 8 * 128 * 2      # Llama-3.1-8B: K and V, 32 layers, 8 KV heads of 128, bf16
+    assert np.array_equal(req["kv_transfer_bytes"].to_numpy(), per_token * req["input_tokens"].to_numpy(float))
+    assert set(req["replica"]) <= {0, 1} and set(req["decode_replica"]) <= {2, 3}
+    # every byte leaves a prefill NIC and enters a decode NIC
+    for r in range(4):
+        out = s[f"link_nic_r{r}->fabric_bytes"]
+        into = s[f"link_nic_fabric->r{r}_bytes"]
+        sent = req.loc[req["replica"] == r, "kv_transfer_bytes"].sum()
+        got = req.loc[req["decode_replica"] == r, "kv_transfer_bytes"].sum()
+        assert out == pytest.approx(sent, rel=1e-12) and into == pytest.approx(got, rel=1e-12)
+    # TTFT includes the transfer: the first token comes when the KV is in
+    assert (req["ttft_s"] >= req["kv_transfer_s"]).all() and (req["kv_transfer_s"] > 0).all()
+    # decode replicas decode; prefill replicas only prefill
+    it = res.iterations
+    assert it.loc[it["replica"] < 2, "decode_tokens"].sum() == 0
+    assert it.loc[it["replica"] >= 2, "prefill_tokens"].sum() == 0
+
+
+def test_decode_side_cache_saves_transfer_bytes():
+    res = run(scenario(pools=PD, router="round_robin"), check=True)
+    req = res.requests
+    per_token = 2 * 32 * 8 * 128 * 2
+    sent_tokens = req["kv_transfer_bytes"].to_numpy() / per_token
+    held = req["input_tokens"].to_numpy() - sent_tokens
+    assert (held >= 0).all() and held.sum() > 0          # shared prompts already cached on the decode side
+    assert (held % 16 == 0).all()                        # whole KV blocks
+    assert res.summary["kv_transfer_bytes"] == pytest.approx(req["kv_transfer_bytes"].sum())
+
+
+@pytest.mark.parametrize("sets, field", [
+    (["cluster.replicas=0"], "cluster.replicas"),
+    (["cluster.replicas=2", "cluster.router=round_robbin"], "cluster.router"),
+])
+def test_bad_cluster_settings_are_one_line_exit_2(tmp_path, sets, field):
+    import yaml
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(scenario()))
+    args = [sys.executable, "-m", "memsim", "run", str(f), "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    p = subprocess.run(args, capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and field in lines[0], p.stderr
+
+
+def test_a_pool_naming_an_unknown_platform_is_one_line_exit_2(tmp_path):
+    import yaml
+    d = scenario(pools=[{"name": "a", "platform": "h100_sxmm", "replicas": 2}])
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(d))
+    p = subprocess.run([sys.executable, "-m", "memsim", "run", str(f), "--quiet"], capture_output=True, text=True)
+    assert p.returncode == 2, p.stderr
+    lines = p.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cluster.pools[0].platform" in lines[0], p.stderr
+
+
+def test_memsim_run_dispatches_to_the_cluster(tmp_path):
+    res = memsim.run(scenario(replicas=2), out=tmp_path / "r")
+    assert res.summary["replicas"] == 2 and (tmp_path / "r" / "replicas.parquet").is_file()

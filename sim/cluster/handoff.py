@@ -114,7 +114,7 @@ class Handoff:
     def _landed(self, mv: _Move) -> None:
         now = self.cluster.env.now
         self.in_flight.discard(mv)
-        seq, src, dst = mv.seq, mv.src, mv.dst
+        seq, dst = mv.seq, mv.dst
         seq.kv_transfer_s = now - mv.sent_s
         self._release(mv, now)
         self.arrived[dst.index].append((mv, now))

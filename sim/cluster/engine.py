@@ -84,6 +84,11 @@ class ClusterEngine:
                     if field is None:
                         raise
                     raise ConfigError(str(e), file=scenario.source_file, field=field) from None
+                except ConfigError as e:
+                    # a pool's tp is the pool's field, not the scenario's parallelism
+                    if field is not None and e.field == f"{field}.parallelism.tp":
+                        raise ConfigError(e.problem, file=e.file, field=f"{field}.tp") from None
+                    raise
                 rep = Replica(i, pool.name, pool.role, parts, wake, self.index, aligned)
                 rec = Recorder(parts, sample_interval=eng.sample_interval, spill_rows=spill_rows,
                                max_samples=max_samples, replica=i, requests=requests_table)

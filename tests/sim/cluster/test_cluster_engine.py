@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import copy
-import subprocess
-import sys
 
 import numpy as np
 import pytest
+import yaml
 
 import memsim
+from memsim.cli import main
 from memsim.sim.cluster.engine import ClusterEngine
 from memsim.sim.config import load_scenario
 from memsim.sim.engine import Engine
@@ -118,30 +118,72 @@ def test_decode_side_cache_saves_transfer_bytes():
     (["cluster.replicas=0"], "cluster.replicas"),
     (["cluster.replicas=2", "cluster.router=round_robbin"], "cluster.router"),
 ])
-def test_bad_cluster_settings_are_one_line_exit_2(tmp_path, sets, field):
-    import yaml
-    f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(scenario()))
-    args = [sys.executable, "-m", "memsim", "run", str(f), "--quiet"]
+def test_bad_cluster_settings_are_one_line_exit_2(tmp_path, capsys, sets, field):
+    args = []
     for s in sets:
         args += ["--set", s]
-    p = subprocess.run(args, capture_output=True, text=True)
-    assert p.returncode == 2, p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and field in lines[0], p.stderr
+    cli_error(tmp_path, capsys, scenario(), field, *args)
 
 
-def test_a_pool_naming_an_unknown_platform_is_one_line_exit_2(tmp_path):
-    import yaml
-    d = scenario(pools=[{"name": "a", "platform": "h100_sxmm", "replicas": 2}])
+def cli_error(tmp_path, capsys, data, needle, *args):
+    """memsim run on ``data`` fails with exit status 2 and one line that contains ``needle``."""
     f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(d))
-    p = subprocess.run([sys.executable, "-m", "memsim", "run", str(f), "--quiet"], capture_output=True, text=True)
-    assert p.returncode == 2, p.stderr
-    lines = p.stderr.strip().splitlines()
-    assert len(lines) == 1 and "cluster.pools[0].platform" in lines[0], p.stderr
+    f.write_text(yaml.safe_dump(data))
+    capsys.readouterr()
+    rc = main(["run", str(f), "--quiet", *args])
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and needle in lines[0], err
+
+
+def test_a_pool_naming_an_unknown_platform_is_one_line_exit_2(tmp_path, capsys):
+    cli_error(tmp_path, capsys, scenario(pools=[{"name": "a", "platform": "h100_sxmm", "replicas": 2}]),
+              "cluster.pools[0].platform")
 
 
 def test_memsim_run_dispatches_to_the_cluster(tmp_path):
     res = memsim.run(scenario(replicas=2), out=tmp_path / "r")
     assert res.summary["replicas"] == 2 and (tmp_path / "r" / "replicas.parquet").is_file()
+
+
+def test_decode_memory_pressure_holds_kv_on_the_prefill_side():
+    d = scenario(pools=[{"name": "p", "replicas": 3, "role": "prefill"}, {"name": "d", "replicas": 1, "role": "decode"}])
+    d["workload"]["arrivals"]["rate"] = "40 req/s"
+    d["workload"]["output_tokens"]["mean"] = 400
+    res = run(d, check=True)
+    s, req = res.summary, res.requests
+    assert s["completed"] == 240
+    assert s["kv_held_requests"] > 0 and s["kv_held_mean_s"] > 0
+    held = req[req["kv_held_s"] > 0]
+    # a held request's first token waits for its blocks, then for its bytes
+    assert (held["ttft_s"] >= held["kv_held_s"] + held["kv_transfer_s"]).all()
+
+
+def test_heterogeneous_pools_run_on_their_own_platforms():
+    d = scenario(pools=[{"name": "p", "replicas": 1, "role": "prefill"},
+                        {"name": "d", "platform": "h200_sxm", "tp": 2, "replicas": 1, "role": "decode"}],
+                 network={"nic_bandwidth": "400 Gb/s"})
+    d["workload"]["num_requests"] = 60
+    res = run(d, check=True)
+    s = res.summary
+    assert s["completed"] == 60 and s["platform"] == "h100_sxm+h200_sxm" and s["tp"] == "1+2"
+    # an H200 tp=2 decode replica holds more KV than one H100 prefill replica
+    kv = res.extras["replicas"]
+    assert s["kv_blocks"] == sum(run(scenario(pools=[p], router="round_robin")).summary["kv_blocks"]
+                                 for p in [{"name": "a"}, {"name": "b", "platform": "h200_sxm", "tp": 2}])
+    assert list(kv["role"]) == ["prefill", "decode"]
+
+
+@pytest.mark.parametrize("cluster, field", [
+    ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode", "model": "llama-3.1-70b"}]},
+     "cluster.pools[1]: model llama-3.1-70b"),
+    ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode", "tp": 16}]}, "cluster.pools[1].tp"),
+    ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode"}],
+      "network": {"nic_bandwidth": "0 Gb/s"}}, "cluster.network.nic_bandwidth"),
+    ({"pools": [{"name": "d", "role": "decode"}]}, "cluster.pools: decode pool 'd' has no prefill pool"),
+    ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode"}],
+      "kv_transfer": {"mode": "layerwise"}}, "cluster.kv_transfer.mode"),
+])
+def test_bad_pools_are_one_line_exit_2(tmp_path, capsys, cluster, field):
+    cli_error(tmp_path, capsys, scenario(**cluster), field)

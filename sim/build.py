@@ -63,13 +63,15 @@ def build(scenario: Scenario, env, wake) -> Parts:
 
 
 def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | None = None,
-                  pool_field: str | None = None) -> Parts:
+                  pool_field: str | None = None, net=None, shared_pool=None, replica: int = 0) -> Parts:
     """One model replica's parts in ``env`` (no workload: ``requests`` is None).
 
     A cluster calls it once per replica with a scenario whose platform, model and tp are
     the pool's, the replica's own scheduler generator ``rng`` (default: the one a
     single-replica run draws from) and ``pool_field`` (``cluster.pools[i]``), which
-    errors about the platform, the model or its fit are reported under.
+    errors about the platform, the model or its fit are reported under; ``net`` is the
+    cluster's one network and ``shared_pool`` its KV pool (``sim/cluster/kvpool.py``), which
+    becomes this replica's only lower tier, reached over its NIC.
     """
     where = _Where(scenario.source_file)
     at = _Where(scenario.source_file, prefix=pool_field)
@@ -82,7 +84,8 @@ def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | N
     compression, recall = _compression(scenario, where, platform, model, cost)
     with at(None) if pool_field else contextlib.nullcontext():
         alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost)
-    hier = _hierarchy(scenario, where, env, platform, model, cost, wake)
+    hier = _hierarchy(scenario, where, env, platform, model, cost, wake, net=net, shared=shared_pool,
+                      replica=replica)
     if hier is not None:
         kv.on_evict = hier.on_hbm_evict
     sch = scenario.scheduler
@@ -135,9 +138,10 @@ def _kv(scenario, where, model, cost):
     return (None if alloc.shares_prefix_blocks else alloc), block_tokens, block_bytes, kv
 
 
-def _hierarchy(scenario, where, env, platform, model, cost, wake) -> Hierarchy | None:
+def _hierarchy(scenario, where, env, platform, model, cost, wake, *, net=None, shared=None,
+               replica: int = 0) -> Hierarchy | None:
     kvc = scenario.kv
-    if not kvc.tiers:
+    if not kvc.tiers and shared is None:
         return None
     pol = {}
     for kind in ("write", "load", "prefetch", "promotion", "overlap"):
@@ -146,7 +150,8 @@ def _hierarchy(scenario, where, env, platform, model, cost, wake) -> Hierarchy |
     with where("kv.tiers"):
         return Hierarchy(env, platform=platform, hbm=cost.hbm, tiers=kvc.tiers,
                          kv_bytes_per_token=int(round(cost.kv_bytes_per_token)), tp=scenario.parallelism.tp,
-                         cost=cost, layers=model.layers, wake=wake, **pol)
+                         cost=cost, layers=model.layers, wake=wake, net=net, shared=shared, replica=replica,
+                         **pol)
 
 
 def _estimate_recall(spec, policy, model, seed: int) -> float:

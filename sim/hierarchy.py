@@ -40,9 +40,12 @@ class _Pending:
 
 class Hierarchy:
     def __init__(self, env: simpy.Environment, *, platform, hbm, tiers, kv_bytes_per_token: int,
-                 tp: int, cost, layers: int, write, load, prefetch, promotion, overlap, wake):
+                 tp: int, cost, layers: int, write, load, prefetch, promotion, overlap, wake,
+                 net: Network | None = None, shared=None, replica: int = 0):
         self.env = env
-        self.net = Network(env)
+        # a cluster passes its one network (and, with a shared KV pool, the pool: sim/cluster/kvpool.py)
+        self.net = net if net is not None else Network(env)
+        self.shared, self.replica = shared, replica
         self.platform, self.hbm, self.tp, self.cost, self.layers = platform, hbm, tp, cost, layers
         self.write, self.load, self.prefetch, self.promotion, self.overlap = write, load, prefetch, promotion, overlap
         self.kv_bytes_per_token = kv_bytes_per_token
@@ -59,14 +62,23 @@ class Hierarchy:
                                          chunk_tokens=cfg.chunk_tokens, kv_bytes_per_token=kv_bytes_per_token,
                                          eviction=cfg.eviction))
         self._channels: dict[tuple, Channel] = {}
-        names = [hbm.name] + [s.name for s in self.stores]
-        self.read_path = [self._path(names[i + 1], hbm.name, read_store=i) for i in range(len(self.stores))]
-        self.into_hbm = [p[-1] for p in self.read_path]
-        self.write_path = {(-1, 0): self._path(hbm.name, names[1], write_store=0)} if self.stores else {}
-        for i in range(len(self.stores) - 1):
-            self.write_path[(i, i + 1)] = self._path(names[i + 1], names[i + 2], read_store=i, write_store=i + 1)
-        self.prefetch_path = {i: self._path(names[i + 1], names[1], read_store=i, write_store=0)
-                              for i in range(1, len(self.stores))}
+        if shared is not None:   # the cluster's pool is the only tier: its paths cross this replica's NIC
+            self.stores.append(shared.store_for(kv_bytes_per_token))
+            self.hw_tiers.append(shared.hw)
+            self.read_path = [shared.read_path(replica)]
+            self.into_hbm = [self.read_path[0][-1]]
+            self.write_path = {(-1, 0): shared.write_path(replica)}
+            self.prefetch_path = {}
+        else:
+            names = [hbm.name] + [s.name for s in self.stores]
+            self.read_path = [self._path(names[i + 1], hbm.name, read_store=i) for i in range(len(self.stores))]
+            self.into_hbm = [p[-1] for p in self.read_path]
+            self.write_path = {(-1, 0): self._path(hbm.name, names[1], write_store=0)} if self.stores else {}
+            for i in range(len(self.stores) - 1):
+                self.write_path[(i, i + 1)] = self._path(names[i + 1], names[i + 2], read_store=i,
+                                                         write_store=i + 1)
+            self.prefetch_path = {i: self._path(names[i + 1], names[1], read_store=i, write_store=0)
+                                  for i in range(1, len(self.stores))}
         self._pending: dict[tuple, _Pending] = {}
         self._inflight: set[tuple] = set()    # (store index, h) being written
         self.prefetch_waits: dict[int, simpy.Event] = {}
@@ -253,9 +265,13 @@ class Hierarchy:
             self._queue(-1, 0, h, tokens, hits)
 
     def _queue(self, src: int, dst: int, h: int, tokens: int, hits: int) -> None:
-        if h in self.stores[dst].entries or (dst, h) in self._inflight:
+        if self.shared is not None:
+            if not self.shared.claim(h):   # stored, or another replica is writing it
+                return
+        elif h in self.stores[dst].entries or (dst, h) in self._inflight:
             return
-        self._inflight.add((dst, h))
+        else:
+            self._inflight.add((dst, h))
         p = self._pending.setdefault((src, dst), _Pending())
         p.blocks.append((h, tokens, hits))
         p.nbytes += self.stores[dst].bytes_for(tokens)
@@ -273,9 +289,13 @@ class Hierarchy:
     def _stored(self, dst: int, blocks) -> None:
         now = self.env.now
         store = self.stores[dst]
+        shared = self.shared
         for h, tokens, hits in blocks:
-            self._inflight.discard((dst, h))
-            evicted = store.insert(h, tokens, now, hits=0)
+            if shared is not None:
+                evicted = shared.landed(self.replica, h, tokens, now)
+            else:
+                self._inflight.discard((dst, h))
+                evicted = store.insert(h, tokens, now, hits=0)
             if evicted is None:
                 continue
             if self.write.through and dst + 1 < len(self.stores):

@@ -96,7 +96,8 @@ class Recorder:
                 u = st.used_bytes
                 ints += (u, u, 0, 0, u)
                 kvb.append(u)
-            sampled = self.hier.net.sample()
+            # a cluster's replicas share one network: each samples its own channels
+            sampled = self.hier.net.sample(None if self.replica is None else self._channels)
             # the rows were laid out from Hierarchy.channels: the network must report the same ones
             assert len(sampled) == len(self._channels) and all(
                 c is k for (c, _, _), k in zip(sampled, self._channels)), "link rows out of order"

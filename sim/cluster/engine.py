@@ -67,6 +67,11 @@ class ClusterEngine:
         self.replicas: list[Replica] = []
         eng = scenario.engine
         max_time = eng.max_sim_time or math.inf
+        # the network exists when something crosses it: P/D handoffs or the shared KV pool
+        self.network = self._network() if cfg.disaggregated or cfg.kv_pool is not None else None
+        self.pool = self._kv_pool() if cfg.kv_pool is not None else None
+        # with the pool every replica's tier traffic shares the cluster's one network
+        net = self.network.net if self.pool is not None else None
         requests_table = None
         for k, pool in enumerate(pools):
             field = f"cluster.pools[{k}]" if cfg.pools is not None else None
@@ -79,7 +84,8 @@ class ClusterEngine:
                 # replica 0 draws what a one-replica run draws; the others their own children
                 rng = None if i == 0 else np.random.default_rng(seeds[i - 1])
                 try:
-                    parts = build_replica(scen, env, wake, rng=rng, pool_field=field)
+                    parts = build_replica(scen, env, wake, rng=rng, pool_field=field, net=net,
+                                          shared_pool=self.pool, replica=i)
                 except SimulationError as e:
                     if field is None:
                         raise
@@ -88,6 +94,8 @@ class ClusterEngine:
                     # a pool's tp is the pool's field, not the scenario's parallelism
                     if field is not None and e.field == f"{field}.parallelism.tp":
                         raise ConfigError(e.problem, file=e.file, field=f"{field}.tp") from None
+                    if e.file is None:
+                        raise e.located(file=scenario.source_file) from None
                     raise
                 rep = Replica(i, pool.name, pool.role, parts, wake, self.index, aligned)
                 rec = Recorder(parts, sample_interval=eng.sample_interval, spill_rows=spill_rows,
@@ -100,10 +108,9 @@ class ClusterEngine:
                 self.replicas.append(rep)
         self.requests_table = requests_table
         self.stages = build_stages(cfg, self.replicas, scenario.seed)
-        self.network = self.handoff = None
+        self.handoff = None
         if cfg.disaggregated:
             from .handoff import Handoff
-            self.network = self._network()
             self.handoff = Handoff(self, self.stages["decode"], self.network, cfg.kv_transfer.mode)
         where = _Where(scenario.source_file)
         with where("workload"):
@@ -138,8 +145,45 @@ class ClusterEngine:
                 raise e.located(file=scen.source_file, field_prefix="cluster") from None
         from ..link import Network
         spine = cfg.network.spine_bandwidth
+        pool = None
+        if cfg.kv_pool is not None:
+            hw = self._pool_tier(platforms[self.pools[0].platform])
+            n = max(1, hw.count)
+            pool = (hw.read_bw * n, hw.write_bw * n, float(hw.latency))
         return ClusterNetwork(Network(self.env), placements, ports,
-                              spine_bytes_per_s=None if spine is None else float(spine))
+                              spine_bytes_per_s=None if spine is None else float(spine), pool=pool)
+
+    def _pool_tier(self, platform):
+        """The platform tier the shared pool is made of (``kv_pool.tier``)."""
+        cfg, scen = self.cfg.kv_pool, self.scenario
+        names = [t.name for t in platform.tiers if t.kind not in ("sram", "hbm")]
+        if cfg.tier not in names:
+            raise ConfigError(f"platform {platform.name!r} has no tier {cfg.tier!r} below HBM; it has: "
+                              f"{', '.join(names) or 'none'}", file=scen.source_file, field="cluster.kv_pool.tier")
+        return platform.tier(cfg.tier)
+
+    def _kv_pool(self):
+        """One TierStore every replica reaches over its NIC (Mooncake Store's pooled DRAM)."""
+        from memsim.workloads import load_model
+
+        from ..costmodel import CostModel
+        from ..tierstore import TierStore
+        from .kvpool import SharedKVPool
+        cfg, scen = self.cfg.kv_pool, self.scenario
+        if scen.kv.tiers:
+            raise ConfigError("the shared pool is every replica's one lower tier: leave kv.tiers out",
+                              file=scen.source_file, field="cluster.kv_pool")
+        pool0 = self.pools[0]
+        platform = load_platform(_resolve(pool0.platform, scen.base_dir))
+        hw = self._pool_tier(platform)
+        model = load_model(_resolve(pool0.model, scen.base_dir))
+        per_token = int(round(CostModel(platform, model, tp=pool0.tp, dtype=scen.dtype).kv_bytes_per_token))
+        cap = cfg.capacity
+        if cap is None:
+            cap = hw.capacity if hw.capacity is not None else "unlimited"
+        store = TierStore(name=f"{hw.name}_pool", kind=hw.kind, capacity_bytes=None if cap == "unlimited" else int(cap),
+                          chunk_tokens=cfg.chunk_tokens, kv_bytes_per_token=per_token, eviction=cfg.eviction)
+        return SharedKVPool(store, self.network, hw=hw)
 
     def _count_leaving(self, rep: Replica) -> None:
         """A request leaves a replica when it is recorded there (finished or rejected)."""
@@ -224,6 +268,8 @@ class ClusterEngine:
     def _check(self) -> None:
         for rep in self.replicas:
             rep.kv.check()
+        if self.pool is not None:
+            self.pool.check(read_bytes=[rep.parts.hier.loaded_bytes[0] for rep in self.replicas])
         if self.index is not None:
             self.index.check([set(rep.kv.entries) for rep in self.replicas])
 
@@ -299,7 +345,10 @@ class ClusterEngine:
         summed = [k for k, v in first.items() if k not in s and isinstance(v, (int, float)) and not isinstance(v, bool)
                   and (k.endswith(("_bytes", "_blocks", "_tokens", "_evictions", "_turns", "_regrows"))
                        or k in ("kv_blocks", "prefix_evictions", "ttl_pinned_turns", "kv_regrows"))]
+        shared = f"{self.pool.store.name}_" if self.pool is not None else None
         for k in summed:
+            if shared is not None and k.startswith(shared):
+                continue   # one pool, counted once (every replica's summary reads the same store)
             s[k] = type(first[k])(sum(p.get(k, 0) for p in per))
         for k, v in first.items():   # what one replica's model and policies give (same in every pool)
             if k not in s:
@@ -319,9 +368,11 @@ class ClusterEngine:
             s["decode_router"] = self.stages["decode"].router.name
             s.update(kv_transfer_summary(req))
             s["kv_transfer_s"] = float(np.nansum(req["kv_transfer_s"].to_numpy(dtype=float)))
+        if self.network is not None:
             for ch in self.network.channels:
                 s[f"link_{ch.name}_{ch.direction}_bytes"] = float(ch.bytes_total)
-            s["network_sent_bytes"] = float(sum(self.network.sent_bytes.values()))
+        if self.pool is not None:
+            s["kv_pool_duplicate_writes_avoided"] = int(self.pool.duplicate_writes_avoided)
         if self.scenario.slo is not None:
             slo = self.scenario.slo
             s.update(slo_goodput(req, ttft_s=slo.ttft, tpot_s=slo.tpot, duration_s=end))

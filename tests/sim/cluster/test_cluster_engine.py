@@ -187,3 +187,39 @@ def test_heterogeneous_pools_run_on_their_own_platforms():
 ])
 def test_bad_pools_are_one_line_exit_2(tmp_path, capsys, cluster, field):
     cli_error(tmp_path, capsys, scenario(**cluster), field)
+
+
+def test_the_shared_pool_lets_a_replica_load_what_another_stored():
+    alone = run(scenario(replicas=4, router="round_robin")).summary
+    res = run(scenario(replicas=4, router="round_robin", kv_pool={"tier": "remote"}), check=True)
+    s = res.summary
+    assert s["completed"] == 240
+    assert s["prefix_hit_ratio"] > alone["prefix_hit_ratio"] + 0.1      # found in the pool, not only in HBM
+    assert s["loaded_tokens"] > 0 and s["remote_pool_bytes_read"] > 0
+    # every pool byte crossed the pool's side and one replica's NIC; nothing else uses the NICs here
+    assert s["link_kv_pool_read_bytes"] == pytest.approx(s["remote_pool_bytes_read"], rel=1e-12)
+    assert s["link_kv_pool_write_bytes"] == pytest.approx(s["remote_pool_bytes_written"], rel=1e-12)
+    assert sum(s[f"link_nic_fabric->r{r}_bytes"] for r in range(4)) == pytest.approx(s["remote_pool_bytes_read"])
+    assert sum(s[f"link_nic_r{r}->fabric_bytes"] for r in range(4)) == pytest.approx(s["remote_pool_bytes_written"])
+    # loads by a replica that never wrote the block: more loaded than the replica itself wrote
+    eng = ClusterEngine(load_scenario(scenario(replicas=4, router="round_robin", kv_pool={"tier": "remote"})))
+    eng.run()
+    loaded = [rep.parts.hier.loaded_bytes[0] for rep in eng.replicas]
+    assert sum(loaded) == eng.pool.store.bytes_read and sum(1 for b in loaded if b > 0) >= 2
+
+
+def test_a_small_pool_evicts_and_stays_within_capacity():
+    res = run(scenario(replicas=2, kv_pool={"tier": "remote", "capacity": "2 GiB"}), check=True)
+    s = res.summary
+    assert s["remote_pool_evictions"] > 0 and s["remote_pool_peak_bytes"] <= 2 * 2**30
+
+
+@pytest.mark.parametrize("extra, needle", [
+    ({"kv_pool": {"tier": "nvme"}}, "cluster.kv_pool.tier: platform 'h100_sxm' has no tier 'nvme'"),
+    ({"kv_pool": {"tier": "remote"}, "tiers": True}, "cluster.kv_pool: the shared pool is every replica's"),
+])
+def test_bad_pool_settings_are_one_line_exit_2(tmp_path, capsys, extra, needle):
+    d = scenario(replicas=2, kv_pool=extra["kv_pool"])
+    if extra.get("tiers"):
+        d["kv"]["tiers"] = [{"tier": "dram", "capacity": "64 GiB"}]
+    cli_error(tmp_path, capsys, d, needle)

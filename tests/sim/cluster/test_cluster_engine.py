@@ -223,3 +223,17 @@ def test_bad_pool_settings_are_one_line_exit_2(tmp_path, capsys, extra, needle):
     if extra.get("tiers"):
         d["kv"]["tiers"] = [{"tier": "dram", "capacity": "64 GiB"}]
     cli_error(tmp_path, capsys, d, needle)
+
+
+@pytest.mark.parametrize("name", ["cluster-mooncake-4xh100", "cluster-disagg-mooncake"])
+def test_shipped_cluster_scenarios_run(name, monkeypatch):
+    import os
+    from pathlib import Path
+    # the checkout's ../shared/traces (what the scenario names), or MEMSIM_TRACE_DIR
+    traces = Path(os.environ.get("MEMSIM_TRACE_DIR") or Path(__file__).resolve().parents[4] / "shared" / "traces")
+    if not (traces / "mooncake_conversation").is_dir():
+        pytest.skip(f"shared traces not found at {traces}")
+    monkeypatch.setenv("MEMSIM_TRACE_DIR", str(traces))
+    res = memsim.run(name, overrides={"workload.limit": 60})
+    s = res.summary
+    assert s["completed"] == 60 and s["replicas"] == 4 and "slo_attainment" in s

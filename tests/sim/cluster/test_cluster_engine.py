@@ -142,9 +142,16 @@ def test_a_pool_naming_an_unknown_platform_is_one_line_exit_2(tmp_path, capsys):
               "cluster.pools[0].platform")
 
 
-def test_memsim_run_dispatches_to_the_cluster(tmp_path):
+def test_memsim_run_dispatches_to_the_cluster_and_the_report_has_a_replica_panel(tmp_path):
+    from memsim.reports.html import build_html
+    from memsim.sim.result import load_result
     res = memsim.run(scenario(replicas=2), out=tmp_path / "r")
     assert res.summary["replicas"] == 2 and (tmp_path / "r" / "replicas.parquet").is_file()
+    back = load_result(tmp_path / "r")
+    assert back.extras["replicas"].equals(res.extras["replicas"])
+    page = build_html({"cluster": back, "one": memsim.run(scenario())})
+    panel = page.split('<section id="replicas">')[1].split("</section>")[0]
+    assert panel.count("<tr>") == 1 + 2     # header + one row per replica of the cluster run
 
 
 def test_decode_memory_pressure_holds_kv_on_the_prefill_side():
@@ -237,3 +244,21 @@ def test_shipped_cluster_scenarios_run(name, monkeypatch):
     res = memsim.run(name, overrides={"workload.limit": 60})
     s = res.summary
     assert s["completed"] == 60 and s["replicas"] == 4 and "slo_attainment" in s
+
+
+def test_deterministic_across_processes(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump(scenario(pools=PD, router="prefix_aware", kv_pool={"tier": "remote"})))
+    code = ("import json, sys, memsim; s = memsim.run(sys.argv[1]).summary; "
+            "print(json.dumps({k: v for k, v in s.items() if k not in ('wall_time_s', 'sim_speed')}, default=str))")
+    outs = []
+    for seed in ("1", "2"):   # set and dict orders differ between the processes
+        env = dict(os.environ, PYTHONHASHSEED=seed)
+        p = subprocess.run([sys.executable, "-c", code, str(f)], capture_output=True, text=True, env=env)
+        assert p.returncode == 0, p.stderr
+        outs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+    assert outs[0] == outs[1]

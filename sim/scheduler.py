@@ -50,6 +50,8 @@ class Scheduler:
         #: prefill/decode disaggregation: on_prefilled(seq, now) -> True takes a prefilled prompt
         #: (and its blocks) away to a decode replica (sim/cluster/handoff.py)
         self.on_prefilled = None
+        #: on_iteration(chunks, now, duration_s): an iteration of prefill chunks starts (layer-wise handoff)
+        self.on_iteration = None
         self.handoffs = 0      # handoffs in progress that will change this replica's blocks or batch
 
     # ---- arrivals and state queries --------------------------------------------------
@@ -415,11 +417,12 @@ class Scheduler:
             self.decoding.add(seq)
 
     # ---- prefill/decode handoff (sim/cluster/handoff.py) --------------------------------
-    def reserve_transfer(self, seq: Seq, now: float) -> int | None:
+    def reserve_transfer(self, seq: Seq, now: float) -> tuple[list, int, int] | None:
         """Decode side: pin the prompt's prefix cached here and take blocks for the rest of it.
 
-        Returns the prompt tokens already held here (they need not move), or None when
-        the blocks cannot be had now.  ``seq``'s block state becomes this replica's."""
+        Returns (pinned ids, prompt tokens already held here: they need not move, blocks
+        taken), or None when the blocks cannot be had now.  ``seq`` is left as it is: its
+        prefill replica may still be computing it (a layer-wise transfer)."""
         kv = self.kv
         pinned, tokens = ([], 0)
         if kv.prefix_cache and seq.hash_ids:
@@ -428,11 +431,14 @@ class Scheduler:
         if not kv.take(need, now):
             kv.unpin(pinned, now)
             return None
-        seq.pinned, seq.shared_tokens, seq.held, seq.computed = pinned, tokens, need, seq.target
-        return tokens
+        return pinned, tokens, need
 
-    def admit_transferred(self, seq: Seq, first_token_s: float, now: float) -> None:
-        """Decode side: the prompt's KV arrived at ``first_token_s``; its first token is out."""
+    def admit_transferred(self, seq: Seq, reserved: tuple[list, int, int], first_token_s: float,
+                          now: float) -> None:
+        """Decode side: the prompt's KV arrived at ``first_token_s``; its first token is out.
+        ``reserved`` is what ``reserve_transfer`` took; the sequence's blocks become this replica's."""
+        seq.pinned, seq.shared_tokens, seq.held = reserved
+        seq.computed = seq.target
         kv = self.kv
         if kv.prefix_cache and seq.hash_ids:   # the received prompt KV is cached here too
             ids, tokens, held = kv.donate(seq.hash_ids, len(seq.pinned), seq.hash_block_tokens,

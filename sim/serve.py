@@ -159,6 +159,8 @@ class ServeLoop:
                 continue
             # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
             dur = self.cost.time(planned[0])
+            if sched.on_iteration is not None:   # a cluster's layer-wise KV streams start with it
+                sched.on_iteration(planned[1], now, dur)
             yield env.timeout(dur)
             self._iterated(now, dur, *planned)
 

@@ -189,8 +189,7 @@ def test_heterogeneous_pools_run_on_their_own_platforms():
     ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode"}],
       "network": {"nic_bandwidth": "0 Gb/s"}}, "cluster.network.nic_bandwidth"),
     ({"pools": [{"name": "d", "role": "decode"}]}, "cluster.pools: decode pool 'd' has no prefill pool"),
-    ({"pools": [{"name": "p", "role": "prefill"}, {"name": "d", "role": "decode"}],
-      "kv_transfer": {"mode": "layerwise"}}, "cluster.kv_transfer.mode"),
+    ({"replicas": 2, "kv_transfer": {"mode": "layerwise"}}, "cluster.kv_transfer.mode: only used with prefill"),
 ])
 def test_bad_pools_are_one_line_exit_2(tmp_path, capsys, cluster, field):
     cli_error(tmp_path, capsys, scenario(**cluster), field)
@@ -262,3 +261,24 @@ def test_deterministic_across_processes(tmp_path):
         assert p.returncode == 0, p.stderr
         outs.append(json.loads(p.stdout.strip().splitlines()[-1]))
     assert outs[0] == outs[1]
+
+
+def test_layerwise_transfer_overlaps_the_last_prefill_iteration():
+    base = scenario(pools=PD, router="round_robin")
+    base["kv"]["prefix_cache"] = {"enabled": False}
+    after = run(base, check=True)
+    lw = copy.deepcopy(base)
+    lw["cluster"]["kv_transfer"] = {"mode": "layerwise"}
+    res = run(lw, check=True)
+    a, b = after.requests, res.requests
+    assert res.summary["completed"] == 240
+    # the same bytes (no prefix cache: whole prompts), over the same NICs
+    assert np.array_equal(a["kv_transfer_bytes"].to_numpy(), b["kv_transfer_bytes"].to_numpy())
+    assert res.summary["link_nic_r0->fabric_bytes"] + res.summary["link_nic_r1->fabric_bytes"] == \
+        pytest.approx(b["kv_transfer_bytes"].sum())
+    # streamed while the prompt's last layers were computed: the first token comes sooner
+    assert res.summary["ttft_mean_s"] < after.summary["ttft_mean_s"]
+    # the first request meets an idle cluster: its transfer hides behind its last iteration's
+    # compute but for (about) one layer's share
+    t_after, t_lw, wire = a["ttft_s"][0], b["ttft_s"][0], a["kv_transfer_s"][0]
+    assert t_after - wire <= t_lw < t_after - 0.5 * wire, (t_after, t_lw, wire)

@@ -15,6 +15,7 @@ from memsim.ground.progress import Progress
 from memsim.workloads.length import expected_requests
 
 from .build import build
+from .cluster.engine import ClusterEngine
 from .config import Scenario, check_run_args, load_scenario
 from .recording import Recorder, summarize
 from .result import Result
@@ -38,7 +39,6 @@ def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out
 def engine_for(scenario: Scenario, **kw):
     """The engine of a scenario: one replica (``Engine``), or a cluster when it has ``cluster:``."""
     if scenario.cluster is not None:
-        from .cluster.engine import ClusterEngine
         return ClusterEngine(scenario, **kw)
     return Engine(scenario, **kw)
 

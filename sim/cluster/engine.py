@@ -21,15 +21,20 @@ import simpy
 from memsim.ground.errors import ConfigError, SimulationError
 from memsim.ground.progress import Progress
 from memsim.hwmodels import load_platform
-from memsim.workloads import open_workload
+from memsim.workloads import load_model, open_workload
 from memsim.workloads.length import expected_requests
 
 from ..build import _resolve, _Where, build_replica
+from ..costmodel import CostModel
+from ..link import Network
 from ..recording import Recorder, summarize
 from ..result import Result, summarize_requests
 from ..sampling import MAX_SAMPLES
 from ..serve import ServeLoop, Wakeup
 from ..tables import ITERATIONS, LINKS, TIERS
+from ..tierstore import TierStore
+from .handoff import Handoff
+from .kvpool import SharedKVPool
 from .metrics import REPLICA_COLUMNS, kv_transfer_summary, per_replica, slo_goodput
 from .network import ClusterNetwork
 from .placement import place, ports_for
@@ -110,7 +115,6 @@ class ClusterEngine:
         self.stages = build_stages(cfg, self.replicas, scenario.seed)
         self.handoff = None
         if cfg.disaggregated:
-            from .handoff import Handoff
             self.handoff = Handoff(self, self.stages["decode"], self.network, cfg.kv_transfer.mode)
         where = _Where(scenario.source_file)
         with where("workload"):
@@ -143,7 +147,6 @@ class ClusterEngine:
                                        field="network"))
             except ConfigError as e:
                 raise e.located(file=scen.source_file, field_prefix="cluster") from None
-        from ..link import Network
         spine = cfg.network.spine_bandwidth
         pool = None
         if cfg.kv_pool is not None:
@@ -164,11 +167,6 @@ class ClusterEngine:
 
     def _kv_pool(self):
         """One TierStore every replica reaches over its NIC (Mooncake Store's pooled DRAM)."""
-        from memsim.workloads import load_model
-
-        from ..costmodel import CostModel
-        from ..tierstore import TierStore
-        from .kvpool import SharedKVPool
         cfg, scen = self.cfg.kv_pool, self.scenario
         if scen.kv.tiers:
             raise ConfigError("the shared pool is every replica's one lower tier: leave kv.tiers out",

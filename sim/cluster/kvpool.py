@@ -9,6 +9,8 @@ read and wrote what.
 """
 from __future__ import annotations
 
+from memsim.ground.errors import ConfigError
+
 from ..tierstore import TierStore
 from .network import ClusterNetwork
 
@@ -32,7 +34,6 @@ class SharedKVPool:
     def store_for(self, kv_bytes_per_token: int) -> TierStore:
         """The store, for a replica whose KV takes ``kv_bytes_per_token`` (it must be the pool's)."""
         if kv_bytes_per_token != self.store.kv_bytes_per_token:
-            from memsim.ground.errors import ConfigError
             raise ConfigError(f"a replica stores {kv_bytes_per_token} KV bytes per token, the pool "
                               f"{self.store.kv_bytes_per_token}: one pool serves one model's KV layout",
                               field="cluster.kv_pool")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 
+import pandas as pd
 import simpy
 
 from memsim.ground.progress import Progress
@@ -16,6 +17,7 @@ from memsim.workloads.length import expected_requests
 
 from .build import build
 from .cluster.engine import ClusterEngine
+from .cluster.metrics import slo_goodput
 from .config import Scenario, check_run_args, load_scenario
 from .recording import Recorder, summarize
 from .result import Result
@@ -92,6 +94,10 @@ class Engine:
             req = reqs.frame(sort_by="request_id")
             col = (lambda c: req[c].to_numpy())
         summary = summarize(self.parts, rec, col, end_s=self.end_s, wall_s=wall, seed=self.scenario.seed)
+        slo = self.scenario.slo
+        if slo is not None:
+            cols = pd.DataFrame({c: col(c) for c in ("status", "ttft_s", "tpot_s")})
+            summary.update(slo_goodput(cols, ttft_s=slo.ttft, tpot_s=slo.tpot, duration_s=self.end_s))
         iters = None if rec.iterations.spilled else rec.iterations.frame()
         return Result(summary=summary, requests=req, iterations=iters, tiers=rec.tiers, links=rec.links,
                       scenario=self.scenario.model_dump(mode="json"),

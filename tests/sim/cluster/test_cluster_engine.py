@@ -303,3 +303,16 @@ def test_closed_form_equals_stepping_every_iteration_in_a_cluster(cluster):
     assert a.summary["batch_runs"] < b.summary["batch_runs"]     # closed form really skipped steps
     for col in ("replica", "decode_replica", "ttft_s", "tpot_s", "e2e_s", "prefix_hit_tokens", "kv_transfer_bytes"):
         np.testing.assert_allclose(a.requests[col], b.requests[col], rtol=1e-9, atol=1e-9, err_msg=col)
+
+
+def test_slo_goodput_in_one_replica_and_cluster_runs():
+    d = scenario()
+    d["slo"] = {"ttft": "2 s", "tpot": "50 ms"}
+    one = run(d).summary
+    req = run(d).requests
+    met = ((req["status"] == "completed") & (req["ttft_s"] <= 2.0) & (req["tpot_s"].isna() | (req["tpot_s"] <= 0.05)))
+    assert one["slo_met"] == int(met.sum()) and one["goodput_req_s"] == pytest.approx(met.sum() / one["sim_time_s"])
+    d["cluster"] = {"replicas": 2}
+    two = run(d).summary
+    assert two["slo_attainment"] > one["slo_attainment"]     # twice the GPUs, the same load
+    assert "slo_met" not in run(scenario()).summary

@@ -97,6 +97,21 @@ def _metrics_block(res_by: dict) -> str:
             + T.to_html(T.comparison_table(res_by, all_metrics=True, notes=True)) + "</details>" + _METRICS_DOC)
 
 
+def _replicas_block(res_by: dict) -> str:
+    """One row per replica of each cluster run (its ``replicas`` table: docs/cluster.md)."""
+    parts = []
+    for label, res in res_by.items():
+        df = res.extras["replicas"].copy()
+        for c in df.columns:
+            if df[c].dtype.kind == "f":
+                df[c] = df[c].map(lambda v: f"{v:.4g}")
+        if len(res_by) > 1:
+            parts.append(f"<h4>{html.escape(label)}</h4>")
+        parts.append(T.to_html(df))
+    return "".join(parts) + ('<p class="note">busy_fraction: share of the run with an iteration in progress; '
+                             'prefix_hit_ratio: prefix blocks found in the replica\'s HBM / blocks looked up.</p>')
+
+
 _METRICS_DOC = ('<p class="note">Every metric is defined in docs/metrics.md. The three prefix-cache '
                 'ratios differ: prefix_hit_ratio counts blocks found in any tier, hbm_prefix_hit_ratio '
                 'those in HBM, prefix_hit_token_ratio the prompt tokens HBM served.</p>')
@@ -121,6 +136,9 @@ def _page(results: Any, *, title: str | None, plotly_js: str,
         ("metrics", "Headline metrics" if len(labels) == 1 else "Comparison (Δ against the first)",
          _metrics_block(res_by)),
     ]
+    clusters = {k: r for k, r in res_by.items() if _extra("replicas")(r)}
+    if clusters:   # a cluster run: its per-replica panel
+        body.append(("replicas", "Replicas", _replicas_block(clusters)))
     figs: dict[str, Any] = {}
     missing: list[str] = []
     n = 0

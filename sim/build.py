@@ -30,7 +30,7 @@ from .scheduler import Scheduler
 from .weights import stream_plan
 from .weights_config import resolve_experts, resolve_placement
 
-__all__ = ["Parts", "build"]
+__all__ = ["Parts", "build", "build_replica"]
 
 
 @dataclass
@@ -47,7 +47,7 @@ class Parts:
     kv: KVManager
     hier: Hierarchy | None           # the tiers below HBM, or None
     sched: Scheduler
-    requests: Any                    # iterator of workload requests in arrival order
+    requests: Any                    # iterator of workload requests in arrival order (None: a cluster's replica)
     context: Any = None              # the context-window gate (sim.context.ContextWindow)
     beyond: Any = None               # weights streamed / experts cached beyond HBM (sim.beyond), or None
 
@@ -62,34 +62,54 @@ class Parts:
 
 def build(scenario: Scenario, env, wake) -> Parts:
     """The parts of a run in ``env``; ``wake`` is the serve loop's Wakeup (for outside events)."""
+    parts = build_replica(scenario, env, wake)
+    with _Where(scenario.source_file)("workload"):
+        parts.requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+    return parts
+
+
+def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | None = None,
+                  pool_field: str | None = None, net=None, shared_pool=None, replica: int = 0) -> Parts:
+    """One model replica's parts in ``env`` (no workload: ``requests`` is None).
+
+    A cluster calls it once per replica with a scenario whose platform, model and tp are
+    the pool's, the replica's own scheduler generator ``rng`` (default: the one a
+    single-replica run draws from) and ``pool_field`` (``cluster.pools[i]``), which
+    errors about the platform, the model or its fit are reported under; ``net`` is the
+    cluster's one network and ``shared_pool`` its KV pool (``sim/cluster/kvpool.py``), which
+    becomes this replica's only lower tier, reached over its NIC.
+    """
     where = _Where(scenario.source_file)
-    with where("platform"):
+    at = _Where(scenario.source_file, prefix=pool_field)
+    with at("platform"):
         platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
-    with where("model"):
+    with at("model"):
         model = load_model(_resolve(scenario.model, scenario.base_dir))
-    with where(None):
+    with at(None):
         cost = CostModel(platform, model, tp=scenario.parallelism.tp, dtype=scenario.dtype)
     compression, recall = _compression(scenario, where, platform, model, cost)
     streamed, experts, weight_hbm = _weights(scenario, where, platform, model, cost)
-    alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost, weight_hbm)
-    hier = _hierarchy(scenario, where, env, platform, model, cost, wake)
+    with at(None) if pool_field else contextlib.nullcontext():
+        alloc, block_tokens, block_bytes, kv = _kv(scenario, where, model, cost, weight_hbm)
+    hier = _hierarchy(scenario, where, env, platform, model, cost, wake, net=net, shared=shared_pool,
+                      replica=replica)
     with where(None):
         beyond = _beyond(scenario, env, hier, platform, model, cost, streamed, experts)
     if hier is not None:
         kv.on_evict = hier.on_hbm_evict
     sch = scenario.scheduler
+    if rng is None:
+        rng = np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1])
     sched = Scheduler(kv=kv, cost=cost, max_batch_size=sch.max_batch_size,
                       max_batch_tokens=sch.max_batch_tokens, chunked_prefill=sch.chunked_prefill,
                       hierarchy=hier, allocation=alloc, session_ttl=scenario.kv.session_ttl, wake=wake,
-                      rng=np.random.default_rng(np.random.SeedSequence(scenario.seed).spawn(2)[1]))
-    with where("workload"):
-        requests = open_workload(scenario.workload, base_dir=scenario.base_dir, seed=scenario.seed)
+                      rng=rng)
     with where("context"):
         context = ContextWindow(max_context=scenario.context.max_context or model.max_context,
                                 over_limit=scenario.context.over_limit)
     return Parts(platform=platform, model=model, cost=cost, compression=compression,
                  attention_recall=recall, allocation=alloc, block_tokens=block_tokens,
-                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=requests,
+                 block_bytes=block_bytes, kv=kv, hier=hier, sched=sched, requests=None,
                  context=context, beyond=beyond)
 
 
@@ -189,9 +209,10 @@ def _kv(scenario, where, model, cost, weight_hbm_bytes):
     return (None if alloc.shares_prefix_blocks else alloc), block_tokens, block_bytes, kv
 
 
-def _hierarchy(scenario, where, env, platform, model, cost, wake) -> Hierarchy | None:
+def _hierarchy(scenario, where, env, platform, model, cost, wake, *, net=None, shared=None,
+               replica: int = 0) -> Hierarchy | None:
     kvc = scenario.kv
-    if not kvc.tiers:
+    if not kvc.tiers and shared is None:
         return None
     pol = {}
     for kind in ("write", "load", "prefetch", "promotion", "overlap"):
@@ -200,7 +221,8 @@ def _hierarchy(scenario, where, env, platform, model, cost, wake) -> Hierarchy |
     with where("kv.tiers"):
         return Hierarchy(env, platform=platform, hbm=cost.hbm, tiers=kvc.tiers,
                          kv_bytes_per_token=int(round(cost.kv_bytes_per_token)), tp=scenario.parallelism.tp,
-                         cost=cost, layers=model.layers, wake=wake, **pol)
+                         cost=cost, layers=model.layers, wake=wake, net=net, shared=shared, replica=replica,
+                         **pol)
 
 
 def _estimate_recall(spec, policy, model, seed: int) -> float:
@@ -225,11 +247,14 @@ def _estimate_recall(spec, policy, model, seed: int) -> float:
 class _Where:
     """``with where("field"):`` adds the scenario file and field to a ConfigError that lacks them."""
 
-    def __init__(self, file):
+    def __init__(self, file, prefix: str | None = None):
         self.file = file
+        self.prefix = prefix   # a cluster pool's field: its platform/model errors are named under it
 
     @contextlib.contextmanager
     def __call__(self, field):
+        if self.prefix is not None:
+            field = f"{self.prefix}.{field}" if field else self.prefix
         try:
             yield
         except ConfigError as e:

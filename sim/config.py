@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import Any, ClassVar, Literal, Optional, Union
 
-from pydantic import Field, field_serializer, field_validator, model_validator
+from pydantic import Field, field_serializer, field_validator, model_serializer, model_validator
 
 from memsim.ground.errors import ConfigError
 from memsim.ground.schema import StrictModel
@@ -21,6 +21,7 @@ from memsim.policies import registry
 from memsim.workloads.spec import WorkloadSpec
 
 from . import vllm_names
+from .cluster.config import ClusterConfig, SLOConfig
 from .context import ContextConfig
 from .overrides import apply_overrides, parse_set, parse_sets
 from .scenario_file import Policy, PolicySpec, ScenarioFile, build
@@ -185,6 +186,18 @@ class Scenario(ScenarioFile):
     weights: WeightsConfig = Field(default_factory=WeightsConfig,
                                    description="where the weights live (default: all in HBM)")
     experts: Optional[ExpertsConfig] = Field(None, description="MoE experts in a lower tier with an HBM cache")
+    cluster: Optional[ClusterConfig] = Field(
+        None, description="many replicas behind a router (docs/cluster.md); absent: one replica")
+    slo: Optional[SLOConfig] = Field(None, description="latency targets for SLO attainment and goodput")
+
+    @model_serializer(mode="wrap")
+    def _without_absent_cluster(self, handler):
+        # a one-replica scenario writes the same scenario.yaml as before clusters existed
+        data = handler(self)
+        for key in ("cluster", "slo"):
+            if isinstance(data, dict) and data.get(key) is None:
+                data.pop(key, None)
+        return data
 
 
 #: what the serve-only loader says about a scenario of another kind

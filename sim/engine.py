@@ -9,19 +9,22 @@ from __future__ import annotations
 import math
 import time
 
+import pandas as pd
 import simpy
 
 from memsim.ground.progress import Progress
 from memsim.workloads.length import expected_requests
 
 from .build import build
+from .cluster.engine import ClusterEngine
+from .cluster.metrics import slo_goodput
 from .config import Scenario, check_run_args, load_scenario
 from .recording import Recorder, summarize
 from .result import Result
 from .sampling import MAX_SAMPLES
 from .serve import ServeLoop, Wakeup, run_time, steps_to_reach
 
-__all__ = ["run", "Engine", "steps_to_reach", "run_time"]
+__all__ = ["run", "Engine", "engine_for", "steps_to_reach", "run_time"]
 
 
 def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out=None,
@@ -29,10 +32,17 @@ def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out
     """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
     check_run_args(out=out, progress=progress)
     scen = load_scenario(scenario, overrides, seed=seed)
-    res = Engine(scen, progress=progress).run()
+    res = engine_for(scen, progress=progress).run()
     if out is not None:
         res.save(out)
     return res
+
+
+def engine_for(scenario: Scenario, **kw):
+    """The engine of a scenario: one replica (``Engine``), or a cluster when it has ``cluster:``."""
+    if scenario.cluster is not None:
+        return ClusterEngine(scenario, **kw)
+    return Engine(scenario, **kw)
 
 
 class Engine:
@@ -85,6 +95,10 @@ class Engine:
             req = reqs.frame(sort_by="request_id")
             col = (lambda c: req[c].to_numpy())
         summary = summarize(self.parts, rec, col, end_s=self.end_s, wall_s=wall, seed=self.scenario.seed)
+        slo = self.scenario.slo
+        if slo is not None:
+            cols = pd.DataFrame({c: col(c) for c in ("status", "ttft_s", "tpot_s")})
+            summary.update(slo_goodput(cols, ttft_s=slo.ttft, tpot_s=slo.tpot, duration_s=self.end_s))
         iters = None if rec.iterations.spilled else rec.iterations.frame()
         return Result(summary=summary, requests=req, iterations=iters, tiers=rec.tiers, links=rec.links,
                       scenario=self.scenario.model_dump(mode="json"),

@@ -40,9 +40,12 @@ class _Pending:
 
 class Hierarchy:
     def __init__(self, env: simpy.Environment, *, platform, hbm, tiers, kv_bytes_per_token: int,
-                 tp: int, cost, layers: int, write, load, prefetch, promotion, overlap, wake):
+                 tp: int, cost, layers: int, write, load, prefetch, promotion, overlap, wake,
+                 net: Network | None = None, shared=None, replica: int = 0):
         self.env = env
-        self.net = Network(env)
+        # a cluster passes its one network (and, with a shared KV pool, the pool: sim/cluster/kvpool.py)
+        self.net = net if net is not None else Network(env)
+        self.shared, self.replica = shared, replica
         self.platform, self.hbm, self.tp, self.cost, self.layers = platform, hbm, tp, cost, layers
         self.write, self.load, self.prefetch, self.promotion, self.overlap = write, load, prefetch, promotion, overlap
         self.kv_bytes_per_token = kv_bytes_per_token
@@ -59,14 +62,23 @@ class Hierarchy:
                                          chunk_tokens=cfg.chunk_tokens, kv_bytes_per_token=kv_bytes_per_token,
                                          eviction=cfg.eviction))
         self._channels: dict[tuple, Channel] = {}
-        names = [hbm.name] + [s.name for s in self.stores]
-        self.read_path = [self._path(names[i + 1], hbm.name, read_store=i) for i in range(len(self.stores))]
-        self.into_hbm = [p[-1] for p in self.read_path]
-        self.write_path = {(-1, 0): self._path(hbm.name, names[1], write_store=0)} if self.stores else {}
-        for i in range(len(self.stores) - 1):
-            self.write_path[(i, i + 1)] = self._path(names[i + 1], names[i + 2], read_store=i, write_store=i + 1)
-        self.prefetch_path = {i: self._path(names[i + 1], names[1], read_store=i, write_store=0)
-                              for i in range(1, len(self.stores))}
+        if shared is not None:   # the cluster's pool is the only tier: its paths cross this replica's NIC
+            self.stores.append(shared.store_for(kv_bytes_per_token))
+            self.hw_tiers.append(shared.hw)
+            self.read_path = [shared.read_path(replica)]
+            self.into_hbm = [self.read_path[0][-1]]
+            self.write_path = {(-1, 0): shared.write_path(replica)}
+            self.prefetch_path = {}
+        else:
+            names = [hbm.name] + [s.name for s in self.stores]
+            self.read_path = [self._path(names[i + 1], hbm.name, read_store=i) for i in range(len(self.stores))]
+            self.into_hbm = [p[-1] for p in self.read_path]
+            self.write_path = {(-1, 0): self._path(hbm.name, names[1], write_store=0)} if self.stores else {}
+            for i in range(len(self.stores) - 1):
+                self.write_path[(i, i + 1)] = self._path(names[i + 1], names[i + 2], read_store=i,
+                                                         write_store=i + 1)
+            self.prefetch_path = {i: self._path(names[i + 1], names[1], read_store=i, write_store=0)
+                                  for i in range(1, len(self.stores))}
         self._pending: dict[tuple, _Pending] = {}
         self._inflight: set[tuple] = set()    # (store index, h) being written
         #: store index -> blocks that landed while every entry there was pinned (see _land)
@@ -259,9 +271,15 @@ class Hierarchy:
 
     def _queue(self, src: int, dst: int, h: int, tokens: int, hits: int) -> None:
         store = self.stores[dst]
-        if h in store.entries or (dst, h) in self._inflight or store.chunks_for(tokens) > store.capacity_chunks:
-            return  # there already, on its way, or larger than the whole tier (it could never land)
-        self._inflight.add((dst, h))
+        if store.chunks_for(tokens) > store.capacity_chunks:
+            return  # larger than the whole tier: it could never land
+        if self.shared is not None:
+            if not self.shared.claim(h):   # stored, or another replica is writing it
+                return
+        elif h in store.entries or (dst, h) in self._inflight:
+            return  # there already, or on its way
+        else:
+            self._inflight.add((dst, h))
         p = self._pending.setdefault((src, dst), _Pending())
         p.blocks.append((h, tokens, hits))
         p.nbytes += store.bytes_for(tokens)
@@ -293,12 +311,17 @@ class Hierarchy:
         it waits in the tier's write buffer for the first read there to end.
         """
         h, tokens, _hits = block
-        store = self.stores[dst]
-        evicted = store.insert(h, tokens, now, hits=0)
-        if evicted is None:
-            self._waiting.setdefault(dst, []).append(block)
-            return
-        self._inflight.discard((dst, h))
+        if self.shared is not None:
+            # the cluster's pool: written once cluster-wide; a refused write releases its claim
+            evicted = self.shared.landed(self.replica, h, tokens, now)
+            if evicted is None:
+                return
+        else:
+            evicted = self.stores[dst].insert(h, tokens, now, hits=0)
+            if evicted is None:
+                self._waiting.setdefault(dst, []).append(block)
+                return
+            self._inflight.discard((dst, h))
         if self.write.through and dst + 1 < len(self.stores):
             self._queue(dst, dst + 1, h, tokens, 0)
         for key, e in evicted:

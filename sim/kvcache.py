@@ -42,6 +42,8 @@ class KVManager:
         self.peak_used_blocks = 0
         #: called as on_evict(key, tokens, hits, now_s) when an entry leaves HBM (write-back hook)
         self.on_evict = None
+        #: called as on_insert(key, tokens, now_s) when an entry enters HBM (a cluster's prefix index)
+        self.on_insert = None
 
     # ---- accounting -----------------------------------------------------------
     @property
@@ -142,6 +144,8 @@ class KVManager:
         self.pinned_tokens += tokens
         if self.used_blocks > self.peak_used_blocks:
             self.peak_used_blocks = self.used_blocks
+        if self.on_insert is not None:
+            self.on_insert(h, tokens, now_s)
         return True
 
     def donate(self, hash_ids, start: int, tokens_of, priv_tokens: int, held: int, now_s: float,
@@ -154,7 +158,7 @@ class KVManager:
         """
         B = self.block_tokens
         pool = self.pool
-        entries = pool.entries
+        entries, listen = pool.entries, self.on_insert
         donated, dtok = [], 0
         for i in range(start, len(hash_ids)):
             h = hash_ids[i]
@@ -183,6 +187,8 @@ class KVManager:
             dtok += t
             if on_insert is not None:
                 on_insert(h, t, now_s)
+            if listen is not None:
+                listen(h, t, now_s)
         used = self.private_blocks + pool.used
         if used > self.peak_used_blocks:
             self.peak_used_blocks = used

@@ -108,12 +108,13 @@ class Network:
         rate = min(c.bandwidth_fn(c.active + 1) / (c.active + 1) for c in channels)
         return sum(c.latency_s for c in channels) + nbytes / rate
 
-    def sample(self) -> list[tuple[Channel, float, float]]:
-        """Bring fluid counters up to now; return and reset (channel, bytes, busy_s) per channel seen."""
+    def sample(self, channels=None) -> list[tuple[Channel, float, float]]:
+        """Bring fluid counters up to now; return and reset (channel, bytes, busy_s) per channel seen
+        (of ``channels`` only, when given: one owner's share of a network several sample)."""
         self._advance()
         out = []
         seen = set()
-        for c in self._all_channels:
+        for c in (self._all_channels if channels is None else channels):
             if id(c) in seen:
                 continue
             seen.add(id(c))

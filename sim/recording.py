@@ -20,10 +20,10 @@ from .tables import ITERATIONS, LINKS, REQUESTS, TIERS, derive_requests
 __all__ = ["Recorder", "request_row", "summarize"]
 
 
-def request_row(tiers: tuple[str, ...]):
+def request_row(tiers: tuple[str, ...], *, cluster: bool = False):
     """(columns, row(seq)) for the request table: a Seq attribute per recorded column (the
     attributes are named after them), then the tokens loaded from each lower tier."""
-    plain = [c.name for c in REQUESTS.columns if not c.derived and c.per is None]
+    plain = [c.name for c in REQUESTS.present(cluster) if not c.derived and c.per is None]
     get = operator.attrgetter(*plain)
     n = len(tiers)
     columns = plain + [name for c in REQUESTS.columns if c.per for name, _ in c.expand(tiers)]
@@ -34,20 +34,30 @@ def request_row(tiers: tuple[str, ...]):
 
 
 class Recorder:
-    """The four tables of one run, filled while it runs."""
+    """The four tables of one run, filled while it runs.
+
+    ``replica`` is the replica's index in a cluster run (None: a one-replica run); its
+    rows then carry the cluster columns, and ``requests`` may be one table every
+    replica of the cluster records into (a request finishes where it decoded).
+    """
 
     def __init__(self, parts, *, sample_interval: float, spill_rows: int = 250_000,
-                 max_samples: int = MAX_SAMPLES):
+                 max_samples: int = MAX_SAMPLES, replica: int | None = None, requests: Records | None = None):
         self.parts = parts
         self.cost, self.kv, self.sched, self.hier = parts.cost, parts.kv, parts.sched, parts.hier
+        self.replica = replica
+        cluster = replica is not None
         tiers = parts.store_names
-        columns, row = request_row(tiers)
-        self.requests = Records(REQUESTS, tiers=tiers, columns=columns, spill_rows=spill_rows,
-                                derive=functools.partial(derive_requests, tiers=tiers,
-                                                         recall=parts.attention_recall))
+        columns, row = request_row(tiers, cluster=cluster)
+        self.requests = requests if requests is not None else Records(
+            REQUESTS, tiers=tiers, columns=columns, spill_rows=spill_rows, cluster=cluster,
+            derive=functools.partial(derive_requests, tiers=tiers, recall=parts.attention_recall, cluster=cluster))
+        if list(self.requests.columns) != columns:
+            raise AssertionError("replicas of one cluster record different request columns")
         self._request_row = row
         parts.sched.record = self.request
-        self.iterations = Records(ITERATIONS, spill_rows=spill_rows)
+        self._rep = () if replica is None else (replica,)   # the iteration row's cluster column
+        self.iterations = Records(ITERATIONS, spill_rows=spill_rows, cluster=cluster)
         self.steps_total = 0
         self.batch_steps = 0
         self._link_bytes_acc = 0.0
@@ -67,7 +77,7 @@ class Recorder:
                   stall_s) -> None:
         """One iterations row; the parameters are the table's columns, in order (a test checks)."""
         self.iterations.append((start_s, duration_s, steps, batch_size, prefill_tokens, decode_tokens, kv_tokens,
-                                stall_s))
+                                stall_s) + self._rep)
         self.steps_total += steps
         self.batch_steps += batch_size * steps
         if self.cost.tp > 1:
@@ -89,7 +99,8 @@ class Recorder:
                 ints += (u, u, 0, 0, u)
                 kvb.append(u)
         if self._net is not None:
-            sampled = self._net.sample()
+            # a cluster's replicas share one network: each samples its own channels
+            sampled = self._net.sample(None if self.replica is None else self._channels)
             # the rows were laid out from Hierarchy.channels: the network must report the same ones
             assert len(sampled) == len(self._channels) and all(
                 c is k for (c, _, _), k in zip(sampled, self._channels)), "link rows out of order"
@@ -107,8 +118,13 @@ class Recorder:
             warnings.warn(f"engine.sample_interval: {sm.requested_s:.6g} s would take more than "
                           f"{sm.max_samples:,} samples over {end_s:.6g} simulated seconds; sampled every "
                           f"{sm.interval_s:.6g} s instead", SamplingWarning, stacklevel=3)
-        self.tiers = TIERS.conform(pd.DataFrame(sm.tier_columns()))
-        self.links = LINKS.conform(pd.DataFrame(sm.link_columns()))
+        tiers, links = pd.DataFrame(sm.tier_columns()), pd.DataFrame(sm.link_columns())
+        cluster = self.replica is not None
+        if cluster:
+            tiers["replica"] = self.replica
+            links["replica"] = self.replica
+        self.tiers = TIERS.conform(tiers, cluster=cluster)
+        self.links = LINKS.conform(links, cluster=cluster)
 
 
 def _samples(parts, state, interval_s: float, max_samples: int) -> Samples:

@@ -25,17 +25,18 @@ __all__ = ["Records"]
 
 class Records:
     def __init__(self, table: Table, *, tiers: tuple[str, ...] = (), columns: list[str] | None = None,
-                 spill_rows: int = 250_000, derive=None):
+                 spill_rows: int = 250_000, derive=None, cluster: bool = False):
         self.table = table
         self.tiers = tuple(tiers)
+        recorded = table.recorded(self.tiers, cluster=cluster)
         #: the order of an appended tuple: the table's recorded columns, or a given permutation
-        self.columns = list(columns) if columns is not None else table.recorded(self.tiers)
-        if sorted(self.columns) != sorted(table.recorded(self.tiers)):
+        self.columns = list(columns) if columns is not None else recorded
+        if sorted(self.columns) != sorted(recorded):
             raise AssertionError(f"{table.name}: recorded columns differ from the declaration")
-        self.schema = table.schema(self.tiers)
+        self.schema = table.schema(self.tiers, cluster=cluster)
         self.spill_rows = int(spill_rows)
         # derive(df) -> the whole table (computed columns added, declared dtypes), per part
-        self.derive = derive if derive is not None else (lambda df: table.conform(df, self.tiers))
+        self.derive = derive if derive is not None else (lambda df: table.conform(df, self.tiers, cluster=cluster))
         self._rows: list[tuple] = []
         self._parts: list[str] = []
         self._dir: str | None = None

@@ -46,11 +46,18 @@ class Scheduler:
         self.record = self.done.append
         self._admit_counter = 0
         self.on_finish = None  # callback(seq) set by the engine
+        self.replica = 0       # this replica's index in a cluster (the request table's replica)
+        #: prefill/decode disaggregation: on_prefilled(seq, now) -> True takes a prefilled prompt
+        #: (and its blocks) away to a decode replica (sim/cluster/handoff.py)
+        self.on_prefilled = None
+        #: on_iteration(chunks, now, duration_s): an iteration of prefill chunks starts (layer-wise handoff)
+        self.on_iteration = None
+        self.handoffs = 0      # handoffs in progress that will change this replica's blocks or batch
 
     # ---- arrivals and state queries --------------------------------------------------
     def arrive(self, req, now: float) -> None:
         """Queue an arrived request (or reject one that could never run); start its prefetch."""
-        seq = Seq(req, self.B)
+        seq = Seq(req, self.B, self.replica)
         if self.reject_if_impossible(seq):
             return
         self.waiting.append(seq)
@@ -73,7 +80,8 @@ class Scheduler:
     def outside_pending(self) -> bool:
         """Is anything outside the serve loop due to change the batch (transfers, loads, TTLs)?"""
         hier = self.hier
-        return bool(self.loading or self.ttl_pending or (hier is not None and hier.net.in_flight()))
+        return bool(self.loading or self.ttl_pending or self.handoffs
+                    or (hier is not None and hier.net.in_flight()))
 
     def private_kv_tokens(self) -> int:
         """KV tokens running requests hold in their own blocks (not in shared cache entries)."""
@@ -397,6 +405,8 @@ class Scheduler:
             seq.pinned.extend(ids)
             seq.shared_tokens += tokens
             seq.held = held
+        if self.on_prefilled is not None and seq.output_tokens > 1 and self.on_prefilled(seq, end):
+            return
         seq.generated_tokens += 1
         if seq.first_token_s != seq.first_token_s:
             seq.first_token_s = end
@@ -404,6 +414,44 @@ class Scheduler:
             self._finish(seq, end)
         else:
             seq.status = "decode"
+            self.decoding.add(seq)
+
+    # ---- prefill/decode handoff (sim/cluster/handoff.py) --------------------------------
+    def reserve_transfer(self, seq: Seq, now: float) -> tuple[list, int, int] | None:
+        """Decode side: pin the prompt's prefix cached here and take blocks for the rest of it.
+
+        Returns (pinned ids, prompt tokens already held here: they need not move, blocks
+        taken), or None when the blocks cannot be had now.  ``seq`` is left as it is: its
+        prefill replica may still be computing it (a layer-wise transfer)."""
+        kv = self.kv
+        pinned, tokens = ([], 0)
+        if kv.prefix_cache and seq.hash_ids:
+            pinned, tokens = kv.lookup(seq.hash_ids, seq.hash_block_tokens, now, seq.target)
+        need = kv.blocks_for(seq.target - tokens)
+        if not kv.take(need, now):
+            kv.unpin(pinned, now)
+            return None
+        return pinned, tokens, need
+
+    def admit_transferred(self, seq: Seq, reserved: tuple[list, int, int], first_token_s: float,
+                          now: float) -> None:
+        """Decode side: the prompt's KV arrived at ``first_token_s``; its first token is out.
+        ``reserved`` is what ``reserve_transfer`` took; the sequence's blocks become this replica's."""
+        seq.pinned, seq.shared_tokens, seq.held = reserved
+        seq.computed = seq.target
+        kv = self.kv
+        if kv.prefix_cache and seq.hash_ids:   # the received prompt KV is cached here too
+            ids, tokens, held = kv.donate(seq.hash_ids, len(seq.pinned), seq.hash_block_tokens,
+                                          seq.computed - seq.shared_tokens, seq.held, now)
+            seq.pinned.extend(ids)
+            seq.shared_tokens += tokens
+            seq.held = held
+        seq.generated_tokens += 1
+        seq.first_token_s = first_token_s
+        self._admitted(seq, now, "decode")
+        if seq.generated_tokens >= seq.output_tokens:
+            self._finish(seq, now)
+        else:
             self.decoding.add(seq)
 
     def _finish(self, seq: Seq, end: float) -> None:

@@ -30,9 +30,11 @@ class Seq:
                  "scheduled_s", "first_token_s", "finish_s", "preemptions", "prefix_hit_tokens",
                  "prefix_hit_blocks", "admit_order", "slot", "status", "reason", "looked_up",
                  "found_blocks", "loaded_tokens", "tokens_by_store", "loaded_ids", "ready_s",
-                 "reserved_blocks", "regrows", "prefix_blocks")
+                 "reserved_blocks", "regrows", "prefix_blocks",
+                 # cluster runs only (sim/cluster): where it ran and its prefill-to-decode handoff
+                 "replica", "decode_replica", "kv_transfer_bytes", "kv_transfer_s", "kv_held_s", "handoff")
 
-    def __init__(self, req, block_tokens: int = 0):
+    def __init__(self, req, block_tokens: int = 0, replica: int = 0):
         self.req = req
         self.request_id = req.request_id
         self.arrival_s = req.arrival_s
@@ -58,6 +60,12 @@ class Seq:
         self.looked_up = False
         self.found_blocks = 0      # consecutive prefix blocks cached in any tier at admission
         self.loaded_tokens = 0     # tokens loaded from lower tiers
+        self.replica = replica
+        self.decode_replica = -1
+        self.kv_transfer_bytes = 0.0
+        self.kv_transfer_s = float("nan")
+        self.kv_held_s = 0.0
+        self.handoff = None        # the P/D handoff in progress (sim/cluster/handoff.py)
         self.tokens_by_store = None
         self.loaded_ids = ()
         self.ready_s = float("nan")

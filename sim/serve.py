@@ -22,7 +22,7 @@ from memsim.ground.errors import ConfigError
 
 from .seq import Seq
 
-__all__ = ["ServeLoop", "Wakeup", "steps_to_reach", "run_time"]
+__all__ = ["ServeLoop", "Wakeup", "WorkloadArrivals", "steps_to_reach", "run_time"]
 
 
 def steps_to_reach(a: float, b: float, s0: float, n: int, delta: float, upper: int) -> int:
@@ -76,29 +76,32 @@ class Wakeup:
         self.env.timeout(delay_s).callbacks.append(fire)
 
 
-class ServeLoop:
-    """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
+def reject(sched, req, reason: str) -> None:
+    """A request refused at arrival (over the context window): recorded, never queued."""
+    seq = Seq(req, sched.B)
+    seq.status, seq.reason = "rejected", reason
+    sched.n_done += 1
+    sched.record(seq)
 
-    def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
-                 check: bool, async_scheduling: bool = False):
-        self.env, self.recorder, self.wake = env, recorder, wake
-        self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
-        self.requests = parts.requests
-        self.context = parts.context
-        self.beyond = parts.beyond       # weights streamed / experts fetched beyond HBM, or None
-        if async_scheduling and self.beyond is not None:
-            # their runs time steps one by one; the admission horizon would need each step's start
-            raise ConfigError("asynchronous scheduling is not modelled with weights or experts "
-                              "outside HBM; leave it off", field="scheduler.async_scheduling")
-        self.closed_form = closed_form
-        self.max_time = max_time
-        self.check = check
-        self.end_s: float | None = None
+
+class WorkloadArrivals:
+    """Where a serve loop's requests come from: here the workload itself, in arrival order.
+
+    The loop asks three things: ``admit(sched, now, horizon)`` queues what has arrived by
+    ``horizon`` (``now`` unless asynchronous scheduling holds later arrivals back);
+    ``next_arrival_s()`` bounds decode runs and idle waits (None: not known here, so the
+    loop waits on its wake event, which whoever routes a request to it fires); ``done()``
+    says no request will come any more.  ``external`` is True when arrivals come from
+    outside the loop (a cluster's router) and must cut a decode run short by waking it.
+    ``context`` (the model's window) rejects or truncates each request as it is admitted.
+    """
+
+    external = False
+
+    def __init__(self, requests, context=None):
+        self.requests = requests
+        self.context = context
         self._next = None
-        self.async_scheduling = async_scheduling
-        # start of the step that has just ended, when the loop ran steps back to back
-        # (None after an idle or outside wait): the admission horizon of async scheduling
-        self._prev_start: float | None = None
 
     def _peek(self):
         """The next request to arrive (not yet admitted), or None when the workload is done."""
@@ -106,31 +109,58 @@ class ServeLoop:
             self._next = next(self.requests, None)
         return self._next
 
-    def _reject(self, req, reason: str) -> None:
-        """A request refused at arrival (over the context window): recorded, never queued."""
-        seq = Seq(req, self.sched.B)
-        seq.status, seq.reason = "rejected", reason
-        self.sched.n_done += 1
-        self.sched.record(seq)
-
-    def _begin_step(self, now: float) -> None:
-        """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
-        sched = self.sched
-        horizon = now
-        if self.async_scheduling and self._prev_start is not None:
-            horizon = self._prev_start
+    def admit(self, sched, now: float, horizon: float | None = None) -> None:
+        horizon = now if horizon is None else horizon
         while True:
             r = self._peek()
             if r is None or r.arrival_s > horizon:
-                break
+                return
             self._next = None
             if self.context is not None:
                 fitted, reason = self.context.admit(r)
                 if fitted is None:
-                    self._reject(r, reason)
+                    reject(sched, r, reason)
                     continue
                 r = fitted
             sched.arrive(r, now)
+
+    def next_arrival_s(self) -> float | None:
+        r = self._peek()
+        return None if r is None else r.arrival_s
+
+    def done(self) -> bool:
+        return self._peek() is None
+
+
+class ServeLoop:
+    """Arrival, admission, iterations: ``process()`` is the SimPy process; ``end_s`` when it ended."""
+
+    def __init__(self, env, parts, recorder, wake: Wakeup, *, closed_form: bool, max_time: float,
+                 check: bool, async_scheduling: bool = False, arrivals=None):
+        self.env, self.recorder, self.wake = env, recorder, wake
+        self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
+        self.arrivals = arrivals if arrivals is not None else WorkloadArrivals(parts.requests, parts.context)
+        self.beyond = parts.beyond       # weights streamed / experts fetched beyond HBM, or None
+        if async_scheduling and (self.beyond is not None or self.arrivals.external):
+            # their runs time steps one by one, or arrivals come from a router: the admission
+            # horizon would need each step's start
+            raise ConfigError("asynchronous scheduling is modelled for one replica with every weight "
+                              "in HBM; leave it off", field="scheduler.async_scheduling")
+        self.closed_form = closed_form
+        self.max_time = max_time
+        self.check = check
+        self.end_s: float | None = None
+        self.async_scheduling = async_scheduling
+        # start of the step that has just ended, when the loop ran steps back to back
+        # (None after an idle or outside wait): the admission horizon of async scheduling
+        self._prev_start: float | None = None
+
+    def _begin_step(self, now: float) -> None:
+        """Admit what has arrived, sample, start queued writes, and (in tests) check the books."""
+        horizon = now
+        if self.async_scheduling and self._prev_start is not None:
+            horizon = self._prev_start
+        self.arrivals.admit(self.sched, now, horizon)
         self.recorder.sample(now)
         hier = self.hier
         if hier is not None:
@@ -149,15 +179,16 @@ class ServeLoop:
                 self.end_s = now
                 return
             if sched.idle():
-                r = self._peek()
-                if r is None:
-                    self.end_s = now
-                    return
-                if r.arrival_s <= now:      # arrived, held back by async scheduling's horizon
-                    self._prev_start = None
-                    continue
+                nxt = self.arrivals.next_arrival_s()
                 self._prev_start = None
-                yield env.timeout(r.arrival_s - now)
+                if nxt is None:
+                    if self.arrivals.done():
+                        self.end_s = now
+                        return
+                    yield self.wake.event()   # a router hands this replica a request
+                    continue
+                if nxt > now:                 # (<= now: held back by async scheduling's horizon)
+                    yield env.timeout(nxt - now)
                 continue
             if self.closed_form and sched.decode_run_possible(now):
                 upper = sched.decode_run_limit()
@@ -171,6 +202,8 @@ class ServeLoop:
                 continue
             # one planned iteration (prefill chunks and/or decodes); inlined: the hottest path
             dur = self.cost.time(planned[0])
+            if sched.on_iteration is not None:   # a cluster's layer-wise KV streams start with it
+                sched.on_iteration(planned[1], now, dur)
             if self.beyond is not None:
                 yield from self._beyond_iteration(now, dur, planned)
                 continue
@@ -196,9 +229,10 @@ class ServeLoop:
         if bey is not None:   # the run's first affine piece (streamed weights), or a + mean stall (experts)
             a0, b0 = a, b
             upper, a, b = bey.plan_run(n, s0, a, b, upper, sched.outside_pending())
-        nxt = self._peek()
+        arrivals = self.arrivals
+        nxt = arrivals.next_arrival_s()
         if nxt is not None and not sched.queued():
-            delta = nxt.arrival_s - now
+            delta = nxt - now
             if not self.async_scheduling:
                 upper = steps_to_reach(a, b, s0, n, delta, upper)
             elif delta <= 0:
@@ -214,7 +248,8 @@ class ServeLoop:
         if bey is not None:
             yield from self._beyond_run(now, n, s0, a0, b0, a, b, upper)
             return
-        if sched.outside_pending():
+        # a routed arrival cuts the run where the next arrival bounds it in a single engine
+        if sched.outside_pending() or (arrivals.external and not sched.queued()):
             # an outside event can change what the next iteration holds:
             # stop at the boundary of the step in progress when it comes
             wake = self.wake.event()
@@ -271,9 +306,9 @@ class ServeLoop:
         if not (sched.outside_pending() or (self.hier is not None and sched.queued())):
             raise AssertionError("scheduler stalled with waiting requests and an empty batch")
         # everything runnable waits on a transfer (or a prefetch window)
-        r = self._peek()
+        nxt = self.arrivals.next_arrival_s()
         wake = self.wake.event()
-        if r is not None:
-            yield self.env.timeout(r.arrival_s - now) | wake
+        if nxt is not None:
+            yield self.env.timeout(nxt - now) | wake
         else:
             yield wake

@@ -47,13 +47,15 @@ def _suffix(name: str) -> str | None:
 class Column:
     """One column.  ``kind`` names a UNITLESS kind when the name carries no unit suffix;
     ``derived`` columns are computed from the recorded ones (``derive_requests``);
-    ``per`` marks a template (``tokens_{tier}``) expanded once per lower tier."""
+    ``per`` marks a template (``tokens_{tier}``) expanded once per lower tier;
+    ``cluster`` columns exist only in the tables of a cluster run (``cluster:``)."""
     name: str
     dtype: pa.DataType
     description: str
     kind: str | None = None
     derived: bool = False
     per: str | None = None
+    cluster: bool = False
 
     def __post_init__(self):
         suf = _suffix(self.name) if self.per is None else None
@@ -94,31 +96,36 @@ class Table:
     description: str
     columns: tuple[Column, ...]
 
-    def names(self, tiers: tuple[str, ...] = ()) -> list[str]:
-        return [n for c in self.columns for n, _ in c.expand(tiers)]
+    def present(self, cluster: bool = False) -> tuple[Column, ...]:
+        """The columns of a one-replica run, or (``cluster``) of a cluster run."""
+        return self.columns if cluster else tuple(c for c in self.columns if not c.cluster)
 
-    def recorded(self, tiers: tuple[str, ...] = ()) -> list[str]:
+    def names(self, tiers: tuple[str, ...] = (), *, cluster: bool = False) -> list[str]:
+        return [n for c in self.present(cluster) for n, _ in c.expand(tiers)]
+
+    def recorded(self, tiers: tuple[str, ...] = (), *, cluster: bool = False) -> list[str]:
         """Columns the engine records (the rest are derived), in table order."""
-        return [n for c in self.columns if not c.derived for n, _ in c.expand(tiers)]
+        return [n for c in self.present(cluster) if not c.derived for n, _ in c.expand(tiers)]
 
-    def schema(self, tiers: tuple[str, ...] = ()) -> pa.Schema:
-        return pa.schema([pa.field(n, c.dtype) for c in self.columns for n, _ in c.expand(tiers)])
+    def schema(self, tiers: tuple[str, ...] = (), *, cluster: bool = False) -> pa.Schema:
+        return pa.schema([pa.field(n, c.dtype) for c in self.present(cluster) for n, _ in c.expand(tiers)])
 
-    def empty(self, tiers: tuple[str, ...] = ()) -> pd.DataFrame:
-        return self.conform(pd.DataFrame({n: [] for n in self.names(tiers)}), tiers)
+    def empty(self, tiers: tuple[str, ...] = (), *, cluster: bool = False) -> pd.DataFrame:
+        return self.conform(pd.DataFrame({n: [] for n in self.names(tiers, cluster=cluster)}), tiers,
+                            cluster=cluster)
 
-    def conform(self, df: pd.DataFrame, tiers: tuple[str, ...] = ()) -> pd.DataFrame:
+    def conform(self, df: pd.DataFrame, tiers: tuple[str, ...] = (), *, cluster: bool = False) -> pd.DataFrame:
         """``df`` with exactly the declared columns, in order, with the declared dtypes.
 
         An integer column with a missing value (an unlimited tier's ``capacity_bytes``)
         becomes pandas' nullable Int64: still int64, with nulls, in Parquet."""
-        names = self.names(tiers)
+        names = self.names(tiers, cluster=cluster)
         if set(df.columns) != set(names):
             missing, extra = set(names) - set(df.columns), set(df.columns) - set(names)
             raise AssertionError(f"{self.name}: columns differ from the declaration "
                                  f"(missing {sorted(missing)}, undeclared {sorted(extra)})")
         out = {}
-        for c in self.columns:
+        for c in self.present(cluster):
             for n, _ in c.expand(tiers):
                 out[n] = _cast(df[n], c.dtype)
         return pd.DataFrame(out)
@@ -172,6 +179,15 @@ REQUESTS = Table("requests", "one row per request, in request_id order (a run la
     _c("reason", STR, "why the request was rejected, else empty", "label"),
     _c("attention_recall", FLOAT, "attention mass the kept KV covers (kv.compression; 1.0 for the full "
        "cache)", "fraction", derived=True),
+    _c("replica", INT, "the replica the arrival router sent it to (its prefill replica under "
+       "disaggregation)", "id", cluster=True),
+    _c("decode_replica", INT, "the decode replica its KV moved to (-1: none; mixed replicas)", "id", cluster=True),
+    _c("kv_transfer_bytes", FLOAT, "KV bytes sent from its prefill to its decode replica: the prompt "
+       "tokens the decode replica did not already cache", cluster=True),
+    _c("kv_transfer_s", FLOAT, "from the start of its KV transfer until the last byte arrived (NaN: "
+       "none)", cluster=True),
+    _c("kv_held_s", FLOAT, "time its KV waited on the prefill replica for blocks on the decode replica",
+       cluster=True),
 ))
 
 ITERATIONS = Table("iterations", "one row per batch run: a closed-form decode run of `steps` "
@@ -186,6 +202,7 @@ ITERATIONS = Table("iterations", "one row per batch run: a closed-form decode ru
        "each adds; a closed-form run counts them at its start)"),
     _c("stall_s", FLOAT, "of duration_s, time compute waited for weights streamed or experts fetched "
        "from below HBM (0 with every weight in HBM)"),
+    _c("replica", INT, "the replica that ran it", "id", cluster=True),
 ))
 
 TIERS = Table("tiers", "occupancy samples every engine.sample_interval (doubled as often as needed to "
@@ -202,6 +219,7 @@ TIERS = Table("tiers", "occupancy samples every engine.sample_interval (doubled 
        "entries they use (a lower tier: its used bytes)"),
     _c("kv_bytes", FLOAT, "the KV those hold (tokens x stored bytes per token, which compression may "
        "make fractional)"),
+    _c("replica", INT, "the replica whose tier this is", "id", cluster=True),
 ))
 
 LINKS = Table("links", "traffic per sample interval: one row per channel per sample (a link's "
@@ -214,15 +232,18 @@ LINKS = Table("links", "traffic per sample interval: one row per channel per sam
     _c("bytes", FLOAT, "bytes moved in the interval (fluid: a transfer's bytes spread over its time)"),
     _c("utilization", FLOAT, "bytes / (single-transfer bandwidth x interval); NaN for the all-reduce",
        "fraction"),
+    _c("replica", INT, "the replica whose link this is (-1: a cluster link: NIC, NVLink between replicas, "
+       "spine)", "id", cluster=True),
 ))
 
 #: The tables of ``Result``, in save order.
 OUTPUT = {t.name: t for t in (REQUESTS, ITERATIONS, TIERS, LINKS)}
 
 
-def derive_requests(df: pd.DataFrame, *, tiers: tuple[str, ...] = (), recall: float = 1.0) -> pd.DataFrame:
+def derive_requests(df: pd.DataFrame, *, tiers: tuple[str, ...] = (), recall: float = 1.0,
+                    cluster: bool = False) -> pd.DataFrame:
     """The request table from its recorded columns: the derived ones added, all declared dtypes."""
-    for c in REQUESTS.columns:
+    for c in REQUESTS.present(cluster):
         if not c.derived:
             for n, _ in c.expand(tiers):
                 df[n] = _cast(df[n], c.dtype)
@@ -234,7 +255,7 @@ def derive_requests(df: pd.DataFrame, *, tiers: tuple[str, ...] = (), recall: fl
         gen = df["generated_tokens"].to_numpy()
         df["tpot_s"] = (df["finish_s"] - df["first_token_s"]).to_numpy() / np.where(gen > 1, gen - 1, np.nan)
     df["attention_recall"] = float(recall)
-    return REQUESTS.conform(df, tiers)
+    return REQUESTS.conform(df, tiers, cluster=cluster)
 
 
 def markdown(tables=None) -> str:
@@ -246,6 +267,7 @@ def markdown(tables=None) -> str:
                   "| column | unit | dtype | meaning |", "| --- | --- | --- | --- |"]
         for c in t.columns:
             unit = f"`{c.unit}`" if c.unit in UNITS else c.unit
+            note = " (derived)" if c.derived else " (cluster runs only)" if c.cluster else ""
             lines.append(f"| `{c.shown_name}` | {unit} | {c.type_name} | "
-                         f"{c.shown_description.replace('|', '&#124;')}{' (derived)' if c.derived else ''} |")
+                         f"{c.shown_description.replace('|', '&#124;')}{note} |")
     return "\n".join(lines) + "\n"

@@ -54,8 +54,8 @@ def _run(args) -> int:
     kind = kinds.kind_of(scen)
     if kind != "serve":
         return _run_kind(kind, scen, args)
-    from memsim.sim.engine import Engine
-    res = Engine(scen, progress=not args.json and not args.quiet).run()
+    from memsim.sim.engine import engine_for
+    res = engine_for(scen, progress=not args.json and not args.quiet).run()
     if args.out:
         res.save(args.out)
         if not args.no_report:
@@ -73,6 +73,8 @@ def _run(args) -> int:
         s = res.summary
         title = (f"{scen.name}: {s['model']} on {s['platform']} (tp={s['tp']}), "
                  f"{s['requests']:,} requests")
+        if "replicas" in s:
+            title += f", {s['replicas']} replicas behind {s['router']}"
         print(format_summary(s, title))
         if args.out:
             print(f"  results written to {args.out}/")

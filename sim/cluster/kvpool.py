@@ -9,6 +9,8 @@ read and wrote what.
 """
 from __future__ import annotations
 
+from memsim.ground.errors import ConfigError
+
 from ..tierstore import TierStore
 from .network import ClusterNetwork
 
@@ -18,15 +20,24 @@ __all__ = ["SharedKVPool"]
 class SharedKVPool:
     """``store`` shared by the replicas of ``network``; reads and writes cross each replica's NIC."""
 
-    def __init__(self, store: TierStore, network: ClusterNetwork):
+    def __init__(self, store: TierStore, network: ClusterNetwork, hw=None):
         self.store = store
         self.network = network
+        self.hw = hw          # the platform tier the pool is made of (its latency, granularity)
         n = len(network.placements)
         self._writing: set[int] = set()          # block hashes with a write in flight
         self.hit_blocks = [0] * n
         self.read_bytes = [0] * n
         self.written_bytes = [0] * n
         self.duplicate_writes_avoided = 0
+
+    def store_for(self, kv_bytes_per_token: int) -> TierStore:
+        """The store, for a replica whose KV takes ``kv_bytes_per_token`` (it must be the pool's)."""
+        if kv_bytes_per_token != self.store.kv_bytes_per_token:
+            raise ConfigError(f"a replica stores {kv_bytes_per_token} KV bytes per token, the pool "
+                              f"{self.store.kv_bytes_per_token}: one pool serves one model's KV layout",
+                              field="cluster.kv_pool")
+        return self.store
 
     # ---- paths (what each replica's hierarchy uses for this tier) ---------------------------
     def read_path(self, replica: int):
@@ -77,8 +88,9 @@ class SharedKVPool:
     def done_reading(self, h: int, now_s: float) -> None:
         self.store.unpin(h, now_s)
 
-    def check(self) -> None:
+    def check(self, read_bytes=None) -> None:
+        """``read_bytes``: per replica, the bytes it loaded (a hierarchy counts its own loads)."""
         self.store.check()
         assert not (self._writing & set(self.store.entries)), "a stored block still claimed for writing"
-        assert sum(self.read_bytes) == self.store.bytes_read
+        assert sum(self.read_bytes if read_bytes is None else read_bytes) == self.store.bytes_read
         assert sum(self.written_bytes) == self.store.bytes_written

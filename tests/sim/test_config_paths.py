@@ -99,7 +99,8 @@ def test_missing_trace_hints_at_the_variable(layout, capsys):
 
 
 @pytest.mark.parametrize("name", ["mooncake-h100-llama8b", "tiered-kv-mooncake",
-                                  "azure-conv-a100-llama8b"])
+                                  "azure-conv-a100-llama8b", "cluster-mooncake-4xh100",
+                                  "cluster-disagg-mooncake"])
 def test_shipped_trace_scenarios_resolve_through_the_variable(name, monkeypatch, tmp_path):
     scen = memsim.load_scenario(name)
     real = resolve_path(scen.workload.path, scen.base_dir)

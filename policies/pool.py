@@ -56,7 +56,7 @@ class BlockPool:
     """
 
     __slots__ = ("policy", "capacity", "entries", "parked", "used", "evictable", "peak",
-                 "hits", "misses", "inserts", "evictions", "evicted_size", "rejections", "_on_miss")
+                 "hits", "misses", "inserts", "evictions", "evicted_size", "rejections", "on_miss")
 
     def __init__(self, policy: Any, capacity: int):
         self.policy = policy
@@ -68,8 +68,9 @@ class BlockPool:
         self.peak = 0          # the largest ``used`` seen
         self.hits = self.misses = self.inserts = 0
         self.evictions = self.evicted_size = self.rejections = 0
-        #: ARC/2Q/S3-FIFO see the incoming key before the evictions made for it
-        self._on_miss = getattr(policy, "on_miss", None)
+        #: the policy's optional ``on_miss`` (ARC/2Q/S3-FIFO see the incoming key before the
+        #: evictions made for it), or None
+        self.on_miss = getattr(policy, "on_miss", None)
 
     def __contains__(self, key) -> bool:
         return key in self.entries
@@ -124,8 +125,8 @@ class BlockPool:
     # ---- storing ---------------------------------------------------------------------------
     def missed(self, key, size: int, now_s: float) -> None:
         """Tell the policy about an incoming key before any eviction made for it."""
-        if self._on_miss is not None:
-            self._on_miss(key, size, now_s)
+        if self.on_miss is not None:
+            self.on_miss(key, size, now_s)
 
     def store(self, key, entry: Entry, now_s: float) -> None:
         """Add ``entry`` (room already made) and hand it to the policy."""
@@ -148,8 +149,8 @@ class BlockPool:
         cannot make room, nothing is evicted and the insert is refused.
         """
         size = entry.size
-        if self._on_miss is not None:
-            self._on_miss(key, size, now_s)
+        if self.on_miss is not None:
+            self.on_miss(key, size, now_s)
         if size > self.capacity or (admit is not None and not admit(key, size, now_s)):
             self.rejections += 1
             return False

@@ -115,7 +115,8 @@ class KVManager:
             return [], 0
         pinned, tokens = [], 0
         pool = self.pool
-        entries = pool.entries
+        # NOTE: BlockPool.pin and .hit inlined, for speed (this runs per prompt block)
+        entries, parked, on_hit = pool.entries, pool.parked, pool.policy.on_hit
         for i, h in enumerate(hash_ids):
             e = entries.get(h)
             if e is None:
@@ -124,9 +125,12 @@ class KVManager:
             if tokens + t >= max_tokens:
                 break
             if e.refs == 0:
+                pool.evictable -= e.size
                 self.pinned_tokens += e.tokens
-            pool.pin(h)
-            pool.hit(h, now_s)
+            e.refs += 1
+            e.hits += 1
+            if h not in parked:
+                on_hit(h, now_s)
             pinned.append(h)
             tokens += t
         return pinned, tokens
@@ -158,7 +162,9 @@ class KVManager:
         """
         B = self.block_tokens
         pool = self.pool
-        entries, listen = pool.entries, self.on_insert
+        # NOTE: BlockPool.missed and .store inlined, for speed (this runs per prompt block)
+        entries, on_miss, on_insert_policy = pool.entries, pool.on_miss, pool.policy.on_insert
+        listen = self.on_insert
         donated, dtok = [], 0
         for i in range(start, len(hash_ids)):
             h = hash_ids[i]
@@ -170,7 +176,8 @@ class KVManager:
             blocks = -(-t // B)
             after = -(-(priv_tokens - t) // B)
             freed = held - after
-            pool.missed(h, blocks, now_s)
+            if on_miss is not None:
+                on_miss(h, blocks, now_s)
             extra = blocks - freed  # 0 when the block is aligned; the entry may need one more
             if extra > 0:
                 self.private_blocks -= freed
@@ -179,7 +186,12 @@ class KVManager:
                 if not ok:
                     break
             self.private_blocks -= freed
-            pool.store(h, Entry(tokens=t, size=blocks, refs=1), now_s)
+            entries[h] = Entry(tokens=t, size=blocks, refs=1)   # pinned: not evictable
+            pool.used += blocks
+            if pool.used > pool.peak:
+                pool.peak = pool.used
+            pool.inserts += 1
+            on_insert_policy(h, blocks, now_s)
             self.pinned_tokens += t
             priv_tokens -= t
             held = after
@@ -196,10 +208,17 @@ class KVManager:
 
     def unpin(self, ids, now_s: float) -> None:
         pool = self.pool
+        # NOTE: BlockPool.unpin inlined, for speed (this runs per pinned block)
+        entries, parked = pool.entries, pool.parked
         for h in ids:
-            e = pool.unpin(h, now_s)
+            e = entries[h]
+            e.refs -= 1
             if e.refs == 0:
+                pool.evictable += e.size
                 self.pinned_tokens -= e.tokens
+                if h in parked and e.until <= now_s:
+                    parked.remove(h)
+                    pool.policy.on_insert(h, e.size, now_s)
 
     def protect(self, ids, until_s: float) -> None:
         """Evict these entries only after every unprotected one, until ``until_s`` (a TTL)."""

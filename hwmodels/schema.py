@@ -52,6 +52,7 @@ CURVE_KNOTS = {
     "decode_batch_curve": (1, 8, 64, 512), "attn_heads_curve": (1, 4, 16, 64), "attn_dim_curve": (64, 128, 256),
     "decode_heads_curve": (1, 4, 16, 64), "decode_group_curve": (1, 4, 16),
     "decode_bytes_curve": (2**20, 2**23, 2**25, 2**27, 2**30), "attn_tokens_curve": (16, 256, 4096, 65536),
+    "decode_dim_curve": (64, 128, 256),
     "ar_gpus_curve": (2, 4, 8), "ar_bytes_curve": (2**16, 2**20, 2**24, 2**28), "ar_lat_curve": (2, 4, 8),
 }
 """Sizes at which the analytic model's efficiency curves are given (``memsim.sim.timing.analytic``)."""
@@ -81,11 +82,14 @@ class KernelParams(StrictModel):
     attn_seq_s: Duration
     attn_cta_s: Duration
     attn_fp8_factor: float = Field(gt=0)
+    attn_fp8_cta_factor: float = Field(1.0, gt=0)
+    attn_window_factor: float = Field(1.0, ge=1)
     attn_l2_ratio: float = Field(gt=0)
     attn_overlap_q: float = Field(ge=1)
     decode_seq_s: Duration
     decode_cta_ratio: float = Field(gt=0)
     decode_fp8_factor: float = Field(gt=0)
+    decode_split_s: Duration = 0.0
     ar_latency_s: Duration
     ar_bus_eff: float
     gemm_m_curve: list[float] | None = None
@@ -100,6 +104,7 @@ class KernelParams(StrictModel):
     decode_heads_curve: list[float] | None = None
     decode_group_curve: list[float] | None = None
     decode_bytes_curve: list[float] | None = None
+    decode_dim_curve: list[float] | None = None
     attn_tokens_curve: list[float] | None = None
     ar_gpus_curve: list[float] | None = None
     ar_bytes_curve: list[float] | None = None
@@ -111,7 +116,7 @@ class KernelParams(StrictModel):
         return check_fraction(info.field_name, v, open_low=True)
 
     @field_validator("launch_s", "gemm_kstep_s", "mem_fill_s", "attn_launch_s", "decode_fill_s",
-                     "attn_seq_s", "attn_cta_s", "decode_seq_s", "ar_latency_s")
+                     "attn_seq_s", "attn_cta_s", "decode_seq_s", "decode_split_s", "ar_latency_s")
     @classmethod
     def _nonneg(cls, v, info):
         if not v >= 0:
@@ -120,7 +125,7 @@ class KernelParams(StrictModel):
 
     @field_validator("gemm_m_curve", "gemm_n_curve", "gemm_k_curve", "attn_len_curve", "attn_group_curve",
                      "decode_len_curve", "decode_batch_curve", "attn_heads_curve", "attn_dim_curve",
-                     "decode_heads_curve", "decode_group_curve", "decode_bytes_curve",
+                     "decode_heads_curve", "decode_group_curve", "decode_bytes_curve", "decode_dim_curve",
                      "attn_tokens_curve", "ar_gpus_curve", "ar_bytes_curve", "ar_lat_curve")
     @classmethod
     def _curve(cls, v, info):

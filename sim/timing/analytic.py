@@ -61,12 +61,15 @@ PARAMS = {
     "attn_overlap_q": "prefill attention's compute/memory overlap exponent (as overlap_q)",
     "attn_l2_ratio": "L2 bandwidth for re-read key blocks, in units of peak HBM bandwidth",
     "attn_fp8_factor": "key-block time with an fp8 KV cache relative to bf16 (dequantisation)",
+    "attn_window_factor": "cost of a sliding-window key block relative to a causal one (both edges masked)",
+    "attn_fp8_cta_factor": "prefill CTA prologue time with an fp8 KV cache relative to bf16 (scales, descale setup)",
     "decode_mem_eff": "fraction of peak HBM bandwidth decode attention reaches on the KV stream",
     "decode_fill_s": "fixed seconds of a decode attention call beyond the launch",
     "attn_seq_s": "seconds per sequence in a prefill attention call (per-sequence setup)",
     "decode_seq_s": "seconds per sequence in a decode attention call (page-table walk, split-KV merge)",
     "decode_cta_ratio": "a decode CTA's streaming bandwidth relative to an even share (BW / SMs)",
     "decode_fp8_factor": "decode KV-stream time per fp8 byte relative to a bf16 byte (dequantisation)",
+    "decode_split_s": "seconds of the split-KV combine pass (a second kernel) when a context is split",
     "ar_latency_s": "seconds per ring step of an all-reduce (NCCL protocol latency)",
     "ar_bus_eff": "fraction of the GPU link's bandwidth an all-reduce's bus traffic reaches",
 }
@@ -146,11 +149,19 @@ def context_attention_s(batch, seq_len, heads, kv_heads, head_dim, dev: Device, 
     t_blk = t_blk * curve(s + c, "attn_len_curve", p) * curve(h / hk, "attn_group_curve", p) \
         * curve(h, "attn_heads_curve", p) * curve(d, "attn_dim_curve", p) * curve(b * s, "attn_tokens_curve", p)
     key_blocks = attended_keys(s, window, c) / blk                       # per (sequence, head)
+    # a sliding window's key blocks are masked on both edges and cost more than causal ones
+    # (measured: FA3 with a 128-key window is 1.7-4x, not 16x, faster than causal at 4k)
+    full_blocks = attended_keys(s, 0, c) / blk
+    key_blocks = np.minimum(full_blocks, key_blocks * np.where(np.asarray(window) > 0,
+                                                              p.get("attn_window_factor", 1.0), 1.0))
     longest = np.minimum(s + c, np.where(np.asarray(window) > 0, np.asarray(window, dtype=float) + blk, s + c)) / blk
-    work = b * h * (s / blk * p["attn_cta_s"] + key_blocks * t_blk)   # a partial block costs its share
-    ctas = b * h * nq
+    # a CTA owns 128 query rows of one head, or (GQA packing) of all the heads sharing a KV head;
+    # the kernel takes the layout with fewer CTAs (packing pays for short chunks, e.g. s = 1)
+    ctas = np.minimum(b * h * nq, b * hk * np.ceil(s * (h / hk) / blk))
+    cta_s = p["attn_cta_s"] * np.where(kvb < 2.0, p.get("attn_fp8_cta_factor", 1.0), 1.0)
+    work = ctas * cta_s + b * h * key_blocks * t_blk                    # every CTA pays its prologue
     waves = np.ceil(ctas / sms)                                          # wave quantisation
-    tc = np.maximum(waves * work / ctas, p["attn_cta_s"] + np.ceil(longest) * t_blk)
+    tc = np.maximum(waves * work / ctas, cta_s + np.ceil(longest) * t_blk)
     bytes_ = b * (s * h * d * 2.0 * 2.0 + (s + c) * hk * d * 2.0 * kvb)
     # every query block re-reads its key blocks, mostly from L2 (GQA heads share one read)
     reread = b * hk * key_blocks * blk * d * 2.0 * kvb
@@ -173,28 +184,36 @@ def generation_affine(heads, kv_heads, head_dim, dev: Device, p: dict, *, kv_byt
 
 
 def generation_attention_s(batch, kv_len, heads, kv_heads, head_dim, dev: Device, p: dict, *,
-                           kv_bytes: float = 2.0):
+                           kv_bytes: float = 2.0, window=0):
     """Seconds of one decode attention call: ``batch`` sequences, one query each over
-    ``kv_len`` cached tokens, for one layer.
+    ``kv_len`` cached tokens, for one layer (``window`` > 0: only the last ``window`` keys).
 
     Split-KV: one CTA per (sequence, KV head) and split of the context; the kernel splits
-    each context until the SMs are busy (at most one split per 256 tokens).  A CTA streams
-    at ``decode_cta_ratio`` times an even share of the bandwidth, so few long contexts are
-    latency-bound rather than bandwidth-bound."""
+    each context until the SMs are busy (at most one split per 256 tokens), deciding on the
+    whole context even when a sliding window reads only its end.  A CTA streams at
+    ``decode_cta_ratio`` times an even share of the bandwidth, so few long contexts are
+    latency-bound rather than bandwidth-bound; a split context costs a combine pass."""
     b, x = np.asarray(batch, dtype=float), np.asarray(kv_len, dtype=float)
+    w = np.asarray(window, dtype=float)
     fixed, per_seq, per_tok = generation_affine(heads, kv_heads, head_dim, dev, p, kv_bytes=kv_bytes)
     hk = np.asarray(kv_heads, dtype=float)
-    x_pad = np.ceil(x / ATTN_BLOCK) * ATTN_BLOCK            # a CTA reads whole key blocks
-    bulk = per_tok * b * x_pad * curve(x, "decode_len_curve", p) * curve(b, "decode_batch_curve", p) \
-        * curve(hk, "decode_heads_curve", p) * curve(np.asarray(heads, dtype=float) / hk, "decode_group_curve", p) \
-        * curve(b * x_pad * 2.0 * hk * np.asarray(head_dim, dtype=float) * kv_bytes, "decode_bytes_curve", p)
+    d = np.asarray(head_dim, dtype=float)
+    blk = float(ATTN_BLOCK)
+    # keys read: whole 128-key blocks; a window starting mid-block touches one block more
+    x_pad = np.ceil(x / blk) * blk
+    read = np.where((w > 0) & (x > w), np.minimum(x_pad, (np.ceil(w / blk) + 1.0) * blk), x_pad)
+    bulk = per_tok * b * read * curve(np.minimum(x, np.where(w > 0, w, x)), "decode_len_curve", p) \
+        * curve(b, "decode_batch_curve", p) * curve(hk, "decode_heads_curve", p) \
+        * curve(np.asarray(heads, dtype=float) / hk, "decode_group_curve", p) \
+        * curve(b * read * 2.0 * hk * d * kv_bytes, "decode_bytes_curve", p) * curve(d, "decode_dim_curve", p)
     sms = float(dev.sm_count)
-    units = b * np.asarray(kv_heads, dtype=float)
+    units = b * hk
     splits = np.clip(np.floor(sms / units), 1.0, np.maximum(1.0, np.ceil(x / 256.0)))
-    cta_bytes = x_pad / splits * 2.0 * np.asarray(head_dim, dtype=float) * kv_bytes
+    cta_bytes = np.minimum(x_pad / splits, read) * 2.0 * d * kv_bytes
     cta_s = cta_bytes / (dev.hbm_bytes_per_s / sms * p["decode_cta_ratio"])
     waves = np.ceil(units * splits / sms)
-    return fixed + per_seq * b + np.maximum(bulk, waves * cta_s)
+    combine = np.where(splits > 1.0, p.get("decode_split_s", 0.0), 0.0)
+    return fixed + per_seq * b + np.maximum(bulk, waves * cta_s) + combine
 
 
 def all_reduce_s(nbytes, gpus, dev: Device, p: dict):

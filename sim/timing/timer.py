@@ -141,9 +141,8 @@ class KernelTimer:
         b, x = np.broadcast_arrays(*(np.atleast_1d(np.asarray(v, dtype=float)) for v in (batch, kv_len)))
         key = (heads, kv_heads, head_dim, kv_dtype, window)
         tab = self._gen.seconds(key, b, x) if self._gen is not None else np.full(b.shape, np.nan)
-        eff_len = np.minimum(x, window) if window else x
         return self._merge("generation_attention", tab, lambda: an.generation_attention_s(
-            b, eff_len, heads, kv_heads, head_dim, self.dev, self.params, kv_bytes=_kv_bytes(kv_dtype)))
+            b, x, heads, kv_heads, head_dim, self.dev, self.params, kv_bytes=_kv_bytes(kv_dtype), window=window))
 
     def all_reduce(self, nbytes, gpus: int, *, elem_bytes: int = 2):
         """Seconds of an all-reduce of ``nbytes`` over ``gpus`` GPUs (0 for one GPU)."""
@@ -178,9 +177,8 @@ class KernelTimer:
                     math.exp((1 - w) * math.log(b0) + w * math.log(b1))
         self.fallbacks["generation_attention"] += 1
         x = np.geomspace(kv_range[0], kv_range[1], 12)
-        eff_len = np.minimum(x, window) if window else x
-        t = an.generation_attention_s(batch, eff_len, heads, kv_heads, head_dim, self.dev, self.params,
-                                      kv_bytes=_kv_bytes(kv_dtype))
+        t = an.generation_attention_s(batch, x, heads, kv_heads, head_dim, self.dev, self.params,
+                                      kv_bytes=_kv_bytes(kv_dtype), window=window)
         fit = _affine(batch, x, t)
         if fit is None:    # degenerate curve: the large-call slope, exact by construction
             fixed, per_seq, per_tok = an.generation_affine(heads, kv_heads, head_dim, self.dev, self.params,

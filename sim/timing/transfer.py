@@ -79,6 +79,6 @@ def analytic_params(platform, dtype: str = "bf16") -> tuple[dict, str]:
     ref = cal[ref_name]
     p = ref.compute.timing.analytic.as_dict()
     for k in CYCLE_SCALED:
-        p[k] = p[k] * ref.compute.clock / platform.compute.clock
+        p[k] = p[k] * (ref.compute.clock / platform.compute.clock)   # ratio first: equal clocks change nothing
     how = "named in compute.timing.transfer_from" if t is not None else "nearest by machine balance"
     return p, f"transferred from {ref_name} ({how})"

@@ -316,3 +316,15 @@ def test_slo_goodput_in_one_replica_and_cluster_runs():
     two = run(d).summary
     assert two["slo_attainment"] > one["slo_attainment"]     # twice the GPUs, the same load
     assert "slo_met" not in run(scenario()).summary
+
+
+def test_a_reserving_allocation_reserves_on_the_decode_replica_too():
+    def pd(alloc):
+        d = scenario(pools=PD, router="round_robin")
+        d["kv"]["allocation"] = alloc
+        d["kv"]["prefix_cache"] = {"enabled": False}
+        return run(d, check=True).summary
+    paged, max_len = pd("paged"), pd("max_length")
+    assert paged["completed"] == max_len["completed"] == 240
+    # a max-length reservation per request fills the decode replicas sooner: more KV held back
+    assert max_len["kv_held_requests"] > paged["kv_held_requests"]

@@ -328,3 +328,11 @@ def test_a_reserving_allocation_reserves_on_the_decode_replica_too():
     assert paged["completed"] == max_len["completed"] == 240
     # a max-length reservation per request fills the decode replicas sooner: more KV held back
     assert max_len["kv_held_requests"] > paged["kv_held_requests"]
+
+
+def test_the_pd_synthetic_scenario_and_its_aggregated_twin_run():
+    pd_ = memsim.run("cluster-pd-synthetic", overrides={"workload.num_requests": 40}).summary
+    agg = memsim.run("cluster-pd-synthetic", overrides={"workload.num_requests": 40, "cluster.replicas": 4,
+                                                        "cluster.pools": None, "cluster.decode_router": None}).summary
+    assert pd_["completed"] == agg["completed"] == 40
+    assert pd_["kv_transfers"] == 40 and "kv_transfers" not in agg and agg["replicas"] == 4

@@ -251,7 +251,9 @@ def test_deterministic_across_processes(tmp_path):
     import subprocess
     import sys
     f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(scenario(pools=PD, router="prefix_aware", kv_pool={"tier": "remote"})))
+    d = scenario(pools=PD, router="prefix_aware", kv_pool={"tier": "remote"})
+    d["workload"]["num_requests"] = 80
+    f.write_text(yaml.safe_dump(d))
     code = ("import json, sys, memsim; s = memsim.run(sys.argv[1]).summary; "
             "print(json.dumps({k: v for k, v in s.items() if k not in ('wall_time_s', 'sim_speed')}, default=str))")
     outs = []

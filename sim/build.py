@@ -69,7 +69,8 @@ def build(scenario: Scenario, env, wake) -> Parts:
 
 
 def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | None = None,
-                  pool_field: str | None = None, net=None, shared_pool=None, replica: int = 0) -> Parts:
+                  pool_field: str | None = None, net=None, shared_pool=None, replica: int = 0,
+                  platform=None, model=None) -> Parts:
     """One model replica's parts in ``env`` (no workload: ``requests`` is None).
 
     A cluster calls it once per replica with a scenario whose platform, model and tp are
@@ -77,14 +78,17 @@ def build_replica(scenario: Scenario, env, wake, *, rng: np.random.Generator | N
     single-replica run draws from) and ``pool_field`` (``cluster.pools[i]``), which
     errors about the platform, the model or its fit are reported under; ``net`` is the
     cluster's one network and ``shared_pool`` its KV pool (``sim/cluster/kvpool.py``), which
-    becomes this replica's only lower tier, reached over its NIC.
+    becomes this replica's only lower tier, reached over its NIC; ``platform`` and ``model``,
+    when given, are the scenario's already loaded (a cluster loads each pool's once).
     """
     where = _Where(scenario.source_file)
     at = _Where(scenario.source_file, prefix=pool_field)
-    with at("platform"):
-        platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
-    with at("model"):
-        model = load_model(_resolve(scenario.model, scenario.base_dir))
+    if platform is None:
+        with at("platform"):
+            platform = load_platform(_resolve(scenario.platform, scenario.base_dir))
+    if model is None:
+        with at("model"):
+            model = load_model(_resolve(scenario.model, scenario.base_dir))
     with at(None):
         cost = CostModel(platform, model, tp=scenario.parallelism.tp, dtype=scenario.dtype)
     compression, recall = _compression(scenario, where, platform, model, cost)

@@ -427,7 +427,8 @@ class Scheduler:
         pinned, tokens = ([], 0)
         if kv.prefix_cache and seq.hash_ids:
             pinned, tokens = kv.lookup(seq.hash_ids, seq.hash_block_tokens, now, seq.target)
-        need = kv.blocks_for(seq.target - tokens)
+        # a reserving allocation (kv.allocation) holds the request's reservation here too
+        need = max(kv.blocks_for(seq.target - tokens), seq.reserved_blocks)
         if not kv.take(need, now):
             kv.unpin(pinned, now)
             return None

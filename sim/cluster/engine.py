@@ -83,6 +83,7 @@ class ClusterEngine:
             scen = scenario if cfg.pools is None else scenario.model_copy(update={
                 "platform": pool.platform, "model": pool.model,
                 "parallelism": scenario.parallelism.model_copy(update={"tp": pool.tp})})
+            loaded = {}   # the pool's platform and model, loaded with its first replica
             for _ in range(pool.replicas):
                 i = len(self.replicas)
                 wake = Wakeup(env)
@@ -90,7 +91,8 @@ class ClusterEngine:
                 rng = None if i == 0 else np.random.default_rng(seeds[i - 1])
                 try:
                     parts = build_replica(scen, env, wake, rng=rng, pool_field=field, net=net,
-                                          shared_pool=self.pool, replica=i)
+                                          shared_pool=self.pool, replica=i, **loaded)
+                    loaded = {"platform": parts.platform, "model": parts.model}
                 except SimulationError as e:
                     if field is None:
                         raise

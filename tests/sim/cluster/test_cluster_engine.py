@@ -251,7 +251,9 @@ def test_deterministic_across_processes(tmp_path):
     import subprocess
     import sys
     f = tmp_path / "s.yaml"
-    f.write_text(yaml.safe_dump(scenario(pools=PD, router="prefix_aware", kv_pool={"tier": "remote"})))
+    d = scenario(pools=PD, router="prefix_aware", kv_pool={"tier": "remote"})
+    d["workload"]["num_requests"] = 80
+    f.write_text(yaml.safe_dump(d))
     code = ("import json, sys, memsim; s = memsim.run(sys.argv[1]).summary; "
             "print(json.dumps({k: v for k, v in s.items() if k not in ('wall_time_s', 'sim_speed')}, default=str))")
     outs = []
@@ -316,3 +318,23 @@ def test_slo_goodput_in_one_replica_and_cluster_runs():
     two = run(d).summary
     assert two["slo_attainment"] > one["slo_attainment"]     # twice the GPUs, the same load
     assert "slo_met" not in run(scenario()).summary
+
+
+def test_a_reserving_allocation_reserves_on_the_decode_replica_too():
+    def pd(alloc):
+        d = scenario(pools=PD, router="round_robin")
+        d["kv"]["allocation"] = alloc
+        d["kv"]["prefix_cache"] = {"enabled": False}
+        return run(d, check=True).summary
+    paged, max_len = pd("paged"), pd("max_length")
+    assert paged["completed"] == max_len["completed"] == 240
+    # a max-length reservation per request fills the decode replicas sooner: more KV held back
+    assert max_len["kv_held_requests"] > paged["kv_held_requests"]
+
+
+def test_the_pd_synthetic_scenario_and_its_aggregated_twin_run():
+    pd_ = memsim.run("cluster-pd-synthetic", overrides={"workload.num_requests": 40}).summary
+    agg = memsim.run("cluster-pd-synthetic", overrides={"workload.num_requests": 40, "cluster.replicas": 4,
+                                                        "cluster.pools": None, "cluster.decode_router": None}).summary
+    assert pd_["completed"] == agg["completed"] == 40
+    assert pd_["kv_transfers"] == 40 and "kv_transfers" not in agg and agg["replicas"] == 4

@@ -59,7 +59,7 @@ def _run(args) -> int:
         return _kernels(args)
     if args.no_tables or args.json:
         raise ConfigError("--no-tables and --json go with --kernels DIR --hw NAME", field="--kernels")
-    args.out = args.out or "runs/validate"
+    args.out = "runs/validate" if args.out is None else args.out
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
     repeats = args.repeats or (5 if args.quick else 7)

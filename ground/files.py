@@ -112,6 +112,15 @@ def _clean_debris(folder: Path) -> None:
             pass
 
 
+def _is_debris(name: str, owned) -> bool:
+    """A temporary file of a writer: ours (with a pid), or the older ``mkstemp`` kind
+    (``.summary.json.k3j_x9a2.tmp``) left beside a file memsim writes."""
+    if _DEBRIS.match(name):
+        return True
+    m = re.match(r"^\.(?P<name>.+)\.[0-9a-z_]{8}\.tmp$", name)
+    return m is not None and m["name"] in owned
+
+
 def _tmp_name(folder: Path, name: str, what: str) -> Path:
     return folder / f"{_debris_prefix(name)}{uuid.uuid4().hex[:12]}.{what}"
 
@@ -335,25 +344,32 @@ def _link_tree(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def _owned_entries(folder: Path, owned) -> set[str]:
-    """Top-level names in an existing folder that memsim wrote (its manifest's files, ``owned``)."""
-    names = set(owned) | {MANIFEST}
+def _owned_entries(folder: Path, owned, legacy) -> set[str]:
+    """Top-level names in an existing folder that memsim wrote: its manifest's files; for a
+    folder from before manifests (one of ``legacy`` there), the names in ``owned``; else none
+    (a user's folder written into with --force: every file of theirs is kept unless memsim
+    writes one of the same name)."""
+    names = {MANIFEST}
     try:
         m = json.loads((folder / MANIFEST).read_text())
         for rel in list(m.get("files", {})) + list(m.get("derived", {})):
             names.add(str(rel).split("/", 1)[0])
+        return names
     except (OSError, ValueError, AttributeError, TypeError):
         pass
+    if any(os.path.lexists(folder / m) for m in legacy):
+        names |= set(owned)
     return names
 
 
 @contextmanager
-def result_folder(path, *, kind: str = "result", owned=(), derived=(), run_id: str | None = None,
-                  info: dict | None = None):
+def result_folder(path, *, kind: str = "result", owned=(), derived=(), legacy=("summary.json",),
+                  run_id: str | None = None, info: dict | None = None):
     """Write a folder as one transaction: yields a fresh hidden sibling folder to write into.
 
     On leaving the block, files already in ``path`` that memsim did not write (not in
-    its manifest, not named in ``owned``) are hard-linked into the new folder, the
+    its manifest; in a folder from before manifests, marked by a file in ``legacy``, not
+    named in ``owned``) are hard-linked into the new folder, the
     manifest is written last (``kind``, ``run_id``, sha256 of every file; files named in
     ``derived``, such as a report rebuilt later, are listed apart), and the new folder
     replaces the old in one rename.  An exception (or a kill) leaves ``path`` untouched.
@@ -366,17 +382,19 @@ def result_folder(path, *, kind: str = "result", owned=(), derived=(), run_id: s
         tmp = _tmp_name(target.parent, target.name, "partial")
         tmp.mkdir()
         yield tmp
-        if target.is_dir() and not target.is_symlink():
-            keep = _owned_entries(target, owned)
-            for ent in os.scandir(target):
-                if ent.name not in keep and not os.path.lexists(tmp / ent.name):
-                    _link_tree(Path(ent.path), tmp / ent.name)
-        files, extra = {}, {}
+        files, extra = {}, {}       # what memsim wrote, not the user's files carried below
         for f in sorted(tmp.rglob("*")):
             if f.is_file() and not f.is_symlink():
                 rel = f.relative_to(tmp).as_posix()
                 if rel != MANIFEST:
                     (extra if rel.split("/", 1)[0] in derived else files)[rel] = _sha256(f)
+        if target.is_dir() and not target.is_symlink():
+            keep = _owned_entries(target, owned, legacy)
+            for ent in os.scandir(target):
+                if _is_debris(ent.name, keep):
+                    continue           # a killed writer's temporary file: not carried over
+                if ent.name not in keep and not os.path.lexists(tmp / ent.name):
+                    _link_tree(Path(ent.path), tmp / ent.name)
         manifest = {"memsim": kind, "run_id": run_id or uuid.uuid4().hex, **(info or {}),
                     "files": files, "derived": extra}
         with open(tmp / MANIFEST, "x") as fh:

@@ -29,7 +29,10 @@ def labelled(results: Any) -> dict[str, Any]:
     """
     if isinstance(results, Mapping):
         return {str(k): v for k, v in results.items()}
-    if hasattr(results, "summary") and hasattr(results, "requests"):
+    # asked of the class (or the instance's own attributes): ``hasattr(res, "requests")``
+    # would read a spilled requests table back whole just to answer
+    if hasattr(results, "summary") and (hasattr(type(results), "requests")
+                                        or "requests" in getattr(results, "__dict__", {})):
         results = [results]
     out: dict[str, Any] = {}
     for i, res in enumerate(results, start=1):

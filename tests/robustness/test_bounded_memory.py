@@ -64,3 +64,32 @@ def test_id_beyond_64_bits_is_one_line(tmp_path, cli_error):
         read_accesses(p, format="mooncake")
     cli_error(["replay", p, "--format", "mooncake", "--policy", "lru", "--capacity", "4"],
               str(p), "64-bit", family="trace")
+
+
+def test_report_of_spilled_run_reads_columns_only(monkeypatch, tmp_path):
+    """report.html of a run whose tables spilled to disk: the same figures as from the tables
+    in memory, without reading a spilled table back whole."""
+    from robust_helpers import tiny_scenario
+
+    from memsim.reports import html
+    from memsim.sim.config import load_scenario
+    from memsim.sim.engine import Engine
+    from memsim.sim.records import Records
+
+    scen = tiny_scenario()
+    scen["workload"] = {**scen["workload"], "num_requests": 60}
+    whole = Engine(load_scenario(scen)).run()
+    spilled = Engine(load_scenario(scen), spill_rows=7).run()
+    assert spilled._sources["requests"].spilled
+
+    def no_frame(self, *a, **k):
+        raise AssertionError("the report read a spilled table whole")
+    monkeypatch.setattr(Records, "frame", no_frame)
+    html.render(spilled, tmp_path / "report.html", plotly_js="cdn")
+    _, figs_spilled = html._page(html.labelled({"r": html._ReportView(spilled)}), title="t",
+                                 plotly_js="cdn", html_path=None)
+    monkeypatch.undo()
+    _, figs_whole = html._page({"r": whole}, title="t", plotly_js="cdn", html_path=None)
+    assert figs_spilled.keys() == figs_whole.keys() and figs_whole
+    for k in figs_whole:
+        assert figs_spilled[k].to_json() == figs_whole[k].to_json(), k

@@ -277,7 +277,7 @@ def check_output(path, kind: str = "file", *, flag: str = "--out", force: bool =
         _probe(parent, flag, shown)
         return p
     if not here.is_dir():
-        raise ConfigError(f"{shown}: {here} is not a folder", field=flag)
+        raise ConfigError(f"cannot create {shown}: {here} is not a folder", field=flag)
     _probe(here, flag, shown)
     return p
 

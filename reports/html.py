@@ -199,7 +199,8 @@ class _ReportView:
         if src is None or (getattr(res, "_tables", None) or {}).get(name) is not None:
             return getattr(res, name)          # in memory already: nothing to save
         have = set(src.schema.names)
-        return pd.DataFrame({c: src.column(c) for c in _REPORT_COLUMNS[name] if c in have})
+        return pd.DataFrame({c: src.categories(c) if c == "status" else src.column(c)
+                             for c in _REPORT_COLUMNS[name] if c in have})
 
 
 def render(results: Any, out_path: str | Path, *, title: str | None = None, plotly_js: str = "inline",

@@ -93,3 +93,18 @@ def test_report_of_spilled_run_reads_columns_only(monkeypatch, tmp_path):
     assert figs_spilled.keys() == figs_whole.keys() and figs_whole
     for k in figs_whole:
         assert figs_spilled[k].to_json() == figs_whole[k].to_json(), k
+
+
+def test_spread_over_bins_by_slices_equals_one_pass(monkeypatch):
+    from memsim.reports import _data
+    rng = np.random.default_rng(3)
+    start = rng.uniform(0, 100, 5000)
+    dur = np.where(rng.random(5000) < 0.2, 0.0, rng.exponential(2.0, 5000))
+    amount = rng.integers(1, 50, 5000).astype(float)
+    amount[::97] = np.nan
+    edges = _data.time_edges(110.0, bins=50)
+    whole = _data.spread_over_bins(start, dur, amount, edges)
+    monkeypatch.setattr(_data, "_SPREAD_ROWS", 333)
+    sliced = _data.spread_over_bins(start, dur, amount, edges)
+    assert np.allclose(sliced, whole, rtol=1e-12, atol=1e-9)
+    assert np.isclose(whole.sum(), np.nansum(amount[np.isfinite(amount)]))

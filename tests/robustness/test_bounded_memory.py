@@ -102,7 +102,7 @@ def test_spread_over_bins_by_slices_equals_one_pass(monkeypatch):
     dur = np.where(rng.random(5000) < 0.2, 0.0, rng.exponential(2.0, 5000))
     amount = rng.integers(1, 50, 5000).astype(float)
     amount[::97] = np.nan
-    edges = _data.time_edges(110.0, bins=50)
+    edges = _data.time_edges(float(np.max(start + dur)) + 1.0, bins=50)    # every row inside
     whole = _data.spread_over_bins(start, dur, amount, edges)
     monkeypatch.setattr(_data, "_SPREAD_ROWS", 333)
     sliced = _data.spread_over_bins(start, dur, amount, edges)

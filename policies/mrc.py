@@ -88,11 +88,13 @@ def write_curve(rows: list[dict], path: str) -> None:
     import json
 
     import pandas as pd
+
+    from memsim.ground.files import atomic_write_text
+    # atomic: a reader never sees half a curve, and a symbolic link is replaced, not followed
     if path.endswith(".json"):
-        with open(path, "w") as f:
-            json.dump(rows, f, indent=1)
+        atomic_write_text(path, json.dumps(rows, indent=1))
     elif path.endswith(".csv"):
-        pd.DataFrame(rows).to_csv(path, index=False)
+        atomic_write_text(path, pd.DataFrame(rows).to_csv(index=False))
     else:
         raise ConfigError(f"{path}: output must end in .csv or .json", field="out")
 

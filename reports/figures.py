@@ -58,12 +58,13 @@ def latency_cdfs(results: Any) -> go.Figure:
     fig = make_subplots(rows=1, cols=3, subplot_titles=[t for _, t in cols], horizontal_spacing=0.07)
     span: dict[int, list[float]] = {j: [] for j in range(1, 4)}
     for i, (label, res) in enumerate(res_by.items()):
-        done = res.requests[res.requests["status"] == "completed"] if not res.requests.empty \
-            else res.requests
+        req = res.requests
+        # one column at a time: filtering the whole table would copy every column of a big run
+        done = (req["status"] == "completed").to_numpy() if not req.empty else None
         for j, (col, _) in enumerate(cols, start=1):
-            if col not in done.columns:
+            if col not in req.columns:
                 continue
-            x, f = ecdf(done[col])
+            x, f = ecdf(req[col].to_numpy()[done] if done is not None else req[col].to_numpy())
             span[j] += [float(v) for v in x[x > 0][[0, -1]]] if (x > 0).any() else []
             fig.add_trace(go.Scatter(x=x, y=f, mode="lines", name=label, legendgroup=label,
                                      showlegend=j == 1, line=dict(color=_color(i), shape="hv")),
@@ -239,10 +240,12 @@ def request_timeline(results: Any, *, sample: int = 40) -> go.Figure:
         req = res.requests
         if req.empty:
             continue
-        req = req[np.isfinite(req["scheduled_s"].to_numpy(dtype=float))]
-        req = req.sort_values(["arrival_s", "request_id"], kind="stable")
-        if len(req) > sample:
-            req = req.iloc[np.unique(np.linspace(0, len(req) - 1, sample).round().astype(int))]
+        # positions, not frames: filtering and sorting the whole table would copy it twice
+        pos = np.flatnonzero(np.isfinite(req["scheduled_s"].to_numpy(dtype=float)))
+        pos = pos[np.lexsort((req["request_id"].to_numpy()[pos], req["arrival_s"].to_numpy()[pos]))]
+        if len(pos) > sample:
+            pos = pos[np.unique(np.linspace(0, len(pos) - 1, sample).round().astype(int))]
+        req = req.iloc[pos]
         ylab = [f"req {i}" for i in req["request_id"]]
         for name, color, start, end in _phases(req):
             width = end - start

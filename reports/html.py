@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from memsim.ground import __version__
 from memsim.sim.result import atomic_write_text
@@ -186,6 +187,40 @@ def _page(results: Any, *, title: str | None, plotly_js: str,
     return page, figs
 
 
+#: the columns of the large tables that the report's figures read
+_REPORT_COLUMNS = {
+    "requests": ("request_id", "status", "arrival_s", "scheduled_s", "load_s", "first_token_s",
+                 "finish_s", "ttft_s", "tpot_s", "e2e_s", "generated_tokens"),
+    "iterations": ("start_s", "duration_s", "batch_size"),
+}
+
+
+class _ReportView:
+    """A Result as the report reads it: a table the engine spilled to disk is read back only
+    in the columns the figures use, one column at a time, so writing report.html does not
+    bring the whole run back into memory (a 2M-request run's peak RSS tripled)."""
+
+    def __init__(self, res: Any):
+        self._res = res
+        self._frames: dict[str, pd.DataFrame] = {}
+
+    def __getattr__(self, name: str):
+        if name in _REPORT_COLUMNS:
+            if name not in self._frames:
+                self._frames[name] = self._slim(name)
+            return self._frames[name]
+        return getattr(self._res, name)
+
+    def _slim(self, name: str) -> pd.DataFrame:
+        res = self._res
+        src = (getattr(res, "_sources", None) or {}).get(name)
+        if src is None or (getattr(res, "_tables", None) or {}).get(name) is not None:
+            return getattr(res, name)          # in memory already: nothing to save
+        have = set(src.schema.names)
+        return pd.DataFrame({c: src.categories(c) if c == "status" else src.column(c)
+                             for c in _REPORT_COLUMNS[name] if c in have})
+
+
 def render(results: Any, out_path: str | Path, *, title: str | None = None, plotly_js: str = "inline",
            image_format: str | None = None) -> Path:
     """Write the report for one Result, a list or a ``{label: Result}`` dict; return its path.
@@ -198,6 +233,7 @@ def render(results: Any, out_path: str | Path, *, title: str | None = None, plot
     """
     out = Path(out_path)
     check_image_format(image_format)
+    results = {label: _ReportView(r) for label, r in labelled(results).items()}
     page, figs = _page(results, title=title, plotly_js=plotly_js, html_path=out)
     atomic_write_text(out, page)
     if image_format:

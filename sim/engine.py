@@ -31,6 +31,8 @@ def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out
         progress: bool = False) -> Result:
     """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
     check_run_args(out=out, progress=progress)
+    from memsim.ground.files import check_output
+    check_output(out, "dir", flag="out")          # before the simulation, not after it
     scen = load_scenario(scenario, overrides, seed=seed)
     res = engine_for(scen, progress=progress).run()
     if out is not None:

@@ -1,8 +1,10 @@
 """A simulation's outcome: per-request, per-iteration, per-tier and per-link tables plus a summary.
 
-``Result.save(dir)`` writes Parquet tables, ``summary.json`` and ``scenario.yaml``
-atomically (temp file + rename), so a killed run leaves complete files or none;
-``load_result(dir)`` reads them back into an equal Result.
+``Result.save(dir)`` writes Parquet tables, ``summary.json``, ``scenario.yaml`` and a
+``manifest.json`` (run id, every file's sha256) as one transaction: into a fresh hidden
+sibling folder, swapped into place, so a killed run or a full disk leaves the old result
+or the new one, never a mix; ``load_result(dir)`` checks the manifest and reads them back
+into an equal Result.
 """
 from __future__ import annotations
 
@@ -16,16 +18,32 @@ import pandas as pd
 import yaml
 
 from memsim.ground.errors import ConfigError
-from memsim.ground.files import atomic_write_parquet, atomic_write_text, atomic_write_with
+from memsim.ground.files import (
+    atomic_write_parquet,
+    atomic_write_text,
+    atomic_write_with,
+    check_output,
+    result_folder,
+    verify_manifest,
+)
 
 from .overload import queue_growth
 from .tables import OUTPUT, REQUESTS
 
-__all__ = ["Result", "load_result", "TABLES",
+__all__ = ["Result", "load_result", "TABLES", "RESULT_FILES",
            "REQUEST_COLUMNS", "summarize_requests"]
 
 #: The tables every Result carries, in save order (their columns: ``sim/tables.py``).
 TABLES = tuple(OUTPUT)
+
+#: Names memsim writes into a result folder (with the manifest and any extra tables): an
+#: older result's files of these names are replaced, any other file is kept.
+RESULT_FILES = (*(f"{t}.parquet" for t in TABLES), "summary.json", "scenario.yaml", "report.html",
+                "report-figures")
+
+#: Written after the result, and rebuilt by ``memsim report``: listed in the manifest
+#: apart from the data, which must match it.
+DERIVED = ("report.html", "report-figures")
 
 #: Columns of ``Result.requests`` and what each means (``tokens_<tier>`` once per lower tier).
 REQUEST_COLUMNS = {c.shown_name: c.shown_description for c in REQUESTS.columns}
@@ -136,14 +154,26 @@ class Result:
         out.update(self.extras)
         return out
 
-    def save(self, out_dir: str | Path) -> Path:
-        """Write every table as Parquet plus ``summary.json`` and ``scenario.yaml``.
+    def save(self, out_dir: str | Path, *, force: bool = False, also=None) -> Path:
+        """Write every table as Parquet plus ``summary.json``, ``scenario.yaml`` and the manifest.
 
-        Each file is written atomically; ``summary.json`` is written last, so its
-        presence marks a complete result directory.
+        The folder is one transaction (``ground.files.result_folder``): a kill or an
+        ``OSError`` (a full disk) leaves what was there before.  ``also(folder)`` writes
+        more files into the same transaction (``memsim run`` puts report.html there).
+        An existing folder must be empty or a memsim result unless ``force``; files in it
+        memsim did not write are kept either way.
         """
+        check_output(out_dir, "dir", flag="out", force=force)
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
+        with result_folder(out, kind="result", owned=RESULT_FILES, derived=DERIVED,
+                           info={"seed": self.scenario.get("seed") if isinstance(self.scenario, dict)
+                                 else None}) as tmp:
+            self._write(tmp)
+            if also is not None:
+                also(tmp)
+        return out
+
+    def _write(self, out: Path) -> None:
         for name in TABLES:
             src = self._sources.get(name) if self._tables.get(name) is None else None
             if src is not None:
@@ -154,7 +184,6 @@ class Result:
             atomic_write_parquet(df, out / f"{name}.parquet")
         atomic_write_text(out / "scenario.yaml", yaml.safe_dump(self.scenario, sort_keys=False))
         atomic_write_text(out / "summary.json", json.dumps(_jsonable(self.summary), indent=2) + "\n")
-        return out
 
     def equals(self, other: "Result", *, ignore=("wall_time_s", "sim_speed")) -> bool:
         """Same summary (minus wall-clock fields) and identical tables."""
@@ -181,14 +210,31 @@ def _jsonable(obj):
 
 
 def load_result(result_dir: str | Path) -> Result:
-    """Read a directory written by ``Result.save``; ConfigError if it is not one."""
+    """Read a directory written by ``Result.save``; ConfigError if it is not one.
+
+    With a manifest (every result memsim writes), each data file it lists must match its
+    checksum and no table may be there that it does not list, so a folder mixing two
+    runs is refused, not read.  A folder from before manifests is read as it is."""
     d = Path(result_dir)
+    if not d.is_dir():
+        raise ConfigError("not a memsim result directory (no such folder)" if not d.exists()
+                          else "not a memsim result directory (a file, not a folder)", file=str(d))
     if not (d / "summary.json").is_file():
         raise ConfigError("not a memsim result directory (no summary.json)", file=str(d))
+    manifest = verify_manifest(d, only=lambda rel: rel.split("/", 1)[0] not in DERIVED)
+    if manifest is not None:
+        listed = set(manifest["files"])
+        for p in sorted(d.glob("*.parquet")):
+            if p.name not in listed:
+                raise ConfigError(f"{p.name} is not part of run {manifest.get('run_id', '?')} "
+                                  "(not in manifest.json): the folder mixes files of different "
+                                  "runs", file=str(d))
     try:
         summary = json.loads((d / "summary.json").read_text())
     except json.JSONDecodeError as e:
         raise ConfigError(f"summary.json is not valid JSON: {e.msg}", file=str(d)) from None
+    if not isinstance(summary, dict):
+        raise ConfigError("summary.json is not a JSON object", file=str(d))
     summary = {k: (float("nan") if v is None else v) for k, v in summary.items()}
     tables = {}
     for name in TABLES:

@@ -22,7 +22,8 @@ __all__ = ["compare", "run_scenarios", "EXECUTORS", "WALL_CLOCK"]
 
 def _label(item: Any, i: int) -> str:
     if isinstance(item, (str, Path)):
-        return Path(item).stem
+        from memsim.ground.files import safe_name  # ``...yaml`` has the stem ``..``
+        return safe_name(Path(item).stem, default=f"scenario {i}")
     if isinstance(item, Mapping):
         return str(item.get("name") or f"scenario {i}")
     return str(getattr(item, "name", None) or f"scenario {i}")

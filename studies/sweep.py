@@ -9,12 +9,14 @@ loses none; ``out/results.parquet`` combines them, one row per point.
 """
 from __future__ import annotations
 
+import errno
 import hashlib
 import io
 import itertools
 import json
 import math
 import numbers
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +37,49 @@ __all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep",
            "POINT_FILE", "AS_WRITTEN"]
 
 RESULTS_FILE = "results.parquet"
+
+#: held (flock) by the sweep writing into a folder; a second sweep into it refuses
+LOCK_FILE = ".memsim-sweep.lock"
+
+#: what marks a folder as a sweep's (so a rerun may write into it without --force)
+SWEEP_MARKERS = ("sweep.json", "points", RESULTS_FILE, LOCK_FILE)
+
+
+class _Lock:
+    """An exclusive ``flock`` on ``folder/LOCK_FILE``; the kernel drops it when the holder dies,
+    so a killed sweep never leaves a stale lock."""
+
+    def __init__(self, folder: Path):
+        self.path = folder / LOCK_FILE
+        self.fd: int | None = None
+
+    def __enter__(self):
+        import fcntl
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+        except OSError as e:
+            from memsim.ground.files import write_error
+            raise write_error(self.path, e, field="out") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip() or "?"
+            os.close(fd)
+            if e.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                raise ConfigError(f"another memsim sweep (pid {holder}) is writing into "
+                                  f"{self.path.parent}; wait for it to finish (a rerun then skips "
+                                  "its points) or give another --out", field="out") from None
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)      # closing drops the lock
+            self.fd = None
 
 
 def _check_path(path: str) -> str:
@@ -341,6 +386,16 @@ def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = No
     unless ``retry_failed``.
     """
     points = sweep.points()
+    if sweep.out is None:
+        return _run_points(sweep, points, executor, workers, scheduler, progress, save_runs,
+                           retry_failed)
+    with _Lock(sweep.out):
+        return _run_points(sweep, points, executor, workers, scheduler, progress, save_runs,
+                           retry_failed)
+
+
+def _run_points(sweep: Sweep, points: list[Point], executor, workers, scheduler, progress,
+                save_runs, retry_failed) -> SweepRun:
     params = list(dict.fromkeys(k for p in points for k in p.params))
     rows: dict[str, dict] = {}
     pdir = sweep.out / "points" if sweep.out else None

@@ -93,9 +93,32 @@ def _read_ids(path: str) -> Accesses:
     return Accesses(ids=ids)
 
 
+#: Mooncake lines parsed into Python lists before they become arrays: the lists (36 bytes an
+#: id) stay this small, the arrays (8 bytes an id) hold the trace
+_MOONCAKE_LINES = 1 << 13
+
+
+def _flush_or_say(flush, path: str, last_line) -> None:
+    try:
+        flush()
+    except OverflowError:
+        where = f" (lines up to {last_line})" if last_line else ""
+        raise TraceError(f"a hash id does not fit in a signed 64-bit integer{where}",
+                         file=path) from None
+
+
 def _read_mooncake(path: str) -> Accesses:
+    id_parts: list[np.ndarray] = []
+    time_parts: list[np.ndarray] = []
     ids: list[int] = []
     times: list[float] = []
+
+    def flush() -> None:
+        id_parts.append(np.array(ids, dtype=np.int64))
+        time_parts.append(np.array(times, dtype=np.float64))
+        ids.clear()
+        times.clear()
+
     with open(path, encoding="utf-8", errors="replace") as f:
         for n, line in enumerate(f, 1):
             if not line.strip():
@@ -116,8 +139,12 @@ def _read_mooncake(path: str) -> Accesses:
                                  file=path, line=n)
             ids.extend(h)
             times.extend([t / 1000.0] * len(h))
-    return Accesses(ids=np.array(ids, dtype=np.int64), sizes=None,
-                    times_s=np.array(times, dtype=np.float64))
+            if n % _MOONCAKE_LINES == 0:
+                _flush_or_say(flush, path, n)
+    _flush_or_say(flush, path, None)
+    out_ids = np.concatenate(id_parts)
+    id_parts.clear()               # the chunks go before the times are joined
+    return Accesses(ids=out_ids, sizes=None, times_s=np.concatenate(time_parts))
 
 
 def _read_oracle(path: str) -> Accesses:

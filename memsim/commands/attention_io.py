@@ -135,11 +135,15 @@ def _run_sweep(args, dtype_bytes, sweep) -> int:
     if args.image_format and not (args.out or "").endswith(".html"):
         raise ConfigError("writes the figure beside --out FILE.html; give one",
                           field="--image-format")
+    if args.out is not None and not args.out.endswith((".csv", ".html")):
+        raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file", field="--out")
+    from memsim.ground.files import atomic_write_text, check_output
+    check_output(args.out, "file", flag="--out")
     df = sweep(n, d, ms, algos, heads=args.heads, batch=args.batch, dtype_bytes=dtype_bytes)
     if args.out is None:
         df.to_csv(sys.stdout, index=False)
     elif args.out.endswith(".csv"):
-        df.to_csv(args.out, index=False)
+        atomic_write_text(args.out, df.to_csv(index=False))
     elif args.out.endswith(".html"):
         from memsim.reports.export import write_figure
         from memsim.reports.figures_attention import attention_io_figure

@@ -29,7 +29,11 @@ def register(sub) -> None:
 
 
 def _run(args) -> int:
+    from memsim.ground.files import check_output
     from memsim.validate import kernelcal
+    check_output(args.out, "file", flag="--out")          # before the fit runs
+    check_output(args.pack, "dir", flag="--pack", markers=tuple(f"{k}.parquet" for k in (
+        "gemm", "context_attention", "generation_attention", "all_reduce")))
     rep = kernelcal.calibrate(args.kernels, args.hw, args.out, attention_kernel=args.attention_kernel,
                               pack=args.pack)
     if not args.quiet:

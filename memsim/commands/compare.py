@@ -23,10 +23,12 @@ def add_executor_args(p) -> None:
 
 
 def _compare(args) -> int:
+    from memsim.ground.files import check_output
     from memsim.reports.tables import comparison_table
     from memsim.sim.overrides import parse_sets
     from memsim.studies.compare import run_scenarios
     check_figure_args(args)
+    check_output(args.out, "dir", flag="--out", force=args.force)     # before anything runs
     overrides = parse_sets(args.set)          # the same path twice is an error, as in run
     executor = "dask" if args.scheduler else args.executor
     df, results = run_scenarios(args.scenarios, executor=executor, workers=args.workers,
@@ -35,10 +37,16 @@ def _compare(args) -> int:
     status = 0 if (df["error"] == "").all() else 1
     if args.out and results:
         import memsim.reports as reports
-        out = Path(args.out)
-        for label, res in results.items():
-            res.save(out / label.replace("/", "_").replace(" ", "_"))
-        reports.render(results, out / "report.html", plotly_js=args.plotly_js, image_format=args.image_format)
+        from memsim.ground.files import result_folder
+        # one transaction for the whole folder: every result and the report, or the old ones
+        folders = _folder_names(results)
+        with result_folder(Path(args.out), kind="compare", owned=[*folders.values(), "report.html",
+                                                                   "report-figures"],
+                           derived=("report.html", "report-figures")) as tmp:
+            for label, res in results.items():
+                res.save(tmp / folders[label])
+            reports.render(results, tmp / "report.html", plotly_js=args.plotly_js,
+                           image_format=args.image_format)
     if args.json:
         for row in df.to_dict(orient="records"):
             print_json(row)
@@ -54,6 +62,21 @@ def _compare(args) -> int:
     return status
 
 
+def _folder_names(results) -> dict[str, str]:
+    """One safe, distinct folder name per label (``..`` or ``a/b`` never leave OUT)."""
+    from memsim.ground.files import safe_name
+    out: dict[str, str] = {}
+    for label in results:
+        name = base = safe_name(label, default="scenario")
+        if name in ("report.html", "report-figures", "manifest.json"):
+            name = base = f"{name}_"
+        i = 2
+        while name in out.values():
+            name, i = f"{base}_{i}", i + 1
+        out[label] = name
+    return out
+
+
 def register(sub) -> None:
     p = add_command(sub, "compare", help="run scenarios side by side and print their metrics, "
                     "with the change of each against the first",
@@ -64,5 +87,8 @@ def register(sub) -> None:
     p.add_argument("--seed", type=int, help="override every scenario's seed")
     p.add_argument("--out", metavar="DIR", help="save each result and report.html here")
     p.add_argument("--json", action="store_true", help="print one JSON object per scenario")
+    p.add_argument("--force", action="store_true",
+                   help="with --out, write into a non-empty folder that is not memsim's (its other "
+                        "files are kept)")
     add_executor_args(p)
     add_figure_args(p, where="in OUT/report-figures/ (with --out)")

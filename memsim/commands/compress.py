@@ -66,6 +66,10 @@ def _compress(args) -> int:
     if args.image_format and not (args.out or "").endswith(".html"):
         raise ConfigError("writes the figure beside --out FILE.html; give one",
                           field="--image-format")
+    from memsim.ground.files import atomic_write_text, check_output
+    if args.out is not None and not args.out.endswith((".csv", ".html")):
+        raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file", field="--out")
+    check_output(args.out, "file", flag="--out")          # before the curves are computed
     model = load_model(args.model)
     scores = _source(args)
     budgets = _budgets(args, scores)
@@ -83,10 +87,8 @@ def _compress(args) -> int:
             written = write_figure(recall_figure(df, title=f"Attention-mass recall vs KV budget "
                                                  f"({scores.description})"), args.out,
                                    plotly_js=args.plotly_js, image_format=args.image_format)
-        elif args.out.endswith(".csv"):
-            df.to_csv(args.out, index=False)
         else:
-            raise ConfigError(f"--out {args.out!r}: expected a .html or .csv file")
+            atomic_write_text(args.out, df.to_csv(index=False))
     if args.json:
         for row in df.to_dict(orient="records"):
             print_json(row)

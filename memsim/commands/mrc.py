@@ -19,11 +19,16 @@ def _capacity_unit(args) -> str:
 def _mrc(args) -> int:
     import numpy as np
 
+    from memsim.ground.files import check_output
     from memsim.ground.progress import Progress
     from memsim.policies.mrc import capacity_grid, figure, mrc, write_curve
     check_figure_args(args)
     if args.image_format and not args.html:
         raise ConfigError("writes the figure beside --html FILE; give --html", field="--image-format")
+    if args.out is not None and not args.out.endswith((".csv", ".json")):
+        raise ConfigError(f"{args.out}: output must end in .csv or .json", field="--out")
+    check_output(args.out, "file", flag="--out")          # before the trace is read
+    check_output(args.html, "file", flag="--html")
     acc, sizes = load_trace(args)
     if args.capacities:
         parts = [c for item in args.capacities for c in item.split(",") if c.strip()]

@@ -39,6 +39,19 @@ def load_trace(args):
     return acc, sizes
 
 
+def _needs_times(args) -> bool:
+    """Access times matter only to a ttl policy and to the Python path (its ``now_s``)."""
+    if args.engine == "python" or args.admission is not None:
+        return True
+    from memsim.policies import registry
+    from memsim.policies.fast import kernel_for
+    for spec in args.policy:
+        pol = registry.create("eviction", spec, capacity=1)
+        if kernel_for(pol) is None or getattr(pol, "name", "") == "ttl":
+            return True
+    return False
+
+
 def add_trace_args(p) -> None:
     p.add_argument("trace", metavar="TRACE", help="access trace file")
     p.add_argument("--format", required=True, choices=FORMATS,
@@ -55,9 +68,12 @@ def add_trace_args(p) -> None:
 
 def _replay(args) -> int:
     from memsim.policies.replay import prepare_sequence, replay
+    caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]   # before the trace
     acc, sizes = load_trace(args)
-    caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]
     prepared = prepare_sequence(acc.ids, sizes)
+    acc.ids = sizes = None          # the dense copy is what runs: hold the trace once, not twice
+    if not _needs_times(args):
+        acc.times_s = None
     rows = []
     for pol in args.policy:
         for cap in caps:

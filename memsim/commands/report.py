@@ -9,17 +9,19 @@ from ._figures import add_figure_args, check_figure_args
 
 def _report(args) -> int:
     import memsim.reports as reports
+    from memsim.ground.files import check_output
     from memsim.reports._data import labels_from_dirs
     from memsim.sim.result import load_result
-
     check_figure_args(args)
-    results = {label: load_result(d) for label, d in zip(labels_from_dirs(args.results), args.results)}
-    if args.out:
+    if args.out is not None:
         out = Path(args.out)
     elif len(args.results) == 1:
         out = Path(args.results[0]) / "report.html"
     else:
         out = Path("report.html")
+    if args.out is not None or len(args.results) > 1 or Path(args.results[0]).is_dir():
+        check_output(args.out if args.out is not None else str(out), "file", flag="--out")
+    results = {label: load_result(d) for label, d in zip(labels_from_dirs(args.results), args.results)}
     path = reports.render(results, out, title=args.title, plotly_js=args.plotly_js,
                           image_format=args.image_format)
     print(f"report written to {path}")

@@ -47,8 +47,10 @@ def format_summary(summary: dict, title: str = "") -> str:
 
 
 def _run(args) -> int:
+    from memsim.ground.files import check_output
     from memsim.sim import kinds
     from memsim.sim.overrides import parse_sets
+    check_output(args.out, "dir", flag="--out", force=args.force)   # before anything runs
     overrides = parse_sets(args.set)
     scen = kinds.load_scenario(args.scenario or "quickstart", overrides, seed=args.seed)
     kind = kinds.kind_of(scen)
@@ -57,16 +59,16 @@ def _run(args) -> int:
     from memsim.sim.engine import engine_for
     res = engine_for(scen, progress=not args.json and not args.quiet).run()
     if args.out:
-        res.save(args.out)
+        render = None
         if not args.no_report:
             try:
                 import memsim.reports as reports
                 render = getattr(reports, "render", None)
             except ImportError:
                 render = None
-            if render is not None:
-                from pathlib import Path
-                render(res, Path(args.out) / "report.html")
+        # the report is part of the result's transaction: a kill leaves both old or both new
+        res.save(args.out, force=args.force,
+                 also=None if render is None else lambda folder: render(res, folder / "report.html"))
     if args.json:
         print_json(res.summary)
     elif not args.quiet:
@@ -122,3 +124,6 @@ def register(sub) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--quiet", action="store_true", help="print nothing (use with --out)")
     p.add_argument("--no-report", action="store_true", help="with --out, skip report.html")
+    p.add_argument("--force", action="store_true",
+                   help="with --out, write into a non-empty folder that is not a memsim result "
+                        "(its other files are kept; same-named ones are replaced)")

@@ -10,10 +10,15 @@ _SHOW = ("throughput_tok_s", "ttft_p50_s", "tpot_p50_s", "prefix_hit_ratio")
 
 
 def _sweep(args) -> int:
+    from memsim.ground.files import check_output
     from memsim.reports.tables import format_metric
-    from memsim.studies.sweep import AS_WRITTEN, RESULTS_FILE, load_sweep, run_sweep
+    from memsim.studies.sweep import AS_WRITTEN, RESULTS_FILE, SWEEP_MARKERS, load_sweep, run_sweep
     check_figure_args(args)
+    if args.out is not None:
+        check_output(args.out, "dir", flag="--out", force=args.force, markers=SWEEP_MARKERS)
     sw = load_sweep(args.sweep, out=args.out)
+    if args.out is None and sw.out is not None:      # the file's out: (or sweeps/<name>)
+        check_output(str(sw.out), "dir", flag="out", force=args.force, markers=SWEEP_MARKERS)
     executor = "dask" if args.scheduler else args.executor
     run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
                     progress=not args.quiet, save_runs=args.save_runs,
@@ -58,6 +63,8 @@ def register(sub) -> None:
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the points that failed last time (they are skipped otherwise)")
     p.add_argument("--json", action="store_true", help="print one JSON object: points, ran, skipped, failed")
+    p.add_argument("--force", action="store_true", help="write into a non-empty --out folder that "
+                   "is not a sweep's (its other files are kept)")
     p.add_argument("--no-report", action="store_true", help="skip OUT/report.html (each metric vs each swept "
                    "parameter)")
     add_executor_args(p)

@@ -112,6 +112,8 @@ def _scenario(args):
 
 def _run(args) -> int:
     from memsim.ground.errors import ConfigError
+    from memsim.ground.files import check_output
+    check_output(args.report, "file", flag="--report")     # before the search runs
     sc = _scenario(args)
     if args.fit and sc.search:
         raise ConfigError("give --fit or --search, not both", field="fit")

@@ -31,6 +31,9 @@ def register(sub) -> None:
     p.add_argument("--out", default=None, metavar="DIR",
                    help="output folder for host.yaml, calibration.json, validation.csv/.html "
                         "(default: runs/validate)")
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty --out folder memsim did not write (same-named files "
+                        "are replaced, others kept)")
     p.add_argument("--repeats", type=int, default=None, metavar="N",
                    help="timed runs per configuration; the minimum is the measurement, with the "
                         "median and the spread (max / min - 1) beside it (default 5 quick, 7 full)")
@@ -43,22 +46,26 @@ def register(sub) -> None:
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
 
 
+#: files whose presence marks a folder memsim validate wrote (so a rerun may write into it)
+_MARKERS = ("host.yaml", "calibration.json", "validation.csv", "report.json", "kernels.html")
+
+
 def _run(args) -> int:
     from pathlib import Path
 
     from memsim.ground.errors import ConfigError
+    from memsim.ground.files import check_output
     if args.kernels is not None or args.hw is not None:
         return _kernels(args)
     if args.no_tables or args.json:
         raise ConfigError("--no-tables and --json go with --kernels DIR --hw NAME", field="--kernels")
-    args.out = args.out or "runs/validate"
+    args.out = "runs/validate" if args.out is None else args.out
     if args.repeats is not None and args.repeats < 1:
         raise ConfigError(f"--repeats={args.repeats} must be at least 1", field="--repeats")
     repeats = args.repeats or (5 if args.quick else 7)
     only = _only(args)
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
-        raise ConfigError(f"{out} exists and is not a folder", field="--out")
+    check_output(out, "dir", flag="--out", force=args.force, markers=_MARKERS)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -111,6 +118,8 @@ def _kernels(args) -> int:
     if args.kernels is None or args.hw is None:
         raise ConfigError("--kernels DIR and --hw NAME go together", field="--kernels" if args.kernels is None
                           else "--hw")
+    from memsim.ground.files import check_output
+    check_output(args.out, "dir", flag="--out", force=args.force, markers=_MARKERS)
     report, frames = kernelcheck.check_kernels(args.kernels, args.hw, no_tables=args.no_tables)
     if args.out:
         out = Path(args.out)

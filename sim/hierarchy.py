@@ -17,6 +17,7 @@ import simpy
 from memsim.ground.errors import ConfigError
 
 from .link import Channel, Network
+from .ssd import SSD
 from .tierstore import TierStore
 
 __all__ = ["Hierarchy", "LoadPlan"]
@@ -115,21 +116,16 @@ class Hierarchy:
         store, hw = self.stores[store_idx], self.hw_tiers[store_idx]
         side = "write" if write else "read"
         if hw.kind in ("ssd", "flash"):
-            size, par, count = store.chunk_bytes, max(1, hw.parallelism), max(1, hw.count)
+            # the one SSD model memsim flash and memsim offload use too: the tier's size x
+            # queue-depth curve over all its drives, access latency inside the curve
+            ssd = SSD(hw, queue_depth=max(1, hw.parallelism), devices=max(1, hw.count))
+            return self._channel((store.name, side), lambda: Channel(
+                store.name, side, ssd.channel_bandwidth_fn(store.chunk_bytes, write=write),
+                ssd.channel_latency_s))
+        rate = (hw.write_bw if write else hw.read_bw) * max(1, hw.count)
 
-            curve: dict[int, float] = {}
-
-            def bw(n, hw=hw, size=size, par=par, count=count, write=write, curve=curve):
-                qd = min(par, max(1, n))
-                v = curve.get(qd)
-                if v is None:  # NOTE: memoised for speed; the curve is fixed for a given chunk size
-                    v = curve[qd] = hw.bandwidth_at(size, qd, write=write) * count
-                return v
-        else:
-            rate = (hw.write_bw if write else hw.read_bw) * max(1, hw.count)
-
-            def bw(n, rate=rate):
-                return rate
+        def bw(n, rate=rate):
+            return rate
         return self._channel((store.name, side), lambda: Channel(store.name, side, bw, hw.latency))
 
     def _path(self, src: str, dst: str, *, read_store: int | None = None, write_store: int | None = None):

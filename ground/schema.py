@@ -103,6 +103,10 @@ def parse_yaml(text: str, *, file: str | None = None, what: str = "invalid YAML"
     """``text`` read in memsim's YAML dialect; bad syntax or a duplicate key is a ConfigError."""
     try:
         return yaml12.parse(text)
+    except yaml12.TooLarge as e:
+        mark = e.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{where}{e.problem}", file=file) from None
     except yaml12.DuplicateKey as e:
         raise ConfigError(f"line {e.line}: key {e.key!r} appears twice in one mapping",
                           file=file) from None
@@ -117,7 +121,13 @@ def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a missing file or bad syntax raises ConfigError naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        # read at most one byte past the limit: /dev/zero or a 1 GB file is refused, not read
+        with p.open("rb") as f:
+            raw = f.read(yaml12.MAX_BYTES + 1)
+        if len(raw) > yaml12.MAX_BYTES:
+            raise ConfigError(f"larger than {yaml12.MAX_BYTES // 2**20} MiB; memsim reads YAML "
+                              "files up to that size (is this the right file?)", file=str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
     except IsADirectoryError:

@@ -105,6 +105,8 @@ def _read_mooncake(path: str) -> Accesses:
             except json.JSONDecodeError as e:
                 raise TraceError(f"not a JSON object ({e.msg}; truncated line?)",
                                  file=path, line=n) from None
+            except RecursionError:   # Python's decoder recurses once per nesting level
+                raise TraceError("not a trace row: JSON nested too deep", file=path, line=n) from None
             if not isinstance(row, dict) or "hash_ids" not in row:
                 raise TraceError("row has no hash_ids", file=path, line=n)
             h = row["hash_ids"]

@@ -24,6 +24,16 @@ def parse_capacity(text: str, unit: str) -> int:
     return value
 
 
+def no_repeats(flag: str, given: list[str], values: list) -> None:
+    """The same value twice in a repeated flag is a slip (the row would print twice): refuse it."""
+    seen: dict = {}
+    for text, v in zip(given, values):
+        if v in seen:
+            raise ConfigError(f"{text!r} is given twice (as {seen[v]!r} and {text!r}); give each "
+                              "value once", field=flag)
+        seen[v] = text
+
+
 def load_trace(args):
     """Read TRACE per --format/--*-column and return (accesses, sizes or None)."""
     from memsim.workloads.accesses import read_accesses
@@ -57,6 +67,8 @@ def _replay(args) -> int:
     from memsim.policies.replay import prepare_sequence, replay
     acc, sizes = load_trace(args)
     caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]
+    no_repeats("--capacity", args.capacity, caps)
+    no_repeats("--policy", args.policy, args.policy)
     prepared = prepare_sequence(acc.ids, sizes)
     rows = []
     for pol in args.policy:

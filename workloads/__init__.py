@@ -48,8 +48,8 @@ def open_workload(spec: WorkloadSpec | dict[str, Any], *, base_dir: str | Path |
         raise ConfigError(f"expected a folder path, got {type(base_dir).__name__} {base_dir!r:.60}",
                           field="base_dir")
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise ConfigError(f"expected an integer in 0..2**63-1, got {type(seed).__name__} {seed!r:.60}",
-                          field="seed")
+        # a trace ignores the seed, but a wrong one is still a mistake worth naming
+        raise ConfigError(f"seed={seed!r:.60} must be an integer >= 0 (below 2**63)", field="seed")
     if isinstance(spec, SyntheticSpec):
         stream = generate(spec, seed=seed, base_dir=None if base_dir is None else Path(base_dir))
     else:

@@ -317,7 +317,7 @@ class SyntheticSpec(_Spec):
         if self.duration is not None:
             if self.duration > MAX_SPAN_S:
                 raise ConfigError(f"{self.duration:.4g} s is longer than the {MAX_SPAN_S:.0e} s "
-                                  "(31.7 years) a simulation may span", field="duration")
+                                  "(317 years) a simulation may span", field="duration")
             if rate * self.duration > MAX_DURATION_REQUESTS:
                 raise ConfigError(f"{rate:g} req/s for {self.duration:g} s is about "
                                   f"{rate * self.duration:.3g} requests; a duration may imply at "
@@ -327,7 +327,7 @@ class SyntheticSpec(_Spec):
             # sessions: rate counts sessions, whose turns arrive later; the generator checks those
             raise ConfigError(f"{self.num_requests} requests at {rate:.4g} req/s span about "
                               f"{self.num_requests / rate:.4g} s, past the {MAX_SPAN_S:.0e} s "
-                              "(31.7 years) a simulation may span (a rate in other units?)",
+                              "(317 years) a simulation may span (a rate in other units?)",
                               field="arrivals.rate")
         return self
 

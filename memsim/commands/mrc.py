@@ -5,6 +5,7 @@ from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._figures import add_figure_args, check_figure_args
+from ._numbers import MAX_WORKERS, count
 from ._table import table
 from .replay import add_trace_args, load_trace, no_repeats, parse_capacity
 
@@ -73,9 +74,9 @@ def register(sub) -> None:
                    help="eviction policy (repeatable; default lru)")
     p.add_argument("--capacities", nargs="+", metavar="N",
                    help="capacities (space- or comma-separated)")
-    p.add_argument("--points", type=int, default=20,
+    p.add_argument("--points", type=count(1, 10_000), default=20,
                    help="log-spaced capacities up to the working set (default 20)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=count(1, MAX_WORKERS), metavar="N",
                    help="parallel replays (default: one per core)")
     p.add_argument("--out", metavar="FILE", help="write the curve as .csv or .json")
     p.add_argument("--html", metavar="FILE", help="write a plotly figure (self-contained HTML)")

@@ -19,8 +19,8 @@ def parse_capacity(text: str, unit: str) -> int:
                               field="--capacity") from None
         from memsim.ground.units import parse_size
         value = parse_size(text, field="--capacity")
-    if value <= 0:
-        raise ConfigError(f"capacity {text!r} must be > 0", field="--capacity")
+    if not 0 < value < 2**63:
+        raise ConfigError(f"capacity {text!r} must be in 1..2**63-1", field="--capacity")
     return value
 
 

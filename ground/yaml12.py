@@ -113,35 +113,47 @@ Loader.add_constructor("tag:yaml.org,2002:int", Loader.construct_yaml_int)
 def _check_expanded(root) -> None:
     """Refuse a node graph that, with aliases expanded, is too deep, too big or cyclic.
 
-    Sizes are memoised per node, so the walk costs one visit per node as written, not per
-    node as expanded; the recursion is bounded by MAX_DEPTH."""
-    sizes: dict[int, int] = {}
+    Each node's expanded size and height are memoised, so the walk costs one visit per
+    node as written, not per node as expanded (an alias reached again is checked from its
+    memo: its height counts from where the alias sits); the recursion is bounded by MAX_DEPTH."""
+    memo: dict[int, tuple[int, int]] = {}     # id -> (values below and at it, levels)
     open_: set[int] = set()
 
-    def size(node, depth: int) -> int:
+    def deep(node, depth: int):
+        return TooLarge(f"nested more than {MAX_DEPTH} levels deep once aliases are expanded",
+                        node.start_mark)
+
+    def walk(node, depth: int) -> tuple[int, int]:
         key = id(node)
-        if key in sizes:
-            return sizes[key]
+        if key in memo:
+            size, height = memo[key]
+            if depth + height - 1 > MAX_DEPTH:
+                raise deep(node, depth)
+            return size, height
         if key in open_:
             raise TooLarge("an alias refers to the anchor it is inside (a cycle)", node.start_mark)
         if depth > MAX_DEPTH:
-            raise TooLarge(f"nested more than {MAX_DEPTH} levels deep once aliases are expanded",
-                           node.start_mark)
-        n = 1
+            raise deep(node, depth)
         if isinstance(node, yaml.SequenceNode):
-            open_.add(key)
-            n += sum(size(c, depth + 1) for c in node.value)
+            children = node.value
         elif isinstance(node, yaml.MappingNode):
-            open_.add(key)
-            n += sum(size(k, depth + 1) + size(v, depth + 1) for k, v in node.value)
+            children = [n for kv in node.value for n in kv]
+        else:
+            children = []
+        open_.add(key)
+        size, height = 1, 1
+        for c in children:
+            cs, ch = walk(c, depth + 1)
+            size += cs
+            height = max(height, ch + 1)
+            if size > MAX_NODES:
+                raise TooLarge(f"more than {MAX_NODES:,} values once aliases are expanded "
+                               "(an alias bomb?)", node.start_mark)
         open_.discard(key)
-        if n > MAX_NODES:
-            raise TooLarge(f"more than {MAX_NODES:,} values once aliases are expanded "
-                           "(an alias bomb?)", node.start_mark)
-        sizes[key] = n
-        return n
+        memo[key] = (size, height)
+        return size, height
 
-    size(root, 1)
+    walk(root, 1)
 
 
 def parse(text: str):

@@ -23,7 +23,7 @@ import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from robust_helpers import run_cli, tiny_scenario
+from robust_helpers import run_cli, tiny_scenario, warm_up
 
 from memsim.ground.errors import ConfigError
 from memsim.sim.sampling import MAX_SAMPLES
@@ -39,6 +39,7 @@ HYP = settings(max_examples=12, deadline=None,
 def _warm():
     """Import the engine and read the platform once, so a case's wall time is its own."""
     from memsim.sim.config import load_scenario
+    warm_up()
     load_scenario(tiny_scenario())
 
 

@@ -48,6 +48,9 @@ def _sequence(v: Any, field: str, noun: str) -> np.ndarray:
 
 def check_ids(ids: Any, field: str = "ids") -> np.ndarray:
     """``ids`` as a 1-D int64 array, or a ConfigError naming ``field``."""
+    if isinstance(ids, (list, tuple)) and any(type(v) is int and not -(1 << 63) <= v < (1 << 63)
+                                              for v in ids):
+        ids = np.array(ids, dtype=object)    # NumPy would turn int64 mixed with uint64 into floats
     arr = _sequence(ids, field, "integer ids")
     if len(arr) == 0:
         raise ConfigError("no accesses (a hit ratio over nothing is meaningless)", field=field)

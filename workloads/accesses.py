@@ -63,7 +63,10 @@ def read_accesses(path, *, format: str, id_column: str | None = None,
                           field="format")
     reader = {"mooncake": _read_mooncake, "ids": _read_ids, "oracle": _read_oracle,
               "csv": lambda p: _read_csv(p, id_column, size_column, time_column)}[format]
-    acc = reader(path)
+    try:
+        acc = reader(path)
+    except OSError as e:    # no read permission, a file that vanished, an I/O error
+        raise TraceError(f"cannot read: {e.strerror or e}", file=path) from None
     if len(acc) == 0:  # a hit ratio over nothing is meaningless: say so instead of printing 0
         raise TraceError("empty trace: no accesses", file=path)
     acc.source = path

@@ -44,6 +44,8 @@ def _budgets(args, scores) -> list[int]:
             if b < 1:
                 raise ConfigError(f"--budget {part!r}: must be at least one token")
             out.append(int(round(b)))
+    if len(out) > 1000:   # each budget is a point of every policy's curve
+        raise ConfigError(f"--budget: {len(out):,} budgets; give at most 1,000")
     return out
 
 

@@ -229,3 +229,19 @@ def test_a_deep_hf_config_is_one_line(cli_error, tmp_path):
     f.write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
     _bad(cli_error, ["models", "show", f], "config.json",
          family="readers")
+
+
+@pytest.mark.parametrize("fmt,text", [("ids", "1\n2\n"), ("mooncake", '{"hash_ids": [1]}\n'),
+                                      ("csv", "id\n1\n")])
+def test_an_unreadable_access_trace_is_one_line(cli_error, tmp_path, monkeypatch, fmt, text):
+    # the suite may run as root, where chmod 0 still reads: make open() refuse instead
+    import memsim.workloads.accesses as acc
+    f = tmp_path / "t.txt"
+    f.write_text(text)
+
+    def refuse(*a, **k):
+        raise PermissionError(13, "Permission denied")
+    monkeypatch.setattr(acc, "open", refuse, raising=False)
+    monkeypatch.setattr("pandas.read_csv", refuse)
+    _bad(cli_error, ["replay", f, "--format", fmt, "--policy", "lru", "--capacity", "2"], "t.txt",
+         "Permission denied", family="readers")

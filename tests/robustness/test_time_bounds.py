@@ -251,3 +251,18 @@ def test_sweep_size_is_the_product_of_its_lists(tmp_path_factory, lengths, seeds
             sw.check_size()
     else:
         assert sw.check_size() == n
+
+
+TRAIN = [("global_batch=1000000000000", "global_batch", "micro-batches"),
+         ("global_batch=20000", "global_batch", "16,384"),
+         ("seq_len=10000000000", "seq_len", "1048576"),
+         ("seq_len=4194304", "seq_len", "1048576")]
+
+
+@pytest.mark.parametrize("setting,field,needle", TRAIN, ids=[c[0] for c in TRAIN])
+def test_a_training_step_too_big_to_simulate_is_refused(cli_error, tmp_path, setting, field, needle):
+    # each used to run past 60 s (one pipeline op per micro-batch; the memory search past ~4M tokens)
+    from memsim.scenarios import folder
+    t0 = time.perf_counter()
+    cli_error(["run", folder() / "train-llama8b-8xh100.yaml", "--set", setting], field, needle, family="time")
+    assert time.perf_counter() - t0 < FAST_S

@@ -22,7 +22,7 @@ from . import yaml12
 from .errors import ConfigError, combine
 from .scalars import check_int64, number_choices, type_problem
 
-__all__ = ["StrictModel", "load_yaml", "parse_yaml", "validate", "validate_located",
+__all__ = ["StrictModel", "load_yaml", "parse_yaml", "validate", "validate_located", "check_shape",
            "field_path", "validation_error"]
 
 M = TypeVar("M", bound=BaseModel)
@@ -79,6 +79,7 @@ class StrictModel(BaseModel):
                 where = f"{self._loc}.{name}" if self._loc else name
                 raise ConfigError(_unknown_key(name, list(type(self).model_fields)), field=where)
             return super().__setattr__(name, value)
+        check_shape(value, field=f"{self._loc}.{name}" if self._loc else name)
         try:
             super().__setattr__(name, value)
         except ValidationError as e:
@@ -103,6 +104,10 @@ def parse_yaml(text: str, *, file: str | None = None, what: str = "invalid YAML"
     """``text`` read in memsim's YAML dialect; bad syntax or a duplicate key is a ConfigError."""
     try:
         return yaml12.parse(text)
+    except yaml12.TooLarge as e:
+        mark = e.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        raise ConfigError(f"{where}{e.problem}", file=file) from None
     except yaml12.DuplicateKey as e:
         raise ConfigError(f"line {e.line}: key {e.key!r} appears twice in one mapping",
                           file=file) from None
@@ -117,7 +122,13 @@ def load_yaml(path: str | Path) -> Any:
     """Read a YAML file; a missing file or bad syntax raises ConfigError naming the file."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        # read at most one byte past the limit: /dev/zero or a 1 GB file is refused, not read
+        with p.open("rb") as f:
+            raw = f.read(yaml12.MAX_BYTES + 1)
+        if len(raw) > yaml12.MAX_BYTES:
+            raise ConfigError(f"larger than {yaml12.MAX_BYTES // 2**20} MiB; memsim reads YAML "
+                              "files up to that size (is this the right file?)", file=str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
     except IsADirectoryError:
@@ -144,9 +155,45 @@ def field_path(loc: tuple, cls: type | None = None) -> str:
     return out
 
 
+def check_shape(data: Any, *, file: str | Path | None = None, field: str | None = None) -> None:
+    """Refuse plain data (dicts, lists, tuples) that nests deeper than YAML files may, holds
+    more values, or contains itself: a dict built in Python gets the limits a file gets
+    (``ground/yaml12.py``), before pydantic recurses into it."""
+    count = 0
+    on_path: set[int] = set()
+
+    def walk(v: Any, depth: int, where: str) -> None:
+        nonlocal count
+        count += 1
+        if count > yaml12.MAX_NODES:
+            raise ConfigError(f"more than {yaml12.MAX_NODES:,} values", file=_s(file), field=where or None)
+        if not isinstance(v, (dict, list, tuple)):
+            return
+        if depth > yaml12.MAX_DEPTH:
+            raise ConfigError(f"nested more than {yaml12.MAX_DEPTH} levels deep", file=_s(file),
+                              field=where or None)
+        if id(v) in on_path:
+            raise ConfigError("contains itself (a cycle)", file=_s(file), field=where or None)
+        on_path.add(id(v))
+        items = v.items() if isinstance(v, dict) else enumerate(v)
+        for k, child in items:
+            sub = (f"{where}[{k}]" if isinstance(v, (list, tuple))
+                   else f"{where}.{k}" if where else str(k))
+            # name only the first levels: a path 50 keys long is no help
+            walk(child, depth + 1, sub if depth < 4 else where)
+        on_path.discard(id(v))
+
+    walk(data, 1, field or "")
+
+
+def _s(file):
+    return None if file is None else str(file)
+
+
 def validate(cls: type[M], data: Any, *, file: str | Path | None = None, prefix: str | None = None) -> M:
     """Build ``cls`` from ``data``; every problem found becomes one ConfigError line
     (several: a ``ConfigErrors``, one line each)."""
+    check_shape(data, file=file, field=prefix)
     try:
         return cls.model_validate(data)
     except ValidationError as e:
@@ -320,6 +367,7 @@ def _inner_model(t):
 def validate_located(cls, data, *, file):
     """``validate``, but a ConfigError raised by a model-level check keeps its own field
     under the model's location (``tiers[3]`` + ``bw_curve[0].read_bw``)."""
+    check_shape(data, file=file)
     try:
         return cls.model_validate(data)
     except ValidationError as e:

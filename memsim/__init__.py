@@ -27,8 +27,8 @@ if TYPE_CHECKING:   # what type checkers and editors see; at run time names load
     from memsim import ground, hwmodels, policies, reports, scenarios, sim, studies, validate, workloads
     from memsim.ground.errors import ConfigError, MemsimError, SimulationError, TraceError
     from memsim.hwmodels import list_platforms, load_platform
+    from memsim.policies.arguments import replay
     from memsim.policies.mrc import mrc
-    from memsim.policies.replay import replay
     from memsim.sim.config import Scenario, load_scenario
     from memsim.sim.engine import run
     from memsim.sim.result import Result, load_result
@@ -43,7 +43,7 @@ _API = {
     "load_result": "memsim.sim.result",
     "Scenario": "memsim.sim.config",
     "load_scenario": "memsim.sim.kinds",
-    "replay": "memsim.policies.replay",
+    "replay": "memsim.policies.arguments",   # memsim.policies.replay.replay, arguments checked
     "mrc": "memsim.policies.mrc",
     "load_platform": "memsim.hwmodels",
     "list_platforms": "memsim.hwmodels",

@@ -14,6 +14,7 @@ import numpy as np
 
 from memsim.ground.errors import ConfigError
 
+from .arguments import MAX_CAPACITIES, check_capacities, check_ids, check_sizes, check_workers
 from .fast.stack_distance import stack_distances
 from .replay import prepare_sequence, replay
 
@@ -22,8 +23,10 @@ __all__ = ["lru_curve", "mrc", "capacity_grid", "write_curve", "figure"]
 
 def capacity_grid(n_unique: int, points: int = 20, *, low: int = 1) -> list[int]:
     """``points`` log-spaced integer capacities from ``low`` to the working-set size."""
-    if points < 1:
-        raise ConfigError(f"points={points} must be >= 1", field="points")
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) \
+            or not 1 <= points <= MAX_CAPACITIES:
+        raise ConfigError(f"points={points!r} must be an integer in 1..{MAX_CAPACITIES:,}",
+                          field="points")
     hi = max(int(n_unique), low)
     grid = np.unique(np.geomspace(low, hi, points).round().astype(np.int64))
     return [int(c) for c in grid]
@@ -59,6 +62,10 @@ def mrc(ids, policy, capacities, *, sizes=None, workers: int | None = None,
 
     ``on_point(row)`` is called as each capacity finishes (in completion order), e.g. for progress.
     """
+    ids = check_ids(ids)
+    sizes = check_sizes(sizes, len(ids))
+    capacities = check_capacities(capacities)
+    workers = check_workers(workers)
     name = policy if isinstance(policy, str) else None
     unit = sizes is None or bool(np.all(np.asarray(sizes) == 1))
     done = on_point or (lambda row: None)

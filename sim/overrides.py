@@ -36,6 +36,8 @@ def parse_set(item: str) -> tuple[str, Any]:
         return path, yaml12.parse(raw)
     except yaml12.DuplicateKey as e:
         raise ConfigError(f"key {e.key!r} appears twice in the value", field=f"--set {path}") from None
+    except yaml12.TooLarge as e:
+        raise ConfigError(f"the value is {e.problem}", field=f"--set {path}") from None
     except yaml.YAMLError:
         return path, raw    # not YAML (e.g. "a: b: c"): the text itself
 

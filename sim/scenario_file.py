@@ -19,7 +19,7 @@ import memsim.scenarios as shipped
 from memsim.ground import catalogue
 from memsim.ground.errors import ConfigError, combine
 from memsim.ground.scalars import INT64_MAX
-from memsim.ground.schema import StrictModel, load_yaml, validate
+from memsim.ground.schema import StrictModel, check_shape, load_yaml, validate
 from memsim.policies import registry
 
 from .overrides import apply_each, check_overrides
@@ -110,6 +110,9 @@ def build(models: dict[str, type[ScenarioFile]], source: Any, overrides: Any = N
     if isinstance(source, tuple(models.values())) and not overrides and seed is None:
         return source
     data, base, file = read(source)
+    check_shape(data, file=file)     # before anything copies or walks it (a dict from Python)
+    for path, value in overrides.items():
+        check_shape(value, field=path)
     cls = _model_for(models, overrides.get("kind", data.get("kind", default_kind)), file,
                      elsewhere)
     errors: list[ConfigError] = []

@@ -34,7 +34,7 @@ from .runner import Progress, Task, run_many, summary_row
 
 __all__ = ["SweepSpec", "Sweep", "Point", "SweepRun", "load_sweep", "run_sweep", "is_sweep_file",
            "load_sweep_results", "fold_list_paths", "param_cells", "point_label", "RESULTS_FILE",
-           "POINT_FILE", "AS_WRITTEN"]
+           "POINT_FILE", "AS_WRITTEN", "ASK_POINTS", "MAX_POINTS"]
 
 RESULTS_FILE = "results.parquet"
 
@@ -80,6 +80,12 @@ class _Lock:
         if self.fd is not None:
             os.close(self.fd)      # closing drops the lock
             self.fd = None
+#: points a sweep runs without ``yes=True`` (``memsim sweep --yes``): more is likely a typo
+#: (a grid of two 1,000-value lists is a million runs) and takes hours to validate alone
+ASK_POINTS = 1_000
+#: points a sweep may have at all: every point's scenario is validated and held before
+#: the first runs, so beyond this split the sweep into several files
+MAX_POINTS = 100_000
 
 
 def _check_path(path: str) -> str:
@@ -209,6 +215,39 @@ class Sweep:
     out: Path | None
     file: str | None = None
 
+    @property
+    def size(self) -> int:
+        """How many points the sweep has (grid product x zip length x seeds), without building them."""
+        n = math.prod(len(v) for v in self.spec.grid.values())
+        n *= len(next(iter(self.spec.zip.values()))) if self.spec.zip else 1
+        return n * (len(self.spec.seeds) if self.spec.seeds else 1)
+
+    def shape(self) -> str:
+        """``grid 3 x 2, zip 3, seeds 2``: where the size comes from."""
+        parts = []
+        if self.spec.grid:
+            parts.append("grid " + " x ".join(str(len(v)) for v in self.spec.grid.values()))
+        if self.spec.zip:
+            parts.append(f"zip {len(next(iter(self.spec.zip.values())))}")
+        if self.spec.seeds:
+            parts.append(f"seeds {len(self.spec.seeds)}")
+        return ", ".join(parts) or "the base scenario alone"
+
+    def check_size(self, *, yes: bool = False) -> int:
+        """The number of points, or a ConfigError when there are more than ``ASK_POINTS``
+        (unless ``yes``) or more than ``MAX_POINTS``."""
+        n = self.size
+        field_ = "grid" if self.spec.grid else ("zip" if self.spec.zip else "seeds")
+        if n > MAX_POINTS:
+            raise ConfigError(f"{n:,} points ({self.shape()}); a sweep may have at most "
+                              f"{MAX_POINTS:,}: split it into several sweep files", file=self.file,
+                              field=field_)
+        if n > ASK_POINTS and not yes:
+            raise ConfigError(f"{n:,} points ({self.shape()}); more than {ASK_POINTS:,} runs only "
+                              "when asked: pass --yes (run_sweep(..., yes=True))", file=self.file,
+                              field=field_)
+        return n
+
     def combinations(self) -> list[dict[str, Any]]:
         grid_keys = list(self.spec.grid)
         grid = [dict(zip(grid_keys, vals)) for vals in itertools.product(*self.spec.grid.values())]
@@ -264,6 +303,9 @@ def load_sweep(source: str | Path | dict, *, out: str | Path | None = None,
     """
     if isinstance(source, dict):
         data, file, folder = source, None, Path(base_dir or Path.cwd())
+    elif not isinstance(source, (str, Path)) or isinstance(source, bool):
+        raise ConfigError(f"expected a sweep file path or a dict, got {type(source).__name__} "
+                          f"{source!r:.60}", field="sweep")
     else:
         file, folder = str(source), Path(source).resolve().parent
         data = load_yaml(source)
@@ -364,8 +406,9 @@ def _parquet_bytes(data: pd.DataFrame | dict) -> bytes:
 
 def _tidy(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
     """Columns whose values mix numbers and text become text (Parquet needs one type)."""
-    first = ["point", "index", *params, *[p + AS_WRITTEN for p in params if p + AS_WRITTEN in df.columns],
-             "seed"]
+    # a grid may vary ``seed`` itself: list it once (pyarrow refuses duplicate column names)
+    first = list(dict.fromkeys(["point", "index", *params,
+                                *[p + AS_WRITTEN for p in params if p + AS_WRITTEN in df.columns], "seed"]))
     if df.empty:
         return pd.DataFrame(columns=first + ["error"])
     for col in df.columns:
@@ -379,12 +422,21 @@ def _tidy(df: pd.DataFrame, params: list[str]) -> pd.DataFrame:
 
 def run_sweep(sweep: Sweep, *, executor: str = "local", workers: int | None = None,
               scheduler: str | None = None, progress: bool | None = None,
-              save_runs: bool = False, retry_failed: bool = False) -> SweepRun:
+              save_runs: bool = False, retry_failed: bool = False, yes: bool = False) -> SweepRun:
     """Run the sweep's missing points and return the combined table (one row per point).
 
     Points already in ``out/points/`` are skipped, including ones that failed,
-    unless ``retry_failed``.
+    unless ``retry_failed``.  A sweep of more than ``ASK_POINTS`` points runs only with
+    ``yes=True``; more than ``MAX_POINTS`` never (ConfigError before anything is built).
+    ``sweep`` may also be what ``load_sweep`` takes (a path or a dict).
     """
+    if not isinstance(sweep, Sweep):
+        sweep = load_sweep(sweep)
+    for name, flag in (("save_runs", save_runs), ("retry_failed", retry_failed), ("yes", yes)):
+        if not isinstance(flag, bool):
+            raise ConfigError(f"expected true or false, got {type(flag).__name__} {flag!r:.60}",
+                              field=name)
+    sweep.check_size(yes=yes)
     points = sweep.points()
     if sweep.out is None:
         return _run_points(sweep, points, executor, workers, scheduler, progress, save_runs,

@@ -7,9 +7,12 @@ garbled file fails before a simulation starts.  See docs/workloads.md.
 """
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from memsim.ground.errors import ConfigError
 
 from ._lines import TRACE_DIR_ENV, check_file, resolve_path
 from ._stream import windowed
@@ -37,6 +40,16 @@ def open_workload(spec: WorkloadSpec | dict[str, Any], *, base_dir: str | Path |
     """
     if isinstance(spec, dict):
         spec = parse_workload_spec(spec)
+    elif not isinstance(spec, (SyntheticSpec, MooncakeSpec, AzureSpec, CsvSpec, ParquetSpec)):
+        raise ConfigError(f"expected a workload mapping (kind: ...) or a WorkloadSpec, got "
+                          f"{type(spec).__name__} {spec!r:.60}", field="workload")
+    if base_dir is not None and (isinstance(base_dir, bool)
+                                 or not isinstance(base_dir, (str, os.PathLike))):
+        raise ConfigError(f"expected a folder path, got {type(base_dir).__name__} {base_dir!r:.60}",
+                          field="base_dir")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        # a trace ignores the seed, but a wrong one is still a mistake worth naming
+        raise ConfigError(f"seed={seed!r:.60} must be an integer >= 0 (below 2**63)", field="seed")
     if isinstance(spec, SyntheticSpec):
         stream = generate(spec, seed=seed, base_dir=None if base_dir is None else Path(base_dir))
     else:

@@ -12,7 +12,22 @@ from collections.abc import Iterable, Iterator
 from ._lines import trace_error
 from .request import Request
 
-__all__ = ["windowed", "Row"]
+__all__ = ["windowed", "Row", "MAX_SPAN_S", "MAX_TRACE_SPAN_S", "span_problem"]
+
+#: The latest a request may arrive, in simulated seconds (about 317 years): float64
+#: seconds still resolve 2 us there, so the engine's iteration times stay meaningful.
+MAX_SPAN_S = 1e10
+
+#: How far a trace's rows may reach past its first row, on the trace's own clock (about
+#: 3.2 years).  No recorded serving trace spans that long, so a later row is a unit
+#: mistake: an epoch time in a relative trace, milliseconds read as seconds, 1e300.
+MAX_TRACE_SPAN_S = 1e8
+
+
+def span_problem(arrival_s: float, what: str) -> str:
+    """The message for an arrival past ``MAX_SPAN_S``."""
+    return (f"{what} arrives at {arrival_s:.4g} s, past the {MAX_SPAN_S:.0e} s (317 years) a "
+            "simulation may span")
 
 Row = tuple  # (time_s: float, input_tokens: int, output_tokens: int, hash_ids | None, where: int)
 
@@ -43,7 +58,16 @@ def windowed(rows: Iterable[Row], *, path, start_s: float = 0.0, end_s: float | 
             continue
         if off >= hi or (limit is not None and n >= limit):
             break
-        yield Request(n, (off - lo) * inv, inp, out, hashes,
+        if off > MAX_TRACE_SPAN_S:
+            raise trace_error(f"this row is {off:.4g} s after the first, past the "
+                              f"{MAX_TRACE_SPAN_S:.0e} s (3.2 years) a trace may span: a timestamp "
+                              "in other units, or an absolute time in a relative trace? (see "
+                              "time_unit)", path, where, unit=unit)
+        at = (off - lo) * inv
+        if at > MAX_SPAN_S:    # a tiny time_scale stretches even a short trace
+            raise trace_error(span_problem(at, "this row") + " (see time_scale)", path, where,
+                              unit=unit)
+        yield Request(n, at, inp, out, hashes,
                       hash_block_tokens if hashes is not None else 0)
         n += 1
     if n == 0:

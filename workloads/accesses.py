@@ -8,6 +8,7 @@ chunks; a malformed row raises ``TraceError`` naming the file and line.
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass
 from itertools import islice
@@ -16,6 +17,8 @@ from typing import Optional
 import numpy as np
 
 from memsim.ground.errors import ConfigError, TraceError
+
+from ._lines import MAX_TOKENS
 
 __all__ = ["Accesses", "read_accesses", "write_oracle", "FORMATS", "ORACLE_DTYPE"]
 
@@ -51,27 +54,52 @@ def read_accesses(path, *, format: str, id_column: str | None = None,
                           field="format")
     if not os.path.exists(path):
         raise TraceError("no such file", file=path)
+    if os.path.isdir(path):
+        raise TraceError("is a directory, expected a trace file", file=path)
+    if not os.access(path, os.R_OK):
+        raise TraceError("cannot read: permission denied", file=path)
     if format != "csv" and (id_column or size_column or time_column):
         raise ConfigError("--id-column/--size-column/--time-column apply to --format csv only",
                           field="format")
     reader = {"mooncake": _read_mooncake, "ids": _read_ids, "oracle": _read_oracle,
               "csv": lambda p: _read_csv(p, id_column, size_column, time_column)}[format]
-    acc = reader(path)
+    try:
+        acc = reader(path)
+    except OSError as e:    # no read permission, a file that vanished, an I/O error
+        raise TraceError(f"cannot read: {e.strerror or e}", file=path) from None
     if len(acc) == 0:  # a hit ratio over nothing is meaningless: say so instead of printing 0
         raise TraceError("empty trace: no accesses", file=path)
     acc.source = path
     return acc
 
 
-def _bad_int_line(lines, first_line: int, path: str):
-    for j, s in enumerate(lines):
-        t = s.strip()
-        try:
-            int(t)
-        except ValueError:
-            what = "empty line" if not t else f"{t[:40]!r} is not an integer id"
-            raise TraceError(what, file=path, line=first_line + j) from None
-    raise AssertionError("chunk failed to parse but every line is an integer")
+_U64 = 1 << 64
+
+
+def _id_array(texts, path: str, first_line: int, what: str = "") -> np.ndarray:
+    """Block ids from text, as int64: integers 0..2**64-1 (a uint64 hash keeps its bits;
+    ids are keys, compared only for equality).  Anything else is a TraceError at its line."""
+    try:
+        a = np.array([int(s) for s in texts], dtype=np.int64)
+    except (ValueError, OverflowError, TypeError):
+        vals = []
+        for j, s in enumerate(texts):
+            t = s.strip() if isinstance(s, str) else s
+            try:
+                v = int(t)
+            except (ValueError, TypeError):
+                problem = "empty line" if t == "" else f"{str(t)[:40]!r} is not an integer id"
+                raise TraceError(what + problem, file=path, line=first_line + j) from None
+            if not 0 <= v < _U64:
+                raise TraceError(f"{what}id {v} is outside 0..2**64-1 (ids are unsigned 64-bit)",
+                                 file=path, line=first_line + j) from None
+            vals.append(v)
+        return np.array(vals, dtype=np.uint64).view(np.int64)
+    if len(a) and a.min() < 0:
+        j = int(np.argmax(a < 0))
+        raise TraceError(f"{what}id {int(a[j])} is negative; ids are integers 0..2**64-1",
+                         file=path, line=first_line + j)
+    return a
 
 
 def _read_ids(path: str) -> Accesses:
@@ -84,10 +112,7 @@ def _read_ids(path: str) -> Accesses:
                 break
             if lines[-1] and not lines[-1].endswith("\n") and not lines[-1].strip():
                 lines.pop()
-            try:
-                parts.append(np.array([int(s) for s in lines], dtype=np.int64))
-            except (ValueError, OverflowError):
-                _bad_int_line(lines, line_no, path)
+            parts.append(_id_array(lines, path, line_no))
             line_no += len(lines)
     ids = np.concatenate(parts) if parts else np.zeros(0, np.int64)
     return Accesses(ids=ids)
@@ -98,15 +123,6 @@ def _read_ids(path: str) -> Accesses:
 _MOONCAKE_LINES = 1 << 13
 
 
-def _flush_or_say(flush, path: str, last_line) -> None:
-    try:
-        flush()
-    except OverflowError:
-        where = f" (lines up to {last_line})" if last_line else ""
-        raise TraceError(f"a hash id does not fit in a signed 64-bit integer{where}",
-                         file=path) from None
-
-
 def _read_mooncake(path: str) -> Accesses:
     id_parts: list[np.ndarray] = []
     time_parts: list[np.ndarray] = []
@@ -114,7 +130,9 @@ def _read_mooncake(path: str) -> Accesses:
     times: list[float] = []
 
     def flush() -> None:
-        id_parts.append(np.array(ids, dtype=np.int64))
+        # ids are checked to lie in 0..2**64-1; those past 2**63 keep their bits as int64
+        big = any(v >= 1 << 63 for v in ids)
+        id_parts.append(np.array(ids, dtype=np.uint64).view(np.int64) if big else np.array(ids, dtype=np.int64))
         time_parts.append(np.array(times, dtype=np.float64))
         ids.clear()
         times.clear()
@@ -128,20 +146,32 @@ def _read_mooncake(path: str) -> Accesses:
             except json.JSONDecodeError as e:
                 raise TraceError(f"not a JSON object ({e.msg}; truncated line?)",
                                  file=path, line=n) from None
+            except RecursionError:   # Python's decoder recurses once per nesting level
+                raise TraceError("not a trace row: JSON nested too deep", file=path, line=n) from None
             if not isinstance(row, dict) or "hash_ids" not in row:
                 raise TraceError("row has no hash_ids", file=path, line=n)
             h = row["hash_ids"]
             if not isinstance(h, list) or not all(type(v) is int for v in h):
                 raise TraceError("hash_ids must be a list of integers", file=path, line=n)
+            if h and not all(0 <= v < _U64 for v in h):
+                bad = next(v for v in h if not 0 <= v < _U64)
+                raise TraceError(f"hash_ids: id {bad} is outside 0..2**64-1", file=path, line=n)
             t = row.get("timestamp", 0)
-            if not isinstance(t, (int, float)) or isinstance(t, bool):
-                raise TraceError(f"timestamp {t!r} is not a number (milliseconds)",
+            if not isinstance(t, (int, float)) or isinstance(t, bool) or not math.isfinite(t) \
+                    or t < 0:
+                raise TraceError(f"timestamp {t!r} is not a finite number of milliseconds >= 0",
                                  file=path, line=n)
+            for key in ("input_length", "output_length"):
+                # optional here, but when given, held to what ``memsim run`` accepts
+                v = row.get(key, 1)
+                if type(v) is not int or not 1 <= v <= MAX_TOKENS:
+                    raise TraceError(f"{key} {v!r} is not an integer in 1..{MAX_TOKENS}",
+                                     file=path, line=n)
             ids.extend(h)
             times.extend([t / 1000.0] * len(h))
             if n % _MOONCAKE_LINES == 0:
-                _flush_or_say(flush, path, n)
-    _flush_or_say(flush, path, None)
+                flush()
+    flush()
     out_ids = np.concatenate(id_parts)
     id_parts.clear()               # the chunks go before the times are joined
     return Accesses(ids=out_ids, sizes=None, times_s=np.concatenate(time_parts))
@@ -184,6 +214,16 @@ def write_oracle(path, ids, sizes=None, times_s=None) -> None:
     rec.tofile(str(path))
 
 
+def _raw_header(path: str) -> list[str]:
+    """The header's names as written (pandas renames a repeated name to ``name.1``)."""
+    import csv
+    try:
+        with open(path, encoding="utf-8", newline="") as f:
+            return [c.strip() for c in next(csv.reader(f), [])]
+    except (UnicodeDecodeError, csv.Error):
+        return []    # pandas reports what is wrong with it
+
+
 def _read_csv(path: str, id_column, size_column, time_column) -> Accesses:
     import pandas as pd
     id_column = id_column or "id"
@@ -192,7 +232,11 @@ def _read_csv(path: str, id_column, size_column, time_column) -> Accesses:
         header = pd.read_csv(path, nrows=0).columns.tolist()
     except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError) as e:
         raise TraceError(f"cannot read CSV header: {e}", file=path, line=1) from None
+    raw_header = _raw_header(path)
     for c in cols:
+        if raw_header.count(c) > 1:
+            raise TraceError(f"column {c!r} appears {raw_header.count(c)} times; rename the copies "
+                             "(which one is meant?)", file=path, line=1)
         if c not in header:
             raise TraceError(f"no column {c!r}; columns: {', '.join(map(str, header))}",
                              file=path, line=1)
@@ -203,6 +247,9 @@ def _read_csv(path: str, id_column, size_column, time_column) -> Accesses:
                                  keep_default_na=False):
             for c in cols:
                 vals = chunk[c].to_numpy()
+                if c == id_column:
+                    out[c].append(_id_array(list(vals), path, first + 2, what=f"column {c!r}: "))
+                    continue
                 kind = np.float64 if c == time_column else np.int64
                 try:
                     out[c].append(np.array([kind(v) if kind is np.float64 else int(v)

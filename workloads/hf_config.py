@@ -56,6 +56,8 @@ def read_hf_config(path: str | Path) -> dict[str, Any]:
         raise ConfigError(f"cannot read: {e}", file=str(p)) from None
     except json.JSONDecodeError as e:
         raise ConfigError(f"not valid JSON: {e.msg} (line {e.lineno}, column {e.colno})", file=str(p)) from None
+    except RecursionError:   # Python's decoder recurses once per nesting level
+        raise ConfigError("not a model config: JSON nested too deep", file=str(p)) from None
     if not isinstance(data, dict):
         raise ConfigError(f"expected a JSON object at the top level, got {type(data).__name__}", file=str(p))
     return data

@@ -43,8 +43,8 @@ def read_mooncake_rows(path: Path, *, hash_block_tokens: int | None = 512) -> It
             raise trace_error(f"output_length {out!r} is not an integer in 1..{MAX_TOKENS}", path, n)
         hashes = obj.get("hash_ids") if bt is not None else None
         if hashes is not None:
-            if not isinstance(hashes, list) or not all(type(h) is int and h >= 0 for h in hashes):
-                raise trace_error("hash_ids is not a list of integers >= 0", path, n)
+            if not isinstance(hashes, list) or not all(type(h) is int and 0 <= h < 1 << 64 for h in hashes):
+                raise trace_error("hash_ids is not a list of integers >= 0 (below 2**64)", path, n)
             need = -(-inp // bt)
             if len(hashes) != need:
                 raise trace_error(f"hash_ids has {len(hashes)} ids but input_length {inp} needs "

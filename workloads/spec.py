@@ -15,6 +15,14 @@ from memsim.ground.errors import ConfigError
 from memsim.ground.schema import StrictModel, validate
 from memsim.ground.units import Duration, Rate
 
+from ._stream import MAX_SPAN_S
+
+#: requests a synthetic workload may generate (100x the 10-million-request scale benchmark)
+MAX_REQUESTS = 1_000_000_000
+#: requests ``duration`` x ``rate`` may imply (the scale benchmark's size, ~20 min of wall
+#: time): more must be asked for by count, so a duration in the wrong unit cannot run for days
+MAX_DURATION_REQUESTS = 10_000_000
+
 __all__ = [
     "WorkloadSpec", "parse_workload_spec",
     "MooncakeSpec", "AzureSpec", "CsvSpec", "ParquetSpec", "SyntheticSpec",
@@ -278,7 +286,7 @@ class SyntheticSpec(_Spec):
     """A seeded generator of requests (see docs/workloads.md, "Synthetic")."""
 
     kind: Literal["synthetic"]
-    num_requests: Optional[Count] = None
+    num_requests: Optional[Annotated[int, Field(strict=True, ge=1, le=MAX_REQUESTS)]] = None
     """Stop after this many requests (give this or duration)."""
     duration: Optional[PositiveDuration] = None
     """Stop before the first request at or after this time (give this or num_requests)."""
@@ -299,6 +307,28 @@ class SyntheticSpec(_Spec):
     def _one_stop(self):
         if (self.num_requests is None) == (self.duration is None):
             raise ConfigError("give exactly one of num_requests or duration")
+        return self
+
+    @model_validator(mode="after")
+    def _bounded(self):
+        # refuse up front what could only run for ages: the work is per request, and a
+        # span or a request count beyond these caps is a unit mistake, not a study
+        rate = self.arrivals.rate
+        if self.duration is not None:
+            if self.duration > MAX_SPAN_S:
+                raise ConfigError(f"{self.duration:.4g} s is longer than the {MAX_SPAN_S:.0e} s "
+                                  "(317 years) a simulation may span", field="duration")
+            if rate * self.duration > MAX_DURATION_REQUESTS:
+                raise ConfigError(f"{rate:g} req/s for {self.duration:g} s is about "
+                                  f"{rate * self.duration:.3g} requests; a duration may imply at "
+                                  f"most {MAX_DURATION_REQUESTS:,} (give num_requests to run more)",
+                                  field="duration")
+        elif self.sessions is None and self.num_requests / rate > MAX_SPAN_S:
+            # sessions: rate counts sessions, whose turns arrive later; the generator checks those
+            raise ConfigError(f"{self.num_requests} requests at {rate:.4g} req/s span about "
+                              f"{self.num_requests / rate:.4g} s, past the {MAX_SPAN_S:.0e} s "
+                              "(317 years) a simulation may span (a rate in other units?)",
+                              field="arrivals.rate")
         return self
 
 

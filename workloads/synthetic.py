@@ -18,6 +18,7 @@ import numpy as np
 from memsim.ground.errors import ConfigError
 
 from ._dists import arrival_sampler, time_sampler, token_sampler
+from ._stream import MAX_SPAN_S, span_problem
 from .request import Request
 from .spec import SyntheticSpec, parse_workload_spec
 
@@ -86,6 +87,9 @@ def generate(spec: SyntheticSpec, *, seed: int, base_dir: Path | None = None) ->
     for req in stream:
         if stop_t is not None and req.arrival_s >= stop_t:
             return
+        if req.arrival_s > MAX_SPAN_S:   # the spec's check bounds the mean; this, every draw
+            raise ConfigError(span_problem(req.arrival_s, f"request {n}") + "; raise the rate or "
+                              "ask for fewer requests", field="workload.arrivals")
         req.request_id = n
         yield req
         n += 1

@@ -55,6 +55,14 @@ def _count(cell: str, column: str) -> int:
     return v
 
 
+def _unique_columns(names, wanted, path, line: int | None = None) -> None:
+    """A column the spec reads must appear once: which copy is meant is anyone's guess."""
+    for c in wanted:
+        if list(names).count(c) > 1:
+            raise trace_error(f"column {c!r} appears {list(names).count(c)} times; rename the "
+                              "copies (which one is meant?)", path, line)
+
+
 def _columns(spec) -> list[str]:
     cols = [spec.arrival_column, spec.input_column, spec.output_column]
     if spec.hash_ids_column:
@@ -86,6 +94,7 @@ def read_csv_rows(path: Path, spec) -> Iterator[Row]:
     else:
         return
     cols = _columns(spec)
+    _unique_columns(header, cols, path, line=1)
     for c in cols:
         if c not in header:
             raise trace_error(f"no column {c!r}; the header has {', '.join(header)}", path, 1)
@@ -162,6 +171,7 @@ def read_parquet_rows(path: Path, spec) -> Iterator[Row]:
     except (pa.ArrowException, OSError, UnicodeDecodeError, ValueError) as e:
         raise trace_error(f"not a readable Parquet file: {e}", path) from None
     cols = _columns(spec)
+    _unique_columns(names, cols, path)
     for c in cols:
         if c not in names:
             raise trace_error(f"no column {c!r}; the file has {', '.join(names)}", path)

@@ -11,6 +11,7 @@ from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._figures import add_figure_args, check_figure_args
+from ._numbers import MAX_TOKENS, count
 
 DTYPE_BYTES = {"fp32": 4, "tf32": 4, "fp16": 2, "bf16": 2, "fp8": 1, "int8": 1}
 ALGO_CHOICES = ("naive", "flash1", "flash2", "small-m", "small_m", "chunked", "decode",
@@ -24,19 +25,19 @@ def register(sub) -> None:
                     example="memsim attention-io --n 4096 --d 128 --sram '192 KiB' --algo flash2 "
                             "--hw h100_sxm --json",
                     func=run)
-    p.add_argument("--n", type=int, help="sequence length (KV length for decode)")
-    p.add_argument("--d", type=int, help="head dimension")
+    p.add_argument("--n", type=count(1, MAX_TOKENS), help="sequence length (KV length for decode)")
+    p.add_argument("--d", type=count(1, 65536), help="head dimension")
     g = p.add_mutually_exclusive_group()
     g.add_argument("--sram", help="fast memory of one SM as a size, e.g. '192 KiB'")
-    g.add_argument("--sram-elems", type=int, help="fast memory of one SM in elements")
-    p.add_argument("--heads", type=int, default=1, help="attention heads (counts multiply)")
-    p.add_argument("--batch", type=int, default=1, help="sequences (counts multiply)")
+    g.add_argument("--sram-elems", type=count(1, 2**40), help="fast memory of one SM in elements")
+    p.add_argument("--heads", type=count(1, 65536), default=1, help="attention heads (counts multiply)")
+    p.add_argument("--batch", type=count(1, MAX_TOKENS), default=1, help="sequences (counts multiply)")
     p.add_argument("--dtype", default="bf16", help=f"element type: {', '.join(DTYPE_BYTES)}")
     p.add_argument("--algo", help=f"one of {', '.join(ALGO_CHOICES)} (default flash2; "
                    "with --sweep, all of naive, flash1, flash2, small-m, chunked)")
-    p.add_argument("--block-rows", type=int, help="rows of a Q block (flash, naive), query chunk (chunked), "
+    p.add_argument("--block-rows", type=count(1, MAX_TOKENS), help="rows of a Q block (flash, naive), query chunk (chunked), "
                    "A tile side (small-m)")
-    p.add_argument("--block-cols", type=int, help="rows of a K/V block (flash, naive), key chunk (chunked), inner "
+    p.add_argument("--block-cols", type=count(1, MAX_TOKENS), help="rows of a K/V block (flash, naive), key chunk (chunked), inner "
                    "chunk (small-m), KV tile or tokens per KV block (decode, decode-paged)")
     p.add_argument("--hw", help="platform name (hwmodels) for the predicted time")
     p.add_argument("--json", action="store_true", help="print one JSON object")

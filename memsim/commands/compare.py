@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ._common import add_command, print_json
 from ._figures import add_figure_args, check_figure_args
+from ._numbers import MAX_WORKERS, SEED, count
 from ._table import table
 
 
@@ -13,7 +14,7 @@ def add_executor_args(p) -> None:
     """--executor/--workers/--scheduler/--quiet, shared with ``memsim sweep``."""
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local processes (default) or Dask")
-    p.add_argument("--workers", type=int, metavar="N", help="parallel runs (default: one per core)")
+    p.add_argument("--workers", type=count(1, MAX_WORKERS), metavar="N", help="parallel runs (default: one per core)")
     p.add_argument("--scheduler", metavar="ADDRESS",
                    help="address of an existing Dask scheduler (implies --executor dask)")
     p.add_argument("--quiet", action="store_true",
@@ -84,7 +85,7 @@ def register(sub) -> None:
     p.add_argument("scenarios", nargs="+", metavar="SCENARIO", help="scenario YAML files")
     p.add_argument("--set", action="append", metavar="PATH=VALUE",
                    help="override a field in every scenario (repeatable)")
-    p.add_argument("--seed", type=int, help="override every scenario's seed")
+    p.add_argument("--seed", type=SEED, help="override every scenario's seed")
     p.add_argument("--out", metavar="DIR", help="save each result and report.html here")
     p.add_argument("--json", action="store_true", help="print one JSON object per scenario")
     p.add_argument("--force", action="store_true",

@@ -5,6 +5,7 @@ from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._figures import add_figure_args, check_figure_args
+from ._numbers import SEED, count
 from ._table import table
 
 _SOURCE_DEFAULTS = dict(prompt_tokens=1024, steps=256, layers=4, heads=8)
@@ -38,9 +39,13 @@ def _budgets(args, scores) -> list[int]:
             except ValueError:
                 raise ConfigError(f"--budget {part!r}: expected tokens (64) or a share of the "
                                   f"prompt (10%)") from None
+            if part.endswith("%") and not 0 < float(part[:-1]) <= 100:
+                raise ConfigError(f"--budget {part!r}: a share of the prompt is in (0%, 100%]")
             if b < 1:
                 raise ConfigError(f"--budget {part!r}: must be at least one token")
             out.append(int(round(b)))
+    if len(out) > 1000:   # each budget is a point of every policy's curve
+        raise ConfigError(f"--budget: {len(out):,} budgets; give at most 1,000")
     return out
 
 
@@ -123,12 +128,12 @@ def register(sub) -> None:
                    help="attention scores: the synthetic generator or a .npz dump "
                         "(format: docs/compression.md)")
     p.add_argument("--model", default="llama-3.1-8b", help="model whose KV bytes are counted")
-    p.add_argument("--prompt-tokens", type=int, default=_SOURCE_DEFAULTS["prompt_tokens"],
+    p.add_argument("--prompt-tokens", type=count(1, 1 << 20), default=_SOURCE_DEFAULTS["prompt_tokens"],
                    help="synthetic source: prompt length")
-    p.add_argument("--steps", type=int, default=_SOURCE_DEFAULTS["steps"],
+    p.add_argument("--steps", type=count(1, 1 << 16), default=_SOURCE_DEFAULTS["steps"],
                    help="synthetic source: decode steps")
-    p.add_argument("--points", type=int, default=8, help="budgets in the default grid")
-    p.add_argument("--seed", type=int, default=0, help="seed of the synthetic source and noise")
+    p.add_argument("--points", type=count(1, 1000), default=8, help="budgets in the default grid")
+    p.add_argument("--seed", type=SEED, default=0, help="seed of the synthetic source and noise")
     p.add_argument("--out", metavar="FILE", help="write the curves as .html (plotly) or .csv")
     p.add_argument("--json", action="store_true", help="one JSON object per (policy, budget)")
     p.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -5,8 +5,9 @@ from memsim.ground.errors import ConfigError
 
 from ._common import add_command, print_json
 from ._figures import add_figure_args, check_figure_args
+from ._numbers import MAX_WORKERS, count
 from ._table import table
-from .replay import add_trace_args, load_trace, parse_capacity
+from .replay import add_trace_args, load_trace, no_repeats, parse_capacity
 
 
 def _capacity_unit(args) -> str:
@@ -21,6 +22,7 @@ def _mrc(args) -> int:
 
     from memsim.ground.files import check_output
     from memsim.ground.progress import Progress
+    from memsim.policies.arguments import MAX_CAPACITIES
     from memsim.policies.mrc import capacity_grid, figure, mrc, write_curve
     check_figure_args(args)
     if args.image_format and not args.html:
@@ -29,10 +31,15 @@ def _mrc(args) -> int:
         raise ConfigError(f"{args.out}: output must end in .csv or .json", field="--out")
     check_output(args.out, "file", flag="--out")          # before the trace is read
     check_output(args.html, "file", flag="--html")
+    no_repeats("--policy", args.policy, args.policy)
     acc, sizes = load_trace(args)
     if args.capacities:
         parts = [c for item in args.capacities for c in item.split(",") if c.strip()]
         caps = [parse_capacity(c.strip(), args.capacity_unit) for c in parts]
+        no_repeats("--capacities", parts, caps)
+        if len(caps) > MAX_CAPACITIES:
+            raise ConfigError(f"{len(caps):,} capacities; a curve may have at most "
+                              f"{MAX_CAPACITIES:,}", field="--capacities")
     else:
         total = int(np.sum(sizes)) if sizes is not None else len(np.unique(acc.ids))
         caps = capacity_grid(max(total, 1), args.points)
@@ -72,9 +79,9 @@ def register(sub) -> None:
                    help="eviction policy (repeatable; default lru)")
     p.add_argument("--capacities", nargs="+", metavar="N",
                    help="capacities (space- or comma-separated)")
-    p.add_argument("--points", type=int, default=20,
+    p.add_argument("--points", type=count(1, 10_000), default=20,
                    help="log-spaced capacities up to the working set (default 20)")
-    p.add_argument("--workers", type=int, metavar="N",
+    p.add_argument("--workers", type=count(1, MAX_WORKERS), metavar="N",
                    help="parallel replays (default: one per core)")
     p.add_argument("--out", metavar="FILE", help="write the curve as .csv or .json")
     p.add_argument("--html", metavar="FILE", help="write a plotly figure (self-contained HTML)")
@@ -83,9 +90,12 @@ def register(sub) -> None:
     add_figure_args(p)
 
     def _defaulted(args, _f=_mrc):
+        from memsim.policies.arguments import MAX_CAPACITIES
         if not args.policy:
             args.policy = ["lru"]
-        if args.points < 1:
-            raise ConfigError(f"--points {args.points} must be >= 1", field="--points")
+        if not 1 <= args.points <= MAX_CAPACITIES:
+            raise ConfigError(f"--points {args.points} must be in 1..{MAX_CAPACITIES:,}", field="--points")
+        if args.workers is not None and args.workers < 1:
+            raise ConfigError(f"--workers {args.workers} must be >= 1", field="--workers")
         return _f(args)
     p.set_defaults(func=_defaulted)

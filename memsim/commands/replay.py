@@ -19,9 +19,19 @@ def parse_capacity(text: str, unit: str) -> int:
                               field="--capacity") from None
         from memsim.ground.units import parse_size
         value = parse_size(text, field="--capacity")
-    if value <= 0:
-        raise ConfigError(f"capacity {text!r} must be > 0", field="--capacity")
+    if not 0 < value < 2**63:
+        raise ConfigError(f"capacity {text!r} must be in 1..2**63-1", field="--capacity")
     return value
+
+
+def no_repeats(flag: str, given: list[str], values: list) -> None:
+    """The same value twice in a repeated flag is a slip (the row would print twice): refuse it."""
+    seen: dict = {}
+    for text, v in zip(given, values):
+        if v in seen:
+            raise ConfigError(f"{text!r} is given twice (as {seen[v]!r} and {text!r}); give each "
+                              "value once", field=flag)
+        seen[v] = text
 
 
 def load_trace(args):
@@ -69,6 +79,8 @@ def add_trace_args(p) -> None:
 def _replay(args) -> int:
     from memsim.policies.replay import prepare_sequence, replay
     caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]   # before the trace
+    no_repeats("--capacity", args.capacity, caps)
+    no_repeats("--policy", args.policy, args.policy)
     acc, sizes = load_trace(args)
     prepared = prepare_sequence(acc.ids, sizes)
     acc.ids = sizes = None          # the dense copy is what runs: hold the trace once, not twice

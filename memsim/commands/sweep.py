@@ -19,10 +19,11 @@ def _sweep(args) -> int:
     sw = load_sweep(args.sweep, out=args.out)
     if args.out is None and sw.out is not None:      # the file's out: (or sweeps/<name>)
         check_output(str(sw.out), "dir", flag="out", force=args.force, markers=SWEEP_MARKERS)
+    sw.check_size(yes=args.yes)   # before any point is built (the progress bar then shows the size)
     executor = "dask" if args.scheduler else args.executor
     run = run_sweep(sw, executor=executor, workers=args.workers, scheduler=args.scheduler,
                     progress=not args.quiet, save_runs=args.save_runs,
-                    retry_failed=args.retry_failed)
+                    retry_failed=args.retry_failed, yes=args.yes)
     info = {"points": len(run.table), "ran": run.ran, "skipped": run.skipped, "failed": run.failed,
             "results": str(run.out / RESULTS_FILE) if run.out else None}
     if run.out and len(run.table) and not args.no_report:
@@ -62,6 +63,8 @@ def register(sub) -> None:
                    help="also save every point's full result under OUT/runs/<point>/ (for memsim report)")
     p.add_argument("--retry-failed", action="store_true",
                    help="run again the points that failed last time (they are skipped otherwise)")
+    p.add_argument("--yes", action="store_true", help="run a sweep of more than 1,000 points (refused "
+                   "otherwise: a grid of two long lists is easy to write by mistake)")
     p.add_argument("--json", action="store_true", help="print one JSON object: points, ran, skipped, failed")
     p.add_argument("--force", action="store_true", help="write into a non-empty --out folder that "
                    "is not a sweep's (its other files are kept)")

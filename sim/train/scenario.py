@@ -30,6 +30,13 @@ BYTES = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1}
 DType = Literal["fp32", "bf16", "fp16", "fp8", "int8"]
 
 
+#: micro-batches one optimizer step may have (global_batch / micro_batch): the step's
+#: pipeline schedule lists each one, about 4 ms of wall time apiece, so 16,384 is a minute
+MAX_MICRO_BATCHES = 16_384
+#: tokens per sequence (8x the longest context in the catalogue); past ~4M the memory
+#: search runs for minutes
+MAX_SEQ_LEN = 1 << 20
+
 class Precision(StrictModel):
     """Element types of each state (ZeRO's mixed-precision Adam is the default: K = 12).
 
@@ -176,7 +183,7 @@ class TrainScenario(ScenarioFile):
     """Sequences per optimizer step, over all data-parallel ranks."""
     micro_batch: int = Field(default=1, ge=1)
     """Sequences per accelerator per forward/backward (gradient accumulation fills the rest)."""
-    seq_len: int = Field(ge=1)
+    seq_len: int = Field(ge=1, le=MAX_SEQ_LEN)
     precision: Precision = Field(default_factory=Precision)
     parallelism: Parallelism = Field(default_factory=Parallelism)
     placement: Placement = Field(default_factory=Placement)
@@ -195,6 +202,11 @@ class TrainScenario(ScenarioFile):
 
     @model_validator(mode="after")
     def _batch(self):
+        if self.global_batch / self.micro_batch > MAX_MICRO_BATCHES:
+            # the step simulates every micro-batch (its pipeline schedule): work grows with this
+            raise ConfigError(f"global_batch / micro_batch = {self.global_batch / self.micro_batch:,.0f} "
+                              f"micro-batches per step; at most {MAX_MICRO_BATCHES:,} are simulated "
+                              "(raise micro_batch)", field="global_batch")
         if self.micro_batch > self.global_batch:
             raise ConfigError(f"micro_batch={self.micro_batch} is larger than global_batch="
                               f"{self.global_batch}", field="micro_batch")

@@ -36,3 +36,15 @@ def run_cli(capsys, argv):
         rc = e.code if isinstance(e.code, int) else 2
     out, err = capsys.readouterr()
     return rc, out, err
+
+
+def warm_up() -> None:
+    """Import what the commands import (the engine, the catalogue) before timing a case:
+    one ``memsim run`` / ``sweep`` / ``replay`` of a missing file, its stderr discarded."""
+    import contextlib
+    import io
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        for argv in (["run", "/nonexistent/warm.yaml"], ["sweep", "/nonexistent/warm.yaml"],
+                     ["replay", "/nonexistent/warm.txt", "--format", "ids", "--policy", "lru",
+                      "--capacity", "1"], ["hw", "show", "/nonexistent/warm.yaml"]):
+            memsim.cli.main(argv)

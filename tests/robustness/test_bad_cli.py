@@ -62,9 +62,8 @@ CASES = [
     (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--points", "0"], "--points"),
     (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--points", "-3"], "--points"),
     (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--points", "x"], "--points"),
-    (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--workers", "0"], "workers",
-     "sim/commands/mrc.py / policies/mrc.py: --workers 0 (and negative) is silently accepted when "
-     "the curve is LRU's one-pass; exit 0"),
+    (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--workers", "0"], "workers"),
+    (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--workers", "-5"], "workers"),
     (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--capacities", "-1"], "--capacit"),
     (["mrc", "IDS", "--format", "ids", "--policy", "lru", "--capacities", "1,x"], "--capacit"),
     (["mrc", "IDS", "--format", "ids", "--policy", "nosuch"], "nosuch"),

@@ -57,13 +57,19 @@ def test_reader_peak_is_near_its_arrays(tmp_path):
 
 
 def test_id_beyond_64_bits_is_one_line(tmp_path, cli_error):
+    # ids are 64-bit hashes: up to 2**64-1 they load (bits kept as int64), beyond is one line
+    ok = tmp_path / "ok.jsonl"
+    ok.write_text('{"timestamp": 0, "hash_ids": [1, 2]}\n'
+                  '{"timestamp": 5, "hash_ids": [18446744073709551615]}\n')
+    acc = read_accesses(ok, format="mooncake")
+    assert acc.ids.dtype == "int64" and len(acc.ids) == 3 and len(set(acc.ids.tolist())) == 3
     p = tmp_path / "t.jsonl"
     p.write_text('{"timestamp": 0, "hash_ids": [1, 2]}\n'
-                 '{"timestamp": 5, "hash_ids": [18446744073709551615]}\n')
-    with pytest.raises(TraceError, match="64-bit"):
+                 '{"timestamp": 5, "hash_ids": [18446744073709551616]}\n')
+    with pytest.raises(TraceError, match=r"2\*\*64"):
         read_accesses(p, format="mooncake")
     cli_error(["replay", p, "--format", "mooncake", "--policy", "lru", "--capacity", "4"],
-              str(p), "64-bit", family="trace")
+              str(p), "2**64", family="trace")
 
 
 def test_report_of_spilled_run_reads_columns_only(monkeypatch, tmp_path):

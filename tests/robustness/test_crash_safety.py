@@ -136,10 +136,6 @@ def test_a_sweep_over_model_writes_its_results(tmp_path, capsys):
     _sweep_over(tmp_path, capsys, "model", ["llama-3.1-8b", "qwen2.5-7b"])
 
 
-@pytest.mark.xfail(strict=True, reason="sim/sweep.py _tidy (first = ['point', 'index', *params, 'seed']): a grid "
-                                       "over `seed` lists the column twice; pyarrow raises ValueError 'Duplicate "
-                                       "column names found' in _parquet_bytes (sim/sweep.py:267, from run_sweep "
-                                       "at :329): traceback, exit 1")
 def test_a_sweep_over_seed_writes_its_results(tmp_path, capsys):
     _sweep_over(tmp_path, capsys, "seed", [1, 2])
 

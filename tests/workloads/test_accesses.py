@@ -12,9 +12,19 @@ from memsim.workloads.accesses import ORACLE_DTYPE, read_accesses, write_oracle
 
 def test_ids(tmp_path):
     f = tmp_path / "a.txt"
-    f.write_text("5\n-3\n 7 \n5\n")
+    f.write_text("5\n3\n 7 \n5\n")
     acc = read_accesses(f, format="ids")
-    assert acc.ids.tolist() == [5, -3, 7, 5] and acc.sizes is None
+    assert acc.ids.tolist() == [5, 3, 7, 5] and acc.sizes is None
+
+
+def test_ids_are_unsigned_64_bit(tmp_path):
+    # block ids are >= 0 (as in a Mooncake trace); a uint64 hash keeps its bits as int64
+    f = tmp_path / "a.txt"
+    f.write_text(f"1\n{2**64 - 1}\n1\n")
+    assert read_accesses(f, format="ids").ids.tolist() == [1, -1, 1]
+    f.write_text("5\n-3\n")
+    with pytest.raises(TraceError, match="line 2: id -3 is negative"):
+        read_accesses(f, format="ids")
 
 
 def test_mooncake_blocks_in_file_order(tmp_path):

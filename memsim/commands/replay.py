@@ -77,6 +77,7 @@ def add_trace_args(p) -> None:
 
 
 def _replay(args) -> int:
+    from memsim.ground.progress import Progress
     from memsim.policies.replay import prepare_sequence, replay
     caps = [parse_capacity(c, args.capacity_unit) for c in args.capacity]   # before the trace
     no_repeats("--capacity", args.capacity, caps)
@@ -87,14 +88,17 @@ def _replay(args) -> int:
     if not _needs_times(args):
         acc.times_s = None
     rows = []
-    for pol in args.policy:
-        for cap in caps:
-            r = replay(None, pol, cap, admission=args.admission, engine=args.engine,
-                       times_s=acc.times_s, prepared=prepared)
-            row = r.row()
-            if args.json:
-                print_json(row)
-            rows.append(row)
+    # a grid of replays over a long trace (or the Python path) runs for minutes: show it
+    with Progress(total=len(caps) * len(args.policy), label="replays", enabled=not args.quiet) as bar:
+        for pol in args.policy:
+            for cap in caps:
+                r = replay(None, pol, cap, admission=args.admission, engine=args.engine,
+                           times_s=acc.times_s, prepared=prepared)
+                row = r.row()
+                if args.json:
+                    print_json(row)
+                rows.append(row)
+                bar.advance()
     if not args.json:
         head = ["policy", "capacity", "accesses", "hits", "hit_ratio", "seconds",
                 "accesses/s", "engine"]
@@ -122,3 +126,4 @@ def register(sub) -> None:
                         "Protocol path the simulator uses")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per (policy, capacity)")
+    p.add_argument("--quiet", action="store_true", help="no progress on stderr")

@@ -101,3 +101,14 @@ def test_mrc_shows_progress_per_point(immediate, tmp_path, capsys):
     assert "points: 3/3 [100%]" in capsys.readouterr().err
     assert main(["mrc", str(trace), "--format", "ids", "--capacities", "1,2", "--quiet"]) == 0
     assert capsys.readouterr().err == ""
+
+
+def test_replay_shows_progress_per_replay(immediate, tmp_path, capsys):
+    trace = tmp_path / "ids.txt"
+    trace.write_text("".join(f"{i % 7}\n" for i in range(200)))
+    args = ["replay", str(trace), "--format", "ids", "--policy", "lru", "--policy", "fifo",
+            "--capacity", "2", "--capacity", "4"]
+    assert main(args) == 0
+    assert "replays: 4/4 [100%]" in capsys.readouterr().err
+    assert main(args + ["--quiet"]) == 0
+    assert capsys.readouterr().err == ""

@@ -13,6 +13,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 import numpy as np
 
 from memsim.ground.errors import ConfigError
+from memsim.ground.files import atomic_write_text
 
 from .arguments import MAX_CAPACITIES, check_capacities, check_ids, check_sizes, check_workers
 from .fast.stack_distance import stack_distances
@@ -96,7 +97,6 @@ def write_curve(rows: list[dict], path: str) -> None:
 
     import pandas as pd
 
-    from memsim.ground.files import atomic_write_text
     # atomic: a reader never sees half a curve, and a symbolic link is replaced, not followed
     if path.endswith(".json"):
         atomic_write_text(path, json.dumps(rows, indent=1))

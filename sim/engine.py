@@ -12,6 +12,7 @@ import time
 import pandas as pd
 import simpy
 
+from memsim.ground.files import check_output
 from memsim.ground.progress import Progress
 from memsim.workloads.length import expected_requests
 
@@ -31,7 +32,6 @@ def run(scenario, *, seed: int | None = None, overrides: dict | None = None, out
         progress: bool = False) -> Result:
     """Simulate a scenario (path, dict or Scenario) and return its Result (saved to ``out`` if given)."""
     check_run_args(out=out, progress=progress)
-    from memsim.ground.files import check_output
     check_output(out, "dir", flag="out")          # before the simulation, not after it
     scen = load_scenario(scenario, overrides, seed=seed)
     res = engine_for(scen, progress=progress).run()

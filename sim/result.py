@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -215,6 +216,9 @@ def load_result(result_dir: str | Path) -> Result:
     With a manifest (every result memsim writes), each data file it lists must match its
     checksum and no table may be there that it does not list, so a folder mixing two
     runs is refused, not read.  A folder from before manifests is read as it is."""
+    if isinstance(result_dir, bool) or not isinstance(result_dir, (str, os.PathLike)):
+        raise ConfigError(f"load_result takes a result folder's path (str or Path), not "
+                          f"{type(result_dir).__name__} {result_dir!r:.60}", field="result_dir")
     d = Path(result_dir)
     if not d.is_dir():
         raise ConfigError("not a memsim result directory (no such folder)" if not d.exists()

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from memsim.ground.errors import ConfigError
+from memsim.ground.files import safe_name
 from memsim.sim.config import load_scenario
 
 from .runner import EXECUTORS, WALL_CLOCK, Progress, Task, run_many, summary_row
@@ -22,7 +23,6 @@ __all__ = ["compare", "run_scenarios", "EXECUTORS", "WALL_CLOCK"]
 
 def _label(item: Any, i: int) -> str:
     if isinstance(item, (str, Path)):
-        from memsim.ground.files import safe_name  # ``...yaml`` has the stem ``..``
         return safe_name(Path(item).stem, default=f"scenario {i}")
     if isinstance(item, Mapping):
         return str(item.get("name") or f"scenario {i}")

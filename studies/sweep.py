@@ -25,7 +25,7 @@ import pandas as pd
 from pydantic import Field, field_validator, model_validator
 
 from memsim.ground.errors import ConfigError
-from memsim.ground.files import atomic_write_bytes, atomic_write_text
+from memsim.ground.files import atomic_write_bytes, atomic_write_text, write_error
 from memsim.ground.schema import StrictModel, load_yaml, validate
 from memsim.reports._data import AS_WRITTEN, POINT_FILE
 from memsim.sim.config import load_scenario
@@ -59,7 +59,6 @@ class _Lock:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as e:
-            from memsim.ground.files import write_error
             raise write_error(self.path, e, field="out") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -191,3 +191,9 @@ def test_any_non_seed_is_refused(seed):
                               st.integers(max_value=-(2**63) - 1)), min_size=1, max_size=5))
 def test_any_list_with_a_non_id_is_refused(ids):
     _fails(lambda: memsim.mrc(ids, "lru", [1]), "ids")
+
+
+@pytest.mark.parametrize("bad", [5, None, 3.5, True, ["runs/x"], {"a": 1}])
+def test_load_result_refuses_a_non_path_in_one_line(bad):
+    with pytest.raises(MemsimError, match="load_result takes a result folder's path"):
+        memsim.load_result(bad)

@@ -90,6 +90,14 @@ def prepare(*, scenario, workdir: Path) -> Path:
             "load": {"type": "trace_timestamps"},
         },
     }
+    cl = getattr(scenario, "cluster", None)
+    if cl is not None:
+        # aisimulate's replicas: N identical aggregated workers; only the simple, round-robin
+        # form has a counterpart (its routing of plain traces is round robin)
+        router = cl.router if isinstance(cl.router, str) else getattr(cl.router, "name", cl.router)
+        if cl.replicas is None or router != "round_robin":
+            raise ValueError("aisimulate comparison needs cluster: {replicas: N, router: round_robin}")
+        config["engine"]["workers"]["aggregated"]["parallelism"] = {"replicas": int(cl.replicas)}
     path = workdir / "aisimulate.json"  # JSON is valid YAML, which aisimulate reads
     path.write_text(json.dumps(config, indent=1))
     return path

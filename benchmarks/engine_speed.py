@@ -51,6 +51,9 @@ CASES = [
     Case("azure-h100", "Azure conv / 1x H100", "scenarios/azure-conv-a100-llama8b.yaml",
          {"platform": "h100_sxm", **AISIM_KV}, 530.0),
     Case("azure-a100", "Azure conv / 1x A100", "scenarios/azure-conv-a100-llama8b.yaml", dict(AISIM_KV), 1000.0),
+    # issue 14: four replicas behind round robin (aisimulate: parallelism.replicas 4)
+    Case("mooncake-4xh100", "Mooncake conv / 4x H100 round robin", "scenarios/mooncake-h100-llama8b.yaml",
+         {**AISIM_KV, "cluster": {"replicas": 4, "router": "round_robin"}}, 242.0),
 ]
 METRICS = ["completed", "sim_time_s", "ttft_p50_s", "ttft_p99_s", "tpot_p50_s", "throughput_tok_s",
            "prefix_hit_ratio"]

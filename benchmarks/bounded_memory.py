@@ -51,6 +51,7 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default=None)
     args = ap.parse_args(argv)
     work = Path(args.workdir or tempfile.mkdtemp(prefix="memsim-bounded-"))
+    work.mkdir(parents=True, exist_ok=True)
     py = [sys.executable, "-m", "memsim"]
     if args.what == "replay":
         trace = work / f"mooncake_{args.lines}.jsonl"

@@ -244,28 +244,36 @@ class ServeLoop:
                     upper = min(upper, j + 1)
         if self.max_time < math.inf:
             upper = steps_to_reach(a, b, s0, n, self.max_time - now, upper)
-        dur = run_time(a, b, s0, n, upper)
         if bey is not None:
             yield from self._beyond_run(now, n, s0, a0, b0, a, b, upper)
             return
         # a routed arrival cuts the run where the next arrival bounds it in a single engine
-        if sched.outside_pending() or (arrivals.external and not sched.queued()):
-            # an outside event can change what the next iteration holds:
-            # stop at the boundary of the step in progress when it comes
-            wake = self.wake.event()
-            yield env.timeout(dur) | wake
-            if wake.triggered and env.now < now + dur:
-                elapsed = env.now - now
-                done = steps_to_reach(a, b, s0, n, elapsed, upper)
-                rest = run_time(a, b, s0, n, done) - elapsed
-                if rest > 0:
-                    yield env.timeout(rest)
-                upper, dur = done, run_time(a, b, s0, n, done)
-        else:
-            yield env.timeout(dur)
+        cut = sched.outside_pending() or (arrivals.external and not sched.queued())
+        upper, dur = yield from self._run_steps(now, a, b, s0, n, upper, cut)
         self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0, 0.0)
         self._prev_start = now + run_time(a, b, s0, n, upper - 1)
         sched.advance_decode(upper, env.now)
+
+    def _run_steps(self, now, a, b, s0, n, upper, cut: bool):
+        """Wait out ``upper`` closed-form decode steps; returns (steps run, their seconds).
+
+        With ``cut``, an outside event (a transfer, a timer, a routed arrival) can change what
+        the next iteration holds: the run stops at the boundary of the step in progress."""
+        env = self.env
+        dur = run_time(a, b, s0, n, upper)
+        if not cut:
+            yield env.timeout(dur)
+            return upper, dur
+        wake = self.wake.event()
+        yield env.timeout(dur) | wake
+        if wake.triggered and env.now < now + dur:
+            elapsed = env.now - now
+            done = steps_to_reach(a, b, s0, n, elapsed, upper)
+            rest = run_time(a, b, s0, n, done) - elapsed
+            if rest > 0:
+                yield env.timeout(rest)
+            upper, dur = done, run_time(a, b, s0, n, done)
+        return upper, dur
 
     def _beyond_run(self, now, n, s0, a0, b0, a, b, upper):
         """A decode run with weights or experts outside HBM (``a0 + b0*S``: compute alone)."""
@@ -275,20 +283,8 @@ class ServeLoop:
             bey.hold()
             yield env.timeout(dur)
         else:
-            dur = run_time(a, b, s0, n, upper)
             bey.hold()
-            if sched.outside_pending():   # as _decode_run: stop at the step an outside event ends
-                wake = self.wake.event()
-                yield env.timeout(dur) | wake
-                if wake.triggered and env.now < now + dur:
-                    elapsed = env.now - now
-                    done = steps_to_reach(a, b, s0, n, elapsed, upper)
-                    rest = run_time(a, b, s0, n, done) - elapsed
-                    if rest > 0:
-                        yield env.timeout(rest)
-                    upper, dur = done, run_time(a, b, s0, n, done)
-            else:
-                yield env.timeout(dur)
+            upper, dur = yield from self._run_steps(now, a, b, s0, n, upper, sched.outside_pending())
             stall = bey.ran(upper, dur, run_time(a0, b0, s0, n, upper))
         bey.release(upper, stall)
         self.recorder.iteration(now, dur, upper, n, 0, n * upper, s0, stall)

@@ -49,6 +49,29 @@ class KernelTimes(Protocol):
     def elementwise(self, nbytes: float) -> float: ...
 
 
+def _training_hbm(platform, dtype: str):
+    """The accelerator memory tier of ``platform``, after checking it can train in ``dtype``."""
+    peaks = platform.compute.peak_flops
+    if dtype not in peaks:
+        raise ConfigError(f"platform {platform.name!r} has no peak FLOP/s for dtype {dtype!r}; "
+                          f"known: {', '.join(sorted(peaks))}", field="precision.compute")
+    hbm = platform.tier_of_kind("hbm")
+    if hbm is None:
+        raise ConfigError(f"platform {platform.name!r} has no hbm tier; training needs "
+                          "accelerator memory", field="platform")
+    return hbm
+
+
+def _collective_link(link, gpus: int, nbytes: float):
+    """The GPU-to-GPU link a collective of ``gpus`` uses (None: nothing to move)."""
+    if gpus <= 1 or nbytes <= 0:
+        return None
+    if link is None:
+        raise ConfigError("a collective over several GPUs needs a GPU-to-GPU link "
+                          "(between [hbm, hbm]) in the platform", field="parallelism")
+    return link
+
+
 class RooflineKernels:
     """The roofline: each kernel takes max(FLOPs / achieved peak, bytes / achieved HBM bandwidth).
 
@@ -58,13 +81,7 @@ class RooflineKernels:
 
     def __init__(self, platform, *, dtype: str = "bf16", dtype_bytes: int = 2):
         comp = platform.compute
-        if dtype not in comp.peak_flops:
-            raise ConfigError(f"platform {platform.name!r} has no peak FLOP/s for dtype {dtype!r}; "
-                              f"known: {', '.join(sorted(comp.peak_flops))}", field="precision.compute")
-        hbm = platform.tier_of_kind("hbm")
-        if hbm is None:
-            raise ConfigError(f"platform {platform.name!r} has no hbm tier; training needs "
-                              "accelerator memory", field="platform")
+        hbm = _training_hbm(platform, dtype)
         eff = comp.efficiency
         self.dtype_bytes = dtype_bytes
         self.gemm_flop_per_s = comp.peak_flops[dtype] * eff.gemm
@@ -98,12 +115,9 @@ class RooflineKernels:
 
     def all_reduce(self, nbytes: float, gpus: int) -> float:
         """Ring all-reduce: each GPU sends 2(g-1)/g of the buffer in 2(g-1) latency-bound steps."""
-        if gpus <= 1 or nbytes <= 0:
+        link = _collective_link(self.gpu_link, gpus, nbytes)
+        if link is None:
             return 0.0
-        if self.gpu_link is None:
-            raise ConfigError("a collective over several GPUs needs a GPU-to-GPU link "
-                              "(between [hbm, hbm]) in the platform", field="parallelism")
-        link = self.gpu_link
         return 2.0 * (gpus - 1) / gpus * nbytes / link.bandwidth + 2 * (gpus - 1) * link.latency
 
     def elementwise(self, nbytes: float) -> float:
@@ -128,15 +142,8 @@ class CalibratedKernels:
     """
 
     def __init__(self, platform, *, dtype: str = "bf16", dtype_bytes: int = 2):
-        comp = platform.compute
-        if dtype not in comp.peak_flops:
-            raise ConfigError(f"platform {platform.name!r} has no peak FLOP/s for dtype {dtype!r}; "
-                              f"known: {', '.join(sorted(comp.peak_flops))}", field="precision.compute")
-        if platform.tier_of_kind("hbm") is None:
-            raise ConfigError(f"platform {platform.name!r} has no hbm tier; training needs "
-                              "accelerator memory", field="platform")
-        self.gpu_link = platform.link_between(platform.tier_of_kind("hbm").name,
-                                              platform.tier_of_kind("hbm").name)
+        hbm = _training_hbm(platform, dtype)
+        self.gpu_link = platform.link_between(hbm.name, hbm.name)
         self.dtype_bytes = dtype_bytes
         self.timer = KernelTimer(platform, dtype=dtype, use_tables=dtype in _TABLE_DTYPES)
 
@@ -166,11 +173,8 @@ class CalibratedKernels:
         return float(self.timer.generation_attention(batch, kv_len, heads, kv_heads, head_dim)[0])
 
     def all_reduce(self, nbytes: float, gpus: int) -> float:
-        if gpus <= 1 or nbytes <= 0:
+        if _collective_link(self.gpu_link, gpus, nbytes) is None:
             return 0.0
-        if self.gpu_link is None:
-            raise ConfigError("a collective over several GPUs needs a GPU-to-GPU link "
-                              "(between [hbm, hbm]) in the platform", field="parallelism")
         return float(self.timer.all_reduce(nbytes, int(gpus), elem_bytes=self.dtype_bytes)[0])
 
     def elementwise(self, nbytes: float) -> float:

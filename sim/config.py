@@ -190,6 +190,17 @@ class Scenario(ScenarioFile):
         None, description="many replicas behind a router (docs/cluster.md); absent: one replica")
     slo: Optional[SLOConfig] = Field(None, description="latency targets for SLO attainment and goodput")
 
+    @model_validator(mode="after")
+    def _async_scheduling_where_modelled(self):
+        # the admission horizon needs each step's start: known for one replica whose steps are
+        # closed-form runs or single iterations, not for routed arrivals or streamed layers
+        if self.scheduler.async_scheduling and (self.cluster is not None or self.weights.placement is not None
+                                                or self.experts is not None):
+            raise ConfigError("asynchronous scheduling is modelled for one replica with every weight "
+                              "in HBM (no cluster:, weights.placement or experts:); leave it off",
+                              field="scheduler.async_scheduling")
+        return self
+
     @model_serializer(mode="wrap")
     def _without_absent_cluster(self, handler):
         # a one-replica scenario writes the same scenario.yaml as before clusters existed

@@ -18,8 +18,6 @@ import math
 
 import simpy
 
-from memsim.ground.errors import ConfigError
-
 from .seq import Seq
 
 __all__ = ["ServeLoop", "Wakeup", "WorkloadArrivals", "steps_to_reach", "run_time"]
@@ -141,11 +139,7 @@ class ServeLoop:
         self.sched, self.cost, self.kv, self.hier = parts.sched, parts.cost, parts.kv, parts.hier
         self.arrivals = arrivals if arrivals is not None else WorkloadArrivals(parts.requests, parts.context)
         self.beyond = parts.beyond       # weights streamed / experts fetched beyond HBM, or None
-        if async_scheduling and (self.beyond is not None or self.arrivals.external):
-            # their runs time steps one by one, or arrivals come from a router: the admission
-            # horizon would need each step's start
-            raise ConfigError("asynchronous scheduling is modelled for one replica with every weight "
-                              "in HBM; leave it off", field="scheduler.async_scheduling")
+        # (the scenario refuses async scheduling with a router or streams beyond HBM)
         self.closed_form = closed_form
         self.max_time = max_time
         self.check = check

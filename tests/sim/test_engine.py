@@ -183,3 +183,11 @@ def test_compression_policies_record_attention_recall(scenario):
     assert (h2o.requests["attention_recall"] == h2o.summary["attention_recall"]).all()
     # a 20% budget stores a fifth of the KV bytes: more blocks fit
     assert h2o.summary["kv_blocks"] > 4 * full.summary["kv_blocks"]
+
+
+@pytest.mark.parametrize("extra", [{"cluster": {"replicas": 2}},
+                                   {"weights": {"placement": {"hbm": "60%", "dram": "40%"}}}])
+def test_async_scheduling_is_refused_where_it_is_not_modelled(scenario, extra):
+    # with a router or weights streamed per layer the admission horizon is not modelled: one line
+    with pytest.raises(memsim.MemsimError, match="scheduler.async_scheduling"):
+        memsim.run(scenario(scheduler={"async_scheduling": True}, **extra))
